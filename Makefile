@@ -1,0 +1,48 @@
+# imdb-elt: two commands do all the set-up.
+#   make run   - build the environment, run the pipeline once on the bundled sample, print a summary
+#   make test  - build the environment, run every test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.8
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help setup run test lint lock sample parse docs airflow bench soak clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+# The stamp depends on the lock, so a second run installs nothing.
+$(STAMP): requirements.lock
+	@scripts/check_system.sh
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	@$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $@
+	@echo "environment ready in $(VENV)/"
+
+setup: $(STAMP) ## build the Python environment (idempotent)
+	@scripts/check_system.sh
+
+run: setup ## run the whole pipeline once on the bundled sample and print a summary
+	@$(BIN)/python -m imdb_elt run
+
+test: setup ## run every test
+	@$(BIN)/python -m pytest
+
+lint: setup ## ruff
+	@$(BIN)/ruff check .
+
+lock: ## re-resolve requirements.txt into requirements.lock
+	@$(BIN)/uv pip compile -q requirements.txt --python-version 3.11 -o requirements.lock
+
+sample: setup ## regenerate the bundled sample in data/sample
+	@$(BIN)/python -m imdb_elt sample --out data/sample
+
+clean: ## remove generated data (keeps .venv)
+	rm -rf lake warehouse dbt_project/target dbt_project/logs

@@ -1,0 +1,52 @@
+"""Command line: `python -m imdb_elt run | sample | status`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from imdb_elt import config, lake, pipeline, report
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = config.load()
+    print(f"imdb-elt: raw zone {settings.raw_dir} -> lake {settings.lake_dir} -> {settings.dbt_target}")
+    result = pipeline.run_once(settings, rebuild=args.rebuild)
+    print(report.format_summary(result.report))
+    return 0 if result.ok else 1
+
+
+def _status(_: argparse.Namespace) -> int:
+    settings = config.load()
+    print(json.dumps({"current_snapshot": lake.current_snapshot_id(settings),
+                      "ledger_entries": len(lake.read_ledger(settings))}, indent=2))
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from imdb_elt import sample
+
+    argv = ["--out", args.out, *args.rest]
+    return sample.main(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="imdb_elt", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the pipeline once (configuration from the environment)")
+    run.add_argument("--rebuild", action="store_true",
+                     help="with no new delivery, re-stage and rebuild the marts from the current snapshot")
+    run.set_defaults(func=_run)
+    status = sub.add_parser("status", help="show the current snapshot and the ledger size")
+    status.set_defaults(func=_status)
+    smp = sub.add_parser("sample", help="generate sample raw files (see python -m imdb_elt.sample -h)")
+    smp.add_argument("--out", required=True)
+    smp.add_argument("rest", nargs=argparse.REMAINDER)
+    smp.set_defaults(func=_sample)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

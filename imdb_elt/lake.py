@@ -1,0 +1,174 @@
+"""The processed zone's bookkeeping: snapshot ids, manifests, the CURRENT pointer and the ledger.
+
+Readers (the warehouse staging step, analysts, a backfill) only ever follow ``processed/CURRENT``.
+A run writes everything for its snapshot first and moves CURRENT last, so a crash at any point
+leaves the previous snapshot current and whole.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from imdb_elt import catalog, storage
+from imdb_elt.config import Settings
+
+MANIFEST_FILE = "_MANIFEST.json"
+SPARK_DONE_MARKER = "_SPARK_DONE"
+SPARK_STATS_FILE = "_spark_stats.json"
+LEDGER_FILE = "ledger.jsonl"
+
+
+def new_snapshot_id(now: datetime | None = None) -> str:
+    """Sortable UTC id, unique per run: 20261125T170102123456Z."""
+    return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One raw file as found in the input zone."""
+
+    file_name: str
+    uri: str
+    size: int
+    fingerprint: str  # S3 ETag or local sha256: identical content, identical fingerprint
+
+    @property
+    def dataset(self) -> str:
+        return catalog.BY_FILE_NAME[self.file_name].dataset
+
+
+# ---- the ledger: which deliveries have been processed and published ----------------------------
+
+
+def ledger_uri(settings: Settings) -> str:
+    return f"{settings.state_dir}/{LEDGER_FILE}"
+
+
+def read_ledger(settings: Settings) -> list[dict]:
+    uri = ledger_uri(settings)
+    if not storage.exists(uri):
+        return []
+    return [json.loads(line) for line in storage.read_text(uri).splitlines() if line.strip()]
+
+
+def append_ledger(settings: Settings, entries: Iterable[dict]) -> None:
+    """Rewrite the ledger with new entries appended (atomic replace; the ledger is small)."""
+    lines = [json.dumps(e, sort_keys=True) for e in [*read_ledger(settings), *entries]]
+    storage.write_text_atomic(ledger_uri(settings), "\n".join(lines) + "\n")
+
+
+def list_deliveries(settings: Settings) -> tuple[list[Delivery], list[str]]:
+    """Catalogue files present in the raw zone, and the catalogue file names that are missing."""
+    found = {f.name: f for f in storage.list_files(settings.raw_dir)}
+    deliveries = [
+        Delivery(name, found[name].uri, found[name].size, found[name].etag_or_checksum)
+        for name in catalog.BY_FILE_NAME
+        if name in found
+    ]
+    missing = [name for name in catalog.BY_FILE_NAME if name not in found]
+    return deliveries, missing
+
+
+def new_deliveries(settings: Settings, deliveries: list[Delivery]) -> tuple[list[Delivery], list[Delivery]]:
+    """Split deliveries into (new, already processed).
+
+    A delivery is already processed when the content last published for its input (per the
+    ledger) has the same fingerprint and size, whatever time it arrived at: a re-delivered
+    identical file is a no-op, while any changed content, older or newer, is processed.
+    """
+    latest = latest_ledger_fingerprints(settings)
+    fresh = [d for d in deliveries if latest.get(d.dataset) != (d.fingerprint, d.size)]
+    known = [d for d in deliveries if d not in fresh]
+    return fresh, known
+
+
+def latest_ledger_fingerprints(settings: Settings) -> dict[str, tuple[str, int]]:
+    """The content currently published for each dataset, per the ledger (last entry wins)."""
+    latest: dict[str, tuple[str, int]] = {}
+    for entry in read_ledger(settings):
+        latest[entry["dataset"]] = (entry["fingerprint"], entry["size"])
+    return latest
+
+
+def ledger_entries(deliveries: Iterable[Delivery], snapshot_id: str) -> list[dict]:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    return [
+        {**asdict(d), "dataset": d.dataset, "snapshot_id": snapshot_id, "processed_at": now}
+        for d in deliveries
+    ]
+
+
+# ---- snapshots, manifests and the CURRENT pointer ----------------------------------------------
+
+
+def current_snapshot_id(settings: Settings) -> str | None:
+    if not storage.exists(settings.current_pointer):
+        return None
+    value = storage.read_text(settings.current_pointer).strip()
+    return value or None
+
+
+def read_manifest(settings: Settings, snapshot_id: str) -> dict:
+    return json.loads(storage.read_text(f"{settings.snapshot_dir(snapshot_id)}/{MANIFEST_FILE}"))
+
+
+def current_manifest(settings: Settings) -> dict | None:
+    snapshot_id = current_snapshot_id(settings)
+    return read_manifest(settings, snapshot_id) if snapshot_id else None
+
+
+def build_manifest(settings: Settings, snapshot_id: str, spark_stats: dict) -> dict:
+    """Datasets cleaned in this run point at this snapshot; the others carry forward from CURRENT."""
+    previous = current_manifest(settings) or {"datasets": {}}
+    datasets = dict(previous["datasets"])
+    for dataset, stats in spark_stats.get("datasets", {}).items():
+        datasets[dataset] = {
+            "snapshot_id": snapshot_id,
+            "path": f"{settings.snapshot_dir(snapshot_id)}/{dataset}",
+            "rows": stats["rows_written"],
+            "source_file": stats["source_file"],
+        }
+    return {
+        "snapshot_id": snapshot_id,
+        "previous_snapshot_id": previous.get("snapshot_id"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "datasets": dict(sorted(datasets.items())),
+    }
+
+
+def write_manifest(settings: Settings, manifest: dict) -> None:
+    uri = f"{settings.snapshot_dir(manifest['snapshot_id'])}/{MANIFEST_FILE}"
+    storage.write_text_atomic(uri, json.dumps(manifest, indent=2) + "\n")
+
+
+def spark_completed(settings: Settings, snapshot_id: str) -> bool:
+    return storage.exists(f"{settings.snapshot_dir(snapshot_id)}/{SPARK_DONE_MARKER}")
+
+
+def read_spark_stats(settings: Settings, snapshot_id: str) -> dict:
+    return json.loads(storage.read_text(f"{settings.snapshot_dir(snapshot_id)}/{SPARK_STATS_FILE}"))
+
+
+def set_current(settings: Settings, snapshot_id: str) -> None:
+    """The publish point: written last, atomically."""
+    storage.write_text_atomic(settings.current_pointer, snapshot_id + "\n")
+
+
+def prune_snapshots(settings: Settings) -> list[str]:
+    """Delete snapshots beyond the retention, never one the current manifest still points at."""
+    keep = max(settings.snapshot_retention, 1)
+    names = sorted(
+        {posixpath.basename(f.uri.rstrip("/")) for f in storage.list_dirs(settings.snapshots_dir)}
+    )
+    manifest = current_manifest(settings) or {"datasets": {}}
+    referenced = {d["snapshot_id"] for d in manifest["datasets"].values()}
+    referenced.add(manifest.get("snapshot_id"))
+    removable = [n for n in names[:-keep] if n not in referenced]
+    for name in removable:
+        storage.delete_tree(settings.snapshot_dir(name))
+        storage.delete_tree(f"{settings.quarantine_dir}/{name}")
+    return removable

@@ -1,0 +1,185 @@
+"""The pipeline's steps, shared by the local runner (`make run`) and the Airflow DAG.
+
+detect → clean (Spark) → manifest → stage → dbt build (audit) → publish marts → CURRENT + ledger.
+Each step is a plain function of the settings so that Airflow tasks stay one-liners. Nothing is
+visible to readers until `publish`: the marts swap in one transaction, then CURRENT moves.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+from imdb_elt import lake, report
+from imdb_elt.config import REPO_ROOT, Settings
+from imdb_elt.dbt_runner import DbtOutcome, run_dbt
+from imdb_elt.locking import run_lock
+
+
+class PipelineError(RuntimeError):
+    """A step failed; the message names the step and what to look at."""
+
+
+@dataclass
+class Detection:
+    new: list[lake.Delivery]
+    already_processed: list[lake.Delivery]
+    missing: list[str]
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    status: str  # success | nothing_new | failed
+    report: dict = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("success", "nothing_new")
+
+
+def detect(settings: Settings) -> Detection:
+    """Which catalogue files are in the raw zone, and which of them the ledger has not seen."""
+    deliveries, missing = lake.list_deliveries(settings)
+    new, known = lake.new_deliveries(settings, deliveries)
+    return Detection(new=new, already_processed=known, missing=missing)
+
+
+def clean(settings: Settings, snapshot_id: str, deliveries: list[lake.Delivery]) -> dict:
+    """Run the Spark cleaning job on the new deliveries (local mode) and return its stats.
+
+    The job runs in its own process, as spark-submit would run it on EMR: the JVM and its
+    memory go away with it, and a crash cannot take the orchestrator down.
+    """
+    if settings.spark_mode != "local":
+        raise PipelineError(
+            f"IMDB_SPARK_MODE={settings.spark_mode!r}: the local runner only runs Spark locally; "
+            "EMR modes run from the Airflow DAG"
+        )
+    cmd = [
+        sys.executable,
+        "-m",
+        "spark_jobs.clean_imdb",
+        "--raw-dir",
+        settings.raw_dir,
+        "--lake-dir",
+        settings.lake_dir,
+        "--snapshot-id",
+        snapshot_id,
+        "--files",
+        ",".join(d.file_name for d in deliveries),
+        "--threshold",
+        str(settings.quarantine_threshold),
+        "--master",
+        settings.spark_master,
+        "--driver-memory",
+        settings.spark_driver_memory,
+    ]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    completed = subprocess.run(cmd, env=env, cwd=REPO_ROOT, check=False)
+    if completed.returncode != 0 or not lake.spark_completed(settings, snapshot_id):
+        raise PipelineError(
+            f"Spark cleaning failed (exit {completed.returncode}) for snapshot {snapshot_id}; "
+            "see the error above. Nothing was published."
+        )
+    return lake.read_spark_stats(settings, snapshot_id)
+
+
+def prepare_snapshot(settings: Settings, snapshot_id: str, spark_stats: dict) -> dict:
+    manifest = lake.build_manifest(settings, snapshot_id, spark_stats)
+    lake.write_manifest(settings, manifest)
+    return manifest
+
+
+def stage(settings: Settings, manifest: dict) -> dict[str, int]:
+    """Point the warehouse's raw relations at the manifest's datasets."""
+    from imdb_elt.warehouse import stage_snapshot  # the adapters' imports cost ~1 s
+
+    return stage_snapshot(settings, {name: d["path"] for name, d in manifest["datasets"].items()})
+
+
+def dbt_vars(manifest: dict) -> dict:
+    """What the dbt project needs from the run: the snapshot and the reconciliation figures."""
+    return {
+        "snapshot_id": manifest["snapshot_id"],
+        "expected_rows": {name: d["rows"] for name, d in manifest["datasets"].items()},
+    }
+
+
+def build(settings: Settings, manifest: dict) -> DbtOutcome:
+    """dbt build into the audit schema: models, then their tests; a failing test stops here."""
+    return run_dbt(settings, ["build"], dbt_vars=dbt_vars(manifest))
+
+
+def publish_marts(settings: Settings, manifest: dict) -> DbtOutcome:
+    return run_dbt(settings, ["run-operation", "publish_marts"], dbt_vars=dbt_vars(manifest))
+
+
+def publish_snapshot(settings: Settings, manifest: dict, deliveries: list[lake.Delivery]) -> list[str]:
+    """Move CURRENT, record the deliveries, prune old snapshots: the last writes of a run."""
+    lake.set_current(settings, manifest["snapshot_id"])
+    lake.append_ledger(settings, lake.ledger_entries(deliveries, manifest["snapshot_id"]))
+    return lake.prune_snapshots(settings)
+
+
+def run_once(settings: Settings, *, rebuild: bool = False) -> RunResult:
+    """One whole run. Returns a result (never raises for a failed step) with its report written."""
+    run_id = lake.new_snapshot_id()
+    started = time.perf_counter()
+    rep = report.new_report(run_id, settings)
+    result = RunResult(run_id=run_id, status="failed", report=rep)
+    try:
+        with run_lock(settings):
+            _run_steps(settings, run_id, rep, rebuild=rebuild)
+        result.status = rep["status"]
+    except Exception as exc:  # the report records every failure, then the caller exits non-zero
+        result.error = f"{type(exc).__name__}: {exc}"
+        rep["status"] = "failed"
+        rep["error"] = result.error
+    rep["seconds"] = round(time.perf_counter() - started, 2)
+    report.write_report(settings, rep)
+    return result
+
+
+def _run_steps(settings: Settings, run_id: str, rep: dict, *, rebuild: bool) -> None:
+    found = detect(settings)
+    rep["missing_inputs"] = found.missing
+    rep["already_processed"] = [d.file_name for d in found.already_processed]
+    rep["new_deliveries"] = [d.file_name for d in found.new]
+    current = lake.current_manifest(settings)
+
+    if not found.new and not (rebuild and current):
+        rep["status"] = "nothing_new"
+        rep["snapshot_id"] = current["snapshot_id"] if current else None
+        return
+
+    if found.new:
+        snapshot_id = run_id
+        print(f"cleaning {len(found.new)} new delivery file(s) into snapshot {snapshot_id}", flush=True)
+        spark_stats = clean(settings, snapshot_id, found.new)
+        rep["files"] = spark_stats["datasets"]
+        manifest = prepare_snapshot(settings, snapshot_id, spark_stats)
+    else:
+        assert current is not None
+        print(f"no new deliveries: rebuilding the warehouse from snapshot {current['snapshot_id']}")
+        manifest = current
+    rep["snapshot_id"] = manifest["snapshot_id"]
+
+    rep["staged_rows"] = stage(settings, manifest)
+    outcome = build(settings, manifest)
+    rep["dbt"] = report.dbt_summary(outcome)
+    if not outcome.ok:
+        raise PipelineError(
+            "dbt build failed: published marts are unchanged. "
+            + "; ".join(outcome.failures[:5])
+        )
+    published = publish_marts(settings, manifest)
+    if not published.ok:
+        raise PipelineError("publishing the marts failed: published marts are unchanged")
+    rep["pruned_snapshots"] = publish_snapshot(settings, manifest, found.new)
+    rep["marts"] = report.mart_row_counts(settings)
+    rep["status"] = "success"
