@@ -44,5 +44,18 @@ lock: ## re-resolve requirements.txt into requirements.lock
 sample: setup ## regenerate the bundled sample in data/sample
 	@$(BIN)/python -m imdb_elt sample --out data/sample
 
+airflow: setup ## local Airflow (api-server, scheduler, dag-processor, triggerer) with the DAG unpaused
+	@scripts/airflow_standalone.sh
+
+docs: setup ## generate and serve the dbt docs site
+	@scripts/dbt_docs.sh
+
+SF ?= 0.01,0.1
+bench: setup ## benchmarks side by side: make bench SF=0.1
+	@$(BIN)/python -m benchmarks.run --sf $(SF)
+
+soak: setup ## 50 consecutive runs with random deliveries, ending equal to one fresh load
+	@$(BIN)/python -m benchmarks.soak --runs $${RUNS:-50}
+
 clean: ## remove generated data (keeps .venv)
 	rm -rf lake warehouse dbt_project/target dbt_project/logs

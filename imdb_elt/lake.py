@@ -12,6 +12,7 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from imdb_elt import catalog, storage
 from imdb_elt.config import Settings
@@ -158,12 +159,26 @@ def set_current(settings: Settings, snapshot_id: str) -> None:
     storage.write_text_atomic(settings.current_pointer, snapshot_id + "\n")
 
 
+def snapshot_ids(settings: Settings) -> list[str]:
+    """Snapshot folders in the lake, oldest first (ids sort by time)."""
+    root = settings.snapshots_dir
+    if storage.is_s3(root):
+        bucket, prefix = storage.split_s3(root)
+        pages = storage.s3_client().get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix.rstrip("/") + "/", Delimiter="/"
+        )
+        return sorted(
+            posixpath.basename(p["Prefix"].rstrip("/"))
+            for page in pages
+            for p in page.get("CommonPrefixes", [])
+        )
+    return sorted(p.name for p in Path(root).iterdir() if p.is_dir()) if Path(root).is_dir() else []
+
+
 def prune_snapshots(settings: Settings) -> list[str]:
     """Delete snapshots beyond the retention, never one the current manifest still points at."""
     keep = max(settings.snapshot_retention, 1)
-    names = sorted(
-        {posixpath.basename(f.uri.rstrip("/")) for f in storage.list_dirs(settings.snapshots_dir)}
-    )
+    names = snapshot_ids(settings)
     manifest = current_manifest(settings) or {"datasets": {}}
     referenced = {d["snapshot_id"] for d in manifest["datasets"].values()}
     referenced.add(manifest.get("snapshot_id"))

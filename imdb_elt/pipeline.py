@@ -7,7 +7,6 @@ visible to readers until `publish`: the marts swap in one transaction, then CURR
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -79,8 +78,7 @@ def clean(settings: Settings, snapshot_id: str, deliveries: list[lake.Delivery])
         "--driver-memory",
         settings.spark_driver_memory,
     ]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
-    completed = subprocess.run(cmd, env=env, cwd=REPO_ROOT, check=False)
+    completed = subprocess.run(cmd, cwd=REPO_ROOT, check=False)
     if completed.returncode != 0 or not lake.spark_completed(settings, snapshot_id):
         raise PipelineError(
             f"Spark cleaning failed (exit {completed.returncode}) for snapshot {snapshot_id}; "

@@ -88,13 +88,16 @@ def format_summary(rep: dict) -> str:
     files = rep.get("files") or {}
     if files:
         lines.append("")
-        header = f"  {'input file':<24} {'read':>10} {'written':>10} {'dedup':>8} {'quarant.':>9} {'rows/s':>10}"
+        header = "  {:<24} {:>10} {:>10} {:>8} {:>9} {:>10}".format(
+            "input file", "read", "written", "dedup", "quarant.", "rows/s"
+        )
         lines += [header, "  " + "-" * (len(header) - 2)]
         for dataset, st in files.items():
             name = catalog.BY_DATASET[dataset].file_name if dataset in catalog.BY_DATASET else dataset
             lines.append(
                 f"  {name:<24} {st['rows_read']:>10,} {st['rows_written']:>10,} "
-                f"{st['rows_deduplicated']:>8,} {st['rows_quarantined']:>9,} {st.get('rows_per_second', 0):>10,.0f}"
+                f"{st['rows_deduplicated']:>8,} {st['rows_quarantined']:>9,} "
+                f"{st.get('rows_per_second', 0):>10,.0f}"
             )
             reasons = st.get("quarantined_by_reason") or {}
             if reasons:
@@ -119,5 +122,6 @@ def format_summary(rep: dict) -> str:
             lines.append(f"    FAILED {failure}")
     if rep.get("error"):
         lines.append(f"  error: {rep['error']}")
-    lines.append(f"  wall time: {rep.get('seconds', 0):.1f} s   report: {rep['lake_dir']}/reports/{rep['run_id']}.json")
+    report_uri = f"{rep['lake_dir']}/reports/{rep['run_id']}.json"
+    lines.append(f"  wall time: {rep.get('seconds', 0):.1f} s   report: {report_uri}")
     return "\n".join(lines)

@@ -1,0 +1,117 @@
+"""The lake's bookkeeping: which deliveries are new, manifests carry data forward, CURRENT moves last."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from imdb_elt import config, lake
+from imdb_elt.locking import RunLockedError, run_lock
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> config.Settings:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    monkeypatch.setenv("IMDB_RAW_DIR", str(raw))
+    monkeypatch.setenv("IMDB_LAKE_DIR", str(tmp_path / "lake"))
+    monkeypatch.setenv("IMDB_SNAPSHOT_RETENTION", "2")
+    return config.load()
+
+
+def _deliver(settings: config.Settings, name: str, body: str) -> None:
+    path = Path(settings.raw_dir) / name
+    if name.endswith(".gz"):
+        path.write_bytes(gzip.compress(body.encode(), mtime=0))
+    else:
+        path.write_text(body)
+
+
+def _fake_stats(*datasets: str) -> dict:
+    return {
+        "datasets": {
+            d: {"rows_written": 3, "source_file": f"{d}.raw"} for d in datasets
+        }
+    }
+
+
+def test_lists_catalogue_files_and_names_the_missing_ones(settings):
+    _deliver(settings, "title.ratings.tsv.gz", "tconst\taverageRating\tnumVotes\n")
+    _deliver(settings, "notes.txt", "not an input")
+    deliveries, missing = lake.list_deliveries(settings)
+    assert [d.file_name for d in deliveries] == ["title.ratings.tsv.gz"]
+    assert "movie_metadata.csv" in missing and len(missing) == 7
+    assert deliveries[0].size > 0 and deliveries[0].fingerprint
+
+
+def test_identical_redelivery_is_not_new_but_changed_content_is(settings):
+    _deliver(settings, "title.ratings.tsv.gz", "tconst\taverageRating\tnumVotes\ntt0000001\t5.0\t10\n")
+    deliveries, _ = lake.list_deliveries(settings)
+    new, known = lake.new_deliveries(settings, deliveries)
+    assert new == deliveries and known == []
+
+    lake.append_ledger(settings, lake.ledger_entries(new, "S1"))
+    # The same bytes delivered again (a new mtime does not matter): nothing new.
+    _deliver(settings, "title.ratings.tsv.gz", "tconst\taverageRating\tnumVotes\ntt0000001\t5.0\t10\n")
+    again, _ = lake.list_deliveries(settings)
+    new, known = lake.new_deliveries(settings, again)
+    assert new == [] and [d.file_name for d in known] == ["title.ratings.tsv.gz"]
+
+    _deliver(settings, "title.ratings.tsv.gz", "tconst\taverageRating\tnumVotes\ntt0000001\t5.1\t11\n")
+    changed, _ = lake.list_deliveries(settings)
+    new, _ = lake.new_deliveries(settings, changed)
+    assert [d.file_name for d in new] == ["title.ratings.tsv.gz"]
+
+
+def test_manifest_carries_unchanged_datasets_forward(settings):
+    first = lake.build_manifest(settings, "S1", _fake_stats("title_basics", "title_ratings"))
+    lake.write_manifest(settings, first)
+    lake.set_current(settings, "S1")
+
+    second = lake.build_manifest(settings, "S2", _fake_stats("title_ratings"))
+    assert second["previous_snapshot_id"] == "S1"
+    assert second["datasets"]["title_basics"]["snapshot_id"] == "S1"
+    assert second["datasets"]["title_ratings"]["snapshot_id"] == "S2"
+    assert second["datasets"]["title_ratings"]["path"].endswith("snapshots/S2/title_ratings")
+
+
+def test_current_moves_only_when_set(settings):
+    assert lake.current_snapshot_id(settings) is None
+    lake.write_manifest(settings, lake.build_manifest(settings, "S1", _fake_stats("title_basics")))
+    assert lake.current_snapshot_id(settings) is None  # a written snapshot is not yet published
+    lake.set_current(settings, "S1")
+    assert lake.current_snapshot_id(settings) == "S1"
+    assert lake.current_manifest(settings)["snapshot_id"] == "S1"
+
+
+def test_prune_keeps_retention_and_every_snapshot_still_referenced(settings):
+    # S1 holds title_basics, which no later snapshot replaces: it must survive pruning.
+    for snap, datasets in [("S1", ["title_basics"]), ("S2", ["title_ratings"]), ("S3", ["title_ratings"]),
+                           ("S4", ["title_ratings"])]:
+        manifest = lake.build_manifest(settings, snap, _fake_stats(*datasets))
+        lake.write_manifest(settings, manifest)
+        lake.set_current(settings, snap)
+    removed = lake.prune_snapshots(settings)
+    assert removed == ["S2"]
+    remaining = sorted(p.name for p in Path(settings.snapshots_dir).iterdir())
+    assert remaining == ["S1", "S3", "S4"]
+
+
+def test_ledger_survives_as_json_lines(settings):
+    _deliver(settings, "movie_metadata.csv", "color\n")
+    deliveries, _ = lake.list_deliveries(settings)
+    lake.append_ledger(settings, lake.ledger_entries(deliveries, "S9"))
+    lines = Path(lake.ledger_uri(settings)).read_text().splitlines()
+    entry = json.loads(lines[0])
+    assert entry["dataset"] == "movie_metadata" and entry["snapshot_id"] == "S9"
+
+
+def test_second_concurrent_run_is_refused(settings):
+    with run_lock(settings), pytest.raises(RunLockedError, match="another imdb-elt run"):
+        with run_lock(settings, wait_seconds=0.2):
+            pass
+    with run_lock(settings):  # released after the first run ends
+        pass

@@ -1,0 +1,123 @@
+"""The whole pipeline as `make run` runs it: raw files → Spark → Parquet → DuckDB → dbt marts."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from imdb_elt.config import REPO_ROOT, SAMPLE_DIR
+
+pytestmark = [pytest.mark.slow]
+
+
+def run_pipeline(raw: Path, lake: Path, db: Path, *extra: str, timeout: int = 600) -> tuple[int, str, float]:
+    env = {
+        **os.environ,
+        "IMDB_RAW_DIR": str(raw),
+        "IMDB_LAKE_DIR": str(lake),
+        "DUCKDB_PATH": str(db),
+        "DBT_TARGET": "duckdb",
+    }
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "imdb_elt", "run", *extra],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return proc.returncode, proc.stdout + proc.stderr, time.perf_counter() - started
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory) -> dict:
+    """One full run on the bundled sample, then a second run with nothing new."""
+    root = tmp_path_factory.mktemp("e2e")
+    lake, db = root / "lake", root / "wh" / "imdb.duckdb"
+    code, out, seconds = run_pipeline(SAMPLE_DIR, lake, db)
+    print(f"\nfirst run on the bundled sample: {seconds:.1f} s\n{out[-3000:]}")
+    second_code, second_out, second_seconds = run_pipeline(SAMPLE_DIR, lake, db)
+    print(f"second run (nothing new): {second_seconds:.1f} s")
+    return {
+        "code": code, "out": out, "lake": lake, "db": db,
+        "second_code": second_code, "second_out": second_out,
+    }
+
+
+@pytest.mark.timeout(900)
+def test_first_run_succeeds_and_fills_the_marts(sample_run):
+    assert sample_run["code"] == 0, sample_run["out"][-4000:]
+    report = json.loads((sample_run["lake"] / "reports" / "latest.json").read_text())
+    assert report["status"] == "success"
+    movies = query(sample_run["db"], "select count(*), count(distinct tconst) from marts.movies")[0]
+    assert movies[0] > 0 and movies[0] == movies[1]
+    # The summary a person reads: per-file accounting, marts and tests.
+    assert "title.basics.tsv.gz" in sample_run["out"]
+    assert re.search(r"dbt: \d+ models built, tests \d+ passed", sample_run["out"])
+
+
+@pytest.mark.timeout(900)
+def test_accounting_identity_holds_for_every_file(sample_run):
+    runs = sorted((sample_run["lake"] / "reports").glob("2*.json"))
+    first = json.loads(runs[0].read_text())
+    assert set(first["files"]) == {
+        "title_basics", "title_ratings", "title_crew", "title_episode",
+        "title_principals", "name_basics", "title_akas", "movie_metadata",
+    }
+    for dataset, st in first["files"].items():
+        accounted = st["rows_written"] + st["rows_deduplicated"] + st["rows_quarantined"]
+        assert st["rows_read"] == accounted, dataset
+        assert st["rows_written"] > 0, dataset
+
+
+@pytest.mark.timeout(900)
+def test_second_run_with_nothing_new_does_nothing(sample_run):
+    assert sample_run["second_code"] == 0, sample_run["second_out"][-3000:]
+    report = json.loads((sample_run["lake"] / "reports" / "latest.json").read_text())
+    assert report["status"] == "nothing_new"
+    assert "spark" not in sample_run["second_out"].lower().replace("spark_jobs", "")
+    assert "no new deliveries" in sample_run["second_out"]
+
+
+@pytest.mark.timeout(900)
+def test_kaggle_only_input_gives_one_movie_per_distinct_id(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(SAMPLE_DIR / "movie_metadata.csv", raw / "movie_metadata.csv")
+    with open(raw / "movie_metadata.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    ids = {re.search(r"title/(tt\d{7,})", r["movie_imdb_link"]).group(1) for r in rows}
+    budgets = {int(r["budget"]) for r in rows if r["budget"]}
+
+    code, out, _ = run_pipeline(raw, tmp_path / "lake", tmp_path / "imdb.duckdb")
+    assert code == 0, out[-4000:]
+    assert "missing from the raw zone" in out and "title.basics.tsv.gz" in out
+
+    db = tmp_path / "imdb.duckdb"
+    got = query(db, "select tconst from marts.movies")
+    assert sorted(t for (t,) in got) == sorted(ids)
+    untrimmed = query(
+        db,
+        "select count(*) from marts.movies "
+        "where title <> trim(title, ' ' || chr(160) || chr(9) || chr(10) || chr(13))",
+    )[0][0]
+    assert untrimmed == 0
+    got_budgets = {b for (b,) in query(db, "select budget from marts.movies where budget is not null")}
+    assert max(got_budgets) == max(budgets) and max(budgets) > 2**31
+    assert got_budgets <= budgets
