@@ -110,8 +110,11 @@ def test_ledger_survives_as_json_lines(settings):
 
 
 def test_second_concurrent_run_is_refused(settings):
-    with run_lock(settings), pytest.raises(RunLockedError, match="another imdb-elt run"):
-        with run_lock(settings, wait_seconds=0.2):
-            pass
+    with (
+        run_lock(settings),
+        pytest.raises(RunLockedError, match="another imdb-elt run"),
+        run_lock(settings, wait_seconds=0.2),
+    ):
+        pass
     with run_lock(settings):  # released after the first run ends
         pass
