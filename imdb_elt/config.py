@@ -52,6 +52,23 @@ class Settings:
     )
     raw_schema: str = field(default_factory=lambda: _env("IMDB_RAW_SCHEMA", "raw"))
     schedule: str = field(default_factory=lambda: _env("IMDB_SCHEDULE", "@hourly"))
+    # Redshift (target "redshift"): COPY authenticates with the IAM role only.
+    redshift_iam_role_arn: str = field(default_factory=lambda: _env("REDSHIFT_IAM_ROLE_ARN", ""))
+    redshift_method: str = field(default_factory=lambda: _env("REDSHIFT_METHOD", "data_api"))
+    # Only read so that a configured access key can be refused loudly.
+    redshift_copy_credentials: str = field(
+        default_factory=lambda: _env("REDSHIFT_COPY_CREDENTIALS", "")
+    )
+    redshift_cluster_id: str = field(default_factory=lambda: _env("REDSHIFT_CLUSTER_ID", ""))
+    redshift_workgroup: str = field(default_factory=lambda: _env("REDSHIFT_WORKGROUP", ""))
+    redshift_db_user: str = field(default_factory=lambda: _env("REDSHIFT_DB_USER", ""))
+    redshift_secret_arn: str = field(default_factory=lambda: _env("REDSHIFT_SECRET_ARN", ""))
+    redshift_database: str = field(default_factory=lambda: _env("REDSHIFT_DATABASE", "dev"))
+    redshift_host: str = field(default_factory=lambda: _env("REDSHIFT_HOST", ""))
+    redshift_port: str = field(default_factory=lambda: _env("REDSHIFT_PORT", "5439"))
+    redshift_user: str = field(default_factory=lambda: _env("REDSHIFT_USER", ""))
+    redshift_password: str = field(default_factory=lambda: _env("REDSHIFT_PASSWORD", ""), repr=False)
+    aws_region: str = field(default_factory=lambda: _env("AWS_DEFAULT_REGION", "us-east-1"))
     lock_wait_seconds: float = field(
         default_factory=lambda: float(_env("IMDB_LOCK_WAIT_SECONDS", "0"))
     )

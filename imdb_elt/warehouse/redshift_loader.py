@@ -1,0 +1,378 @@
+"""Stage processed Parquet on S3 into Redshift with ``COPY ... FORMAT AS PARQUET``.
+
+Redshift pulls the files itself, authorised by an IAM role attached to the cluster: the role ARN
+is the only AWS credential this module handles, and static access keys are refused outright.
+Each dataset is copied into ``<dataset>__staging``, then all tables are swapped in (drop old,
+rename new) in the same transaction, so readers see all previous or all new ``raw.*`` tables.
+
+Two ways to run the statements:
+- the Redshift Data API (boto3 ``redshift-data``): ``batch_execute_statement`` runs the list as
+  one transaction, with no network path or password to the cluster;
+- any DB-API connection (``redshift_connector``, installed with dbt-redshift), committed once.
+
+``render_spectrum_ddl`` renders the alternative that copies nothing: external tables over the
+same Parquet (see docs/deployment.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from imdb_elt.catalog import INPUTS
+from imdb_elt.warehouse.identifiers import (
+    contains_access_key,
+    qualified_name,
+    quote_identifier,
+    sql_string_literal,
+    validate_iam_role_arn,
+    validate_identifier,
+    validate_s3_uri,
+)
+from imdb_elt.warehouse.types import staged_columns, warehouse_type
+
+log = logging.getLogger(__name__)
+
+STAGING_SUFFIX = "__staging"
+
+
+# --------------------------------------------------------------------------- rendering (pure)
+
+
+def _prefix(uri: str) -> str:
+    # COPY loads every object under the prefix: the trailing slash keeps `title_basics/` from
+    # also matching a sibling such as `title_basics_old/`.
+    return validate_s3_uri(uri).rstrip("/") + "/"
+
+
+def _check_datasets(datasets: Mapping[str, str]) -> None:
+    unknown = sorted(set(datasets) - {i.dataset for i in INPUTS})
+    if unknown:
+        raise ValueError(f"unknown datasets {unknown}")
+
+
+def create_table_sql(schema: str, table: str, dataset: str) -> str:
+    cols = ", ".join(
+        f"{quote_identifier(c.name)} {warehouse_type(c.type, 'redshift')}"
+        + ("" if c.nullable else " NOT NULL")
+        for c in staged_columns(dataset)
+    )
+    return f"CREATE TABLE {qualified_name(schema, table)} ({cols})"
+
+
+def render_copy_statements(
+    schema: str,
+    datasets: Mapping[str, str],
+    iam_role_arn: str,
+    table_suffix: str = STAGING_SUFFIX,
+) -> list[str]:
+    """One ``COPY`` per dataset in catalogue order, into ``<schema>.<dataset><table_suffix>``.
+
+    Parquet columns map to table columns by position, which the catalogue order guarantees;
+    SERIALIZETOJSON loads the Parquet lists into SUPER columns.
+    """
+    validate_identifier(schema)
+    role = validate_iam_role_arn(iam_role_arn)
+    _check_datasets(datasets)
+    return [
+        f"COPY {qualified_name(schema, spec.dataset + table_suffix)} "
+        f"FROM {sql_string_literal(_prefix(datasets[spec.dataset]))} "
+        f"IAM_ROLE {sql_string_literal(role)} FORMAT AS PARQUET SERIALIZETOJSON"
+        for spec in INPUTS
+        if spec.dataset in datasets
+    ]
+
+
+def render_stage_statements(schema: str, datasets: Mapping[str, str], iam_role_arn: str) -> list[str]:
+    """Every statement of one staging run, to be executed as ONE transaction (no BEGIN/COMMIT).
+
+    Catalogue datasets absent from ``datasets`` get an empty staging table, swapped in like the
+    others, so dbt always sees all eight sources.
+    """
+    copies = dict(
+        zip(
+            [s.dataset for s in INPUTS if s.dataset in datasets],
+            render_copy_statements(schema, datasets, iam_role_arn),
+            strict=True,
+        )
+    )
+    statements = [f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}"]
+    for spec in INPUTS:
+        staging = spec.dataset + STAGING_SUFFIX
+        statements.append(f"DROP TABLE IF EXISTS {qualified_name(schema, staging)}")
+        statements.append(create_table_sql(schema, staging, spec.dataset))
+        if spec.dataset in copies:
+            statements.append(copies[spec.dataset])
+    for spec in INPUTS:
+        # CASCADE drops dbt's views over the old table; the dbt run after staging rebuilds them.
+        statements.append(f"DROP TABLE IF EXISTS {qualified_name(schema, spec.dataset)} CASCADE")
+        statements.append(
+            f"ALTER TABLE {qualified_name(schema, spec.dataset + STAGING_SUFFIX)} "
+            f"RENAME TO {quote_identifier(spec.dataset)}"
+        )
+    return statements
+
+
+def render_count_statement(schema: str) -> str:
+    """One query returning (dataset, rows) for every staged table."""
+    return " UNION ALL ".join(
+        f"SELECT {sql_string_literal(spec.dataset)} AS dataset, COUNT(*) AS row_count "
+        f"FROM {qualified_name(schema, spec.dataset)}"
+        for spec in INPUTS
+    )
+
+
+def render_spectrum_ddl(
+    external_schema: str,
+    glue_database: str,
+    datasets: Mapping[str, str],
+    iam_role_arn: str,
+) -> list[str]:
+    """The no-copy alternative: Spectrum external tables over the snapshot's Parquet.
+
+    External DDL cannot run inside a transaction block, so these statements run one by one
+    (autocommit). To move a table to a new snapshot without a drop, use
+    ``ALTER TABLE <schema>.<table> SET LOCATION 's3://...'``.
+    """
+    validate_identifier(external_schema)
+    validate_identifier(glue_database)
+    role = validate_iam_role_arn(iam_role_arn)
+    _check_datasets(datasets)
+    statements = [
+        f"CREATE EXTERNAL SCHEMA IF NOT EXISTS {quote_identifier(external_schema)} "
+        f"FROM DATA CATALOG DATABASE {sql_string_literal(glue_database)} "
+        f"IAM_ROLE {sql_string_literal(role)} CREATE EXTERNAL DATABASE IF NOT EXISTS"
+    ]
+    for spec in INPUTS:
+        if spec.dataset not in datasets:
+            continue
+        name = qualified_name(external_schema, spec.dataset)
+        cols = ", ".join(
+            f"{quote_identifier(c.name)} {warehouse_type(c.type, 'spectrum')}"
+            for c in staged_columns(spec.dataset)
+        )
+        statements.append(f"DROP TABLE IF EXISTS {name}")
+        statements.append(
+            f"CREATE EXTERNAL TABLE {name} ({cols}) STORED AS PARQUET "
+            f"LOCATION {sql_string_literal(_prefix(datasets[spec.dataset]))}"
+        )
+    return statements
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class RedshiftOptions:
+    """Where and how to run the staging statements. No password or key is held here."""
+
+    iam_role_arn: str
+    database: str = "dev"
+    method: str = "data_api"  # "data_api" | "connector"
+    cluster_identifier: str = ""  # provisioned cluster (Data API)
+    workgroup_name: str = ""  # Redshift Serverless (Data API)
+    db_user: str = ""  # Data API temporary credentials for this user
+    secret_arn: str = ""  # or: Secrets Manager secret holding the database login
+    region: str = ""
+    poll_seconds: float = 2.0
+    timeout_seconds: float = 3600.0
+
+    def __post_init__(self) -> None:
+        validate_iam_role_arn(self.iam_role_arn)
+        if self.method not in ("data_api", "connector"):
+            raise ValueError(f"unknown Redshift method {self.method!r}: data_api | connector")
+
+
+def _setting(settings: object, attr: str, default: str = "") -> str:
+    return str(getattr(settings, attr)).strip() or default
+
+
+def redshift_options(settings: object) -> RedshiftOptions:
+    """Build options from Settings / REDSHIFT_* variables; refuse configured access keys."""
+    copy_credentials = _setting(settings, "redshift_copy_credentials")
+    if copy_credentials or contains_access_key(
+        _setting(settings, "redshift_iam_role_arn")
+    ):
+        raise ValueError(
+            "static AWS access keys are refused for Redshift COPY (REDSHIFT_COPY_CREDENTIALS or "
+            "an access key in REDSHIFT_IAM_ROLE_ARN); attach an IAM role to the cluster and set "
+            "REDSHIFT_IAM_ROLE_ARN"
+        )
+    return RedshiftOptions(
+        iam_role_arn=_setting(settings, "redshift_iam_role_arn"),
+        database=_setting(settings, "redshift_database", "dev"),
+        method=_setting(settings, "redshift_method", "data_api"),
+        cluster_identifier=_setting(settings, "redshift_cluster_id"),
+        workgroup_name=_setting(settings, "redshift_workgroup"),
+        db_user=_setting(settings, "redshift_db_user"),
+        secret_arn=_setting(settings, "redshift_secret_arn"),
+        region=_setting(settings, "aws_region"),
+    )
+
+
+# --------------------------------------------------------------------------- execution
+
+
+class DBAPIConnection(Protocol):
+    def cursor(self) -> Any: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+def _target_params(options: RedshiftOptions) -> dict[str, str]:
+    params = {"Database": options.database}
+    if options.workgroup_name:
+        params["WorkgroupName"] = options.workgroup_name
+    elif options.cluster_identifier:
+        params["ClusterIdentifier"] = options.cluster_identifier
+    else:
+        raise ValueError("Redshift Data API needs REDSHIFT_CLUSTER_ID or REDSHIFT_WORKGROUP")
+    if options.secret_arn:
+        params["SecretArn"] = options.secret_arn
+    elif options.db_user:
+        params["DbUser"] = options.db_user
+    return params
+
+
+def data_api_client(options: RedshiftOptions) -> Any:
+    """boto3 client from the default credential chain (env, profile, instance/task role)."""
+    import boto3  # deferred: boto3 import costs time in the Airflow DAG processor
+
+    return boto3.client("redshift-data", **({"region_name": options.region} if options.region else {}))
+
+
+def wait_for_statement(
+    client: Any,
+    statement_id: str,
+    poll_seconds: float,
+    timeout_seconds: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Poll ``describe_statement`` until FINISHED; raise on FAILED/ABORTED or timeout."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        desc = client.describe_statement(Id=statement_id)
+        status = desc["Status"]
+        if status == "FINISHED":
+            return desc
+        if status in ("FAILED", "ABORTED"):
+            raise RuntimeError(
+                f"Redshift statement {statement_id} {status}: {desc.get('Error', 'no error text')}"
+            )
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"Redshift statement {statement_id} still {status} after {timeout_seconds}s")
+        sleep(poll_seconds)
+
+
+def _field_value(field: Mapping[str, Any]) -> Any:
+    if field.get("isNull"):
+        return None
+    for key in ("longValue", "stringValue", "doubleValue", "booleanValue", "blobValue"):
+        if key in field:
+            return field[key]
+    return None
+
+
+def execute_data_api(
+    statements: Sequence[str],
+    options: RedshiftOptions,
+    client: Any = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Run ``statements`` as one transaction (``batch_execute_statement``); return its id."""
+    client = client or data_api_client(options)
+    response = client.batch_execute_statement(
+        Sqls=list(statements), StatementName="imdb_elt_stage", **_target_params(options)
+    )
+    wait_for_statement(client, response["Id"], options.poll_seconds, options.timeout_seconds, sleep)
+    return response["Id"]
+
+
+def query_data_api(
+    sql: str,
+    options: RedshiftOptions,
+    client: Any = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[list[Any]]:
+    """Run one query and return its rows as Python values (all result pages)."""
+    client = client or data_api_client(options)
+    statement_id = client.execute_statement(Sql=sql, **_target_params(options))["Id"]
+    wait_for_statement(client, statement_id, options.poll_seconds, options.timeout_seconds, sleep)
+    rows: list[list[Any]] = []
+    kwargs: dict[str, str] = {"Id": statement_id}
+    while True:
+        page = client.get_statement_result(**kwargs)
+        rows.extend([_field_value(f) for f in record] for record in page.get("Records", []))
+        if not page.get("NextToken"):
+            return rows
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def execute_dbapi(conn: DBAPIConnection, statements: Sequence[str]) -> None:
+    """Run ``statements`` on a DB-API connection (autocommit off) and commit once."""
+    cur = conn.cursor()
+    try:
+        for sql in statements:
+            cur.execute(sql)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        cur.close()
+
+
+def connect_redshift(settings: object) -> DBAPIConnection:
+    """A redshift_connector connection from REDSHIFT_HOST/PORT/DATABASE/USER/PASSWORD."""
+    import redshift_connector
+
+    conn = redshift_connector.connect(
+        host=_setting(settings, "redshift_host"),
+        port=int(_setting(settings, "redshift_port", "5439")),
+        database=_setting(settings, "redshift_database", "dev"),
+        user=_setting(settings, "redshift_user"),
+        password=_setting(settings, "redshift_password"),
+    )
+    conn.autocommit = False
+    return conn
+
+
+def stage_redshift(
+    schema: str,
+    datasets: Mapping[str, str],
+    options: RedshiftOptions,
+    client: Any = None,
+    connection: DBAPIConnection | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, int]:
+    """Copy, swap and count; return rows per table. ``datasets`` values are s3:// prefixes."""
+    statements = render_stage_statements(schema, datasets, options.iam_role_arn)
+    count_sql = render_count_statement(schema)
+    started = time.perf_counter()
+    if options.method == "connector":
+        if connection is None:
+            raise ValueError("method 'connector' needs a DB-API connection (connect_redshift)")
+        execute_dbapi(connection, statements)
+        cur = connection.cursor()
+        try:
+            cur.execute(count_sql)
+            rows = [list(r) for r in cur.fetchall()]
+        finally:
+            cur.close()
+    else:
+        client = client or data_api_client(options)
+        statement_id = execute_data_api(statements, options, client, sleep)
+        log.info("Redshift staging transaction %s finished", statement_id)
+        rows = query_data_api(count_sql, options, client, sleep)
+    counts = {str(r[0]): int(r[1]) for r in rows}
+    log.info(
+        "staged %d Redshift tables in %s.* (%d rows) in %.2fs",
+        len(counts),
+        schema,
+        sum(counts.values()),
+        time.perf_counter() - started,
+    )
+    return counts
