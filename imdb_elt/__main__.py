@@ -27,8 +27,7 @@ def _status(_: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     from imdb_elt import sample
 
-    argv = ["--out", args.out, *args.rest]
-    return sample.main(argv)
+    return sample.main(["--out", args.out, *args.extra])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,9 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     status.set_defaults(func=_status)
     smp = sub.add_parser("sample", help="generate sample raw files (see python -m imdb_elt.sample -h)")
     smp.add_argument("--out", required=True)
-    smp.add_argument("rest", nargs=argparse.REMAINDER)
     smp.set_defaults(func=_sample)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "sample":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     return args.func(args)
 
 
