@@ -44,6 +44,9 @@ lock: ## re-resolve requirements.txt into requirements.lock
 sample: setup ## regenerate the bundled sample in data/sample
 	@$(BIN)/python -m imdb_elt sample --out data/sample
 
+parse: setup ## build the dbt manifest Cosmos renders the DAG from
+	@$(BIN)/python -m imdb_elt.orchestration.dbt_manifest
+
 airflow: setup ## local Airflow (api-server, scheduler, dag-processor, triggerer) with the DAG unpaused
 	@scripts/airflow_standalone.sh
 

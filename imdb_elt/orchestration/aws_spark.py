@@ -1,0 +1,137 @@
+"""The Spark step on AWS: EMR on EC2 (a step on a running cluster) or EMR Serverless (a job run).
+
+Both submit the same ``spark_jobs/clean_imdb.py`` with the same arguments as local mode, read
+from ``s3://`` raw and lake URIs; the code is uploaded by the deployment to IMDB_SPARK_CODE_URI
+(``clean_imdb.py`` + ``spark_jobs.zip``). Everything is the Amazon provider's operators; the
+run-specific parts (snapshot id, files) come from the ``detect`` XCom through a small task that
+builds the step / job driver, passed to the operators' templated fields as an XComArg.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imdb_elt.config import Settings
+from imdb_elt.orchestration.settings import OrchestrationSettings
+
+
+class AwsConfigError(ValueError):
+    """A required id, ARN or s3:// location is not configured."""
+
+
+def _require(value: str, name: str, what: str) -> str:
+    if not value:
+        raise AwsConfigError(f"{name} is not set: {what}")
+    return value
+
+
+def _check_s3(settings: Settings) -> None:
+    for name, value in (("IMDB_RAW_DIR", settings.raw_dir), ("IMDB_LAKE_DIR", settings.lake_dir)):
+        if not value.startswith("s3://"):
+            raise AwsConfigError(f"{name}={value!r}: EMR reads and writes s3:// URIs only")
+
+
+def code_locations(orch: OrchestrationSettings) -> tuple[str, str]:
+    """(entry point, --py-files archive) under IMDB_SPARK_CODE_URI."""
+    base = _require(orch.spark_code_uri, "IMDB_SPARK_CODE_URI", "the s3:// folder holding the Spark code")
+    if not base.startswith("s3://"):
+        raise AwsConfigError(f"IMDB_SPARK_CODE_URI={base!r} must be an s3:// folder")
+    base = base.rstrip("/")
+    return f"{base}/clean_imdb.py", f"{base}/spark_jobs.zip"
+
+
+def job_arguments(settings: Settings, plan: dict[str, Any]) -> list[str]:
+    """clean_imdb's arguments, identical to local mode's minus the local master."""
+    _check_s3(settings)
+    return [
+        "--raw-dir", settings.raw_dir,
+        "--lake-dir", settings.lake_dir,
+        "--snapshot-id", plan["snapshot_id"],
+        "--files", ",".join(d["file_name"] for d in plan["new"]),
+        "--threshold", str(settings.quarantine_threshold),
+    ]
+
+
+def emr_steps(settings: Settings, orch: OrchestrationSettings, plan: dict[str, Any]) -> list[dict]:
+    """One EMR step: spark-submit in cluster mode through command-runner.jar."""
+    entry, py_files = code_locations(orch)
+    return [{
+        "Name": f"imdb_elt clean {plan['snapshot_id']}",
+        # CONTINUE: a failed step fails this run (the sensor sees FAILED) but keeps a shared cluster up.
+        "ActionOnFailure": "CONTINUE",
+        "HadoopJarStep": {
+            "Jar": "command-runner.jar",
+            "Args": ["spark-submit", "--deploy-mode", "cluster", "--py-files", py_files, entry,
+                     *job_arguments(settings, plan)],
+        },
+    }]
+
+
+def emr_serverless_job_driver(settings: Settings, orch: OrchestrationSettings, plan: dict[str, Any]) -> dict:
+    entry, py_files = code_locations(orch)
+    return {"sparkSubmit": {
+        "entryPoint": entry,
+        "entryPointArguments": job_arguments(settings, plan),
+        "sparkSubmitParameters": f"--py-files {py_files}",
+    }}
+
+
+def emr_serverless_overrides(orch: OrchestrationSettings) -> dict:
+    if not orch.emr_log_uri:
+        return {}
+    return {"monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": orch.emr_log_uri}}}
+
+
+# ---- operator builders (called inside the DAG context) -----------------------------------------
+
+
+def emr_cluster_id(orch: OrchestrationSettings) -> str:
+    """The env var wins; otherwise the Airflow Variable, read when the task runs (not at parse)."""
+    return orch.emr_cluster_id or "{{ var.value.imdb_emr_cluster_id }}"
+
+
+def add_emr_step(orch: OrchestrationSettings, steps: Any, task_id: str = "submit_emr_step"):
+    from airflow.providers.amazon.aws.operators.emr import EmrAddStepsOperator
+
+    return EmrAddStepsOperator(
+        task_id=task_id,
+        job_flow_id=emr_cluster_id(orch),
+        steps=steps,
+        aws_conn_id=orch.aws_conn_id,
+        wait_for_completion=False,  # the sensor below waits (and can defer)
+    )
+
+
+def wait_for_emr_step(orch: OrchestrationSettings, submit_task_id: str = "submit_emr_step",
+                      task_id: str = "wait_for_emr_step"):
+    from airflow.providers.amazon.aws.sensors.emr import EmrStepSensor
+
+    return EmrStepSensor(
+        task_id=task_id,
+        job_flow_id=emr_cluster_id(orch),
+        step_id="{{ ti.xcom_pull(task_ids='" + submit_task_id + "')[0] }}",
+        aws_conn_id=orch.aws_conn_id,
+        deferrable=orch.deferrable,
+        poke_interval=30,
+        timeout=6 * 3600,
+    )
+
+
+def start_emr_serverless_job(
+    orch: OrchestrationSettings, job_driver: Any, task_id: str = "emr_serverless_job"
+):
+    from airflow.providers.amazon.aws.operators.emr import EmrServerlessStartJobOperator
+
+    return EmrServerlessStartJobOperator(
+        task_id=task_id,
+        application_id=_require(orch.emr_serverless_app_id, "IMDB_EMR_SERVERLESS_APP_ID",
+                                "the EMR Serverless application id"),
+        execution_role_arn=_require(orch.emr_execution_role_arn, "IMDB_EMR_EXECUTION_ROLE_ARN",
+                                    "the job's execution role ARN"),
+        job_driver=job_driver,
+        configuration_overrides=emr_serverless_overrides(orch),
+        name="imdb_elt clean {{ run_id }}",
+        aws_conn_id=orch.aws_conn_id,
+        wait_for_completion=True,
+        deferrable=orch.deferrable,
+    )
