@@ -1,0 +1,200 @@
+"""Entry point of the cleaning job: raw zone → typed Parquet + quarantine for one snapshot.
+
+    spark-submit spark_jobs/clean_imdb.py --raw-dir R --lake-dir L --snapshot-id S \\
+        [--files title.basics.tsv.gz,movie_metadata.csv] [--threshold 0.01] [--master local[2]]
+    python -m spark_jobs.clean_imdb ...            (same arguments, plus --driver-memory)
+
+In-process: ``run(spark, raw_dir, lake_dir, snapshot_id, files=None, threshold=0.01)``.
+Files run concurrently from Python threads on one SparkSession (a gzip is one task, so one file
+keeps one core busy). ``_spark_stats.json`` and then the ``_SPARK_DONE`` marker are written only
+when every file succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if not __package__:  # run as a script by spark-submit: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pyspark.sql import SparkSession
+
+from imdb_elt import config
+from imdb_elt.catalog import BY_FILE_NAME, INPUTS, RawInput
+from spark_jobs import io
+from spark_jobs.clean_file import check_delivery, clean_file
+from spark_jobs.errors import CleaningError, root_cause
+from spark_jobs.session import apply_output_conf, build_session
+
+log = logging.getLogger("spark_jobs.clean_imdb")
+
+STATS_FILE = "_spark_stats.json"
+DONE_MARKER = "_SPARK_DONE"
+#: Concurrent files. Two cores: more threads only add contention; a few more than the cores
+#: keep both busy while one file is between stages.
+MAX_PARALLEL_FILES = 3
+
+
+def snapshot_path(lake_dir: str, snapshot_id: str) -> str:
+    return io.join(lake_dir, "processed", "snapshots", snapshot_id)
+
+
+def check_file_names(files: list[str]) -> None:
+    unknown = [f for f in files if f not in BY_FILE_NAME]
+    if unknown:
+        raise CleaningError(f"not catalogue files: {unknown}; known: {sorted(BY_FILE_NAME)}")
+
+
+def select_inputs(
+    spark: SparkSession, raw_dir: str, files: list[str] | None
+) -> list[tuple[RawInput, str, int]]:
+    """(input, path, size) for the named files, or for every catalogue file present in raw_dir.
+
+    Largest first, so the longest file starts at once and small ones fill the gaps.
+    """
+    if files is not None:
+        check_file_names(files)
+        wanted = [BY_FILE_NAME[f] for f in dict.fromkeys(files)]
+    else:
+        wanted = list(INPUTS)
+    found = []
+    for raw in wanted:
+        path = io.join(raw_dir, raw.file_name)
+        size = io.file_size(spark, path)
+        if size is None:
+            if files is not None:
+                raise CleaningError(f"{raw.file_name}: named in --files but absent from {raw_dir}")
+            continue
+        found.append((raw, path, size))
+    return sorted(found, key=lambda item: -item[2])
+
+
+def _each(task: Any, inputs: list[tuple[RawInput, str, int]]) -> dict[str, Any]:
+    """Run ``task(raw, path)`` for every input from a thread pool; raise every failure at once."""
+    results: dict[str, Any] = {}
+    errors: list[CleaningError] = []
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_FILES, len(inputs)))) as pool:
+        futures = {pool.submit(task, raw, path): raw for raw, path, _ in inputs}
+        for future, raw in futures.items():
+            try:
+                results[raw.dataset] = future.result()
+            except CleaningError as exc:
+                log.error("%s", exc)
+                errors.append(exc)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise CleaningError("; ".join(str(e) for e in errors)) from errors[0]
+    return results
+
+
+def run(
+    spark: SparkSession,
+    raw_dir: str,
+    lake_dir: str,
+    snapshot_id: str,
+    files: list[str] | None = None,
+    threshold: float = 0.01,
+) -> dict[str, dict]:
+    """Clean the files, write stats then the marker; return the per-dataset stats.
+
+    Raises CleaningError (naming every failed file) if any file fails; then no marker is written.
+    """
+    apply_output_conf(spark)
+    snap = snapshot_path(lake_dir, snapshot_id)
+    io.delete(spark, io.join(snap, DONE_MARKER))  # a re-run must not inherit an old success
+    inputs = select_inputs(spark, raw_dir, files)
+    loaded_at = datetime.now(UTC)  # aware: PySpark converts it to UTC, whatever the local zone
+    started = time.perf_counter()
+    log.info(
+        "snapshot %s: cleaning %d file(s): %s", snapshot_id, len(inputs), [r.file_name for r, _, _ in inputs]
+    )
+
+    sc = spark.sparkContext
+
+    def checked(raw: RawInput, path: str) -> None:
+        check_delivery(spark, raw, path)
+
+    def cleaned(raw: RawInput, path: str) -> dict[str, Any]:
+        # One FAIR pool per file: concurrent files share the cores instead of queueing.
+        sc.setLocalProperty("spark.scheduler.pool", raw.dataset)
+        try:
+            return clean_file(spark, raw, path, lake_dir, snapshot_id, loaded_at, threshold, checked=True)
+        except CleaningError:
+            raise
+        except Exception as exc:
+            raise CleaningError(f"{raw.file_name}: failed: {root_cause(exc)}") from exc
+
+    # Headers first (two lines per file): a wrong delivery stops the run before any heavy work.
+    _each(checked, inputs)
+    results = _each(cleaned, inputs)
+
+    ordered = {raw.dataset: results[raw.dataset] for raw in INPUTS if raw.dataset in results}
+    doc = {"snapshot_id": snapshot_id, "datasets": ordered}
+    io.write_text(spark, io.join(snap, STATS_FILE), json.dumps(doc, indent=2) + "\n")
+    io.write_text(spark, io.join(snap, DONE_MARKER), "")  # last: the success signal
+    total = sum(s["rows_read"] for s in ordered.values())
+    seconds = time.perf_counter() - started
+    log.info(
+        "snapshot %s: %d rows in %.1f s (%.0f rows/s)",
+        snapshot_id,
+        total,
+        seconds,
+        total / max(seconds, 1e-9),
+    )
+    return ordered
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    settings = config.load()
+    p = argparse.ArgumentParser(prog="clean_imdb", description=__doc__.splitlines()[0])
+    p.add_argument("--raw-dir", required=True, help="raw zone: folder or s3:// URI")
+    p.add_argument("--lake-dir", required=True, help="lake root: folder or s3:// URI")
+    p.add_argument("--snapshot-id", required=True)
+    p.add_argument("--files", default=None, help="comma-separated raw file names (default: all present)")
+    p.add_argument("--threshold", type=float, default=settings.quarantine_threshold,
+                   help="max quarantined/read per file (default IMDB_QUARANTINE_THRESHOLD)")  # fmt: skip
+    p.add_argument(
+        "--master", default=None, help="Spark master (default SPARK_MASTER unless under spark-submit)"
+    )
+    p.add_argument("--driver-memory", default=None, help="(python -m only) default SPARK_DRIVER_MEMORY")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    settings = config.load()
+    files = [f.strip() for f in args.files.split(",") if f.strip()] if args.files else None
+    try:
+        check_file_names(files or [])  # before the JVM starts
+    except CleaningError as exc:
+        print(f"clean_imdb: {exc}", file=sys.stderr)
+        return 1
+    # spark-submit already chose master and memory (its launcher sets SPARK_ENV_LOADED).
+    under_submit = bool(os.environ.get("SPARK_ENV_LOADED"))
+    master = args.master or (None if under_submit else settings.spark_master)
+    memory = None if under_submit else (args.driver_memory or settings.spark_driver_memory)
+    spark = build_session(master=master, driver_memory=memory)
+    spark.sparkContext.setLogLevel("WARN")
+    try:
+        run(spark, args.raw_dir, args.lake_dir, args.snapshot_id, files, args.threshold)
+    except CleaningError as exc:
+        print(f"clean_imdb: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

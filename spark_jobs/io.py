@@ -1,0 +1,73 @@
+"""The job's edges: list, read and write files, local paths and s3:// URIs alike.
+
+Everything goes through Spark's Hadoop FileSystem, so the same code reads a local folder in tests
+and S3 on EMR (EMRFS), with no boto3 on the cluster. Only local paths are exercised here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+
+def _uri(path: str) -> str:
+    # A bare local path is made explicit so that Hadoop does not resolve it against fs.defaultFS
+    # (HDFS on EMR).
+    if "://" in path or path.startswith("file:"):
+        return path
+    return "file://" + path if path.startswith("/") else path
+
+
+def join(base: str, *parts: str) -> str:
+    return "/".join([base.rstrip("/"), *(p.strip("/") for p in parts)])
+
+
+def _fs_path(spark: SparkSession, path: str) -> tuple[Any, Any]:
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    hpath = jvm.org.apache.hadoop.fs.Path(_uri(path))
+    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    return fs, hpath
+
+
+def file_size(spark: SparkSession, path: str) -> int | None:
+    """Size in bytes, or None when the file does not exist."""
+    fs, hpath = _fs_path(spark, path)
+    if not fs.exists(hpath):
+        return None
+    return int(fs.getFileStatus(hpath).getLen())
+
+
+def exists(spark: SparkSession, path: str) -> bool:
+    fs, hpath = _fs_path(spark, path)
+    return bool(fs.exists(hpath))
+
+
+def write_text(spark: SparkSession, path: str, text: str) -> None:
+    """Write a small text file (stats, marker), replacing any previous one."""
+    fs, hpath = _fs_path(spark, path)
+    out = fs.create(hpath, True)
+    try:
+        out.write(bytearray(text.encode("utf-8")))
+    finally:
+        out.close()
+
+
+def delete(spark: SparkSession, path: str) -> None:
+    fs, hpath = _fs_path(spark, path)
+    if fs.exists(hpath):
+        fs.delete(hpath, True)
+
+
+def read_lines(spark: SparkSession, path: str) -> DataFrame:
+    """One file as text lines split on "\\n" only (a bare "\\r" stays inside its field).
+
+    The text source keeps the bytes as they are (no decoding, no U+FFFD), so invalid UTF-8 can
+    be detected and quarantined byte for byte.
+    """
+    return spark.read.text(_uri(path), lineSep="\n")
+
+
+def write_parquet(df: DataFrame, path: str) -> None:
+    df.write.mode("overwrite").option("compression", "zstd").parquet(_uri(path))

@@ -1,0 +1,396 @@
+"""Pure transformations of the cleaning job: DataFrame in, DataFrame out, no I/O.
+
+The raw file arrives as lines (``spark.read.text`` with ``lineSep="\\n"``). Every line is kept
+together with its 1-based line number and its bytes, so that a refused line can be quarantined
+exactly as delivered. Parsing produces one *annotated* DataFrame: ``line_number``, ``value`` (the
+raw line), ``reason``/``detail`` (null for a good row) and the typed catalogue columns. The job then
+splits it into the processed output and the quarantine.
+
+Only native Spark expressions are used (no Python UDF): the JVM never waits on Python, and
+executors need none of this code (on EMR only the driver runs it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from imdb_elt.catalog import LINEAGE_COLUMNS, RawInput
+from spark_jobs import rules as R
+from spark_jobs.rules import ColumnRule, column_rules
+
+#: Internal disposition of a dropped byte-identical line (counted, not quarantined).
+DEDUPLICATED = "deduplicated"
+#: Kaggle trims these from both ends of every field: ASCII whitespace and the no-break space
+#: that ends almost every Kaggle title.
+KAGGLE_TRIM = " \t\r\n\f\x0b\u00a0"
+ANNOTATION_COLUMNS = ("line_number", "value", "reason", "detail")
+
+
+def number_lines(text: DataFrame) -> DataFrame:
+    """``value`` lines of ONE file → ``line_number`` (1-based, header = 1), ``value``.
+
+    A gzip file is unsplittable, hence one partition, where monotonically_increasing_id counts
+    0, 1, 2... in file order. A splittable (uncompressed) file may span several partitions: the
+    id then jumps between partitions but still follows file order, so a row_number over it
+    (a single-partition sort, acceptable for the small Kaggle file) makes it contiguous.
+    """
+    mono = F.monotonically_increasing_id()
+    if text.rdd.getNumPartitions() <= 1:
+        return text.select((mono + 1).alias("line_number"), "value")
+    ordered = text.select(mono.alias("_id"), "value")
+    return ordered.select(
+        F.row_number().over(Window.orderBy("_id")).cast("bigint").alias("line_number"), "value"
+    )
+
+
+def strip_line_end(value: Column) -> Column:
+    """Drop ONE trailing "\\r" (a CRLF line end); a "\\r" anywhere else is data."""
+    return F.when(value.endswith("\r"), value.substr(F.lit(1), F.length(value) - 1)).otherwise(value)
+
+
+def _quoted(raw: Column) -> Column:
+    return F.concat(F.lit("'"), raw, F.lit("'"))
+
+
+def _detail(name: str, raw: Column, problem: str) -> Column:
+    return F.concat(F.lit(f"{name} "), _quoted(raw), F.lit(f" {problem}"))
+
+
+def _split(raw: Column, separator: str) -> Column:
+    # split() takes a regular expression; -1 keeps trailing empty elements (nothing is dropped).
+    return F.split(raw, re.escape(separator), -1)
+
+
+def _field_checks(rule: ColumnRule, raw: Column) -> list[tuple[str, Column, Column]]:
+    """(reason, refused?, detail) for one field; ``raw`` is null when the field is null."""
+    checks: list[tuple[str, Column, Column]] = []
+    present = raw.isNotNull()
+    if rule.required:
+        reason = R.BAD_ID if rule.kind == "id" else R.BAD_INTEGER
+        checks.append((reason, raw.isNull(), F.lit(f"{rule.name} is missing (natural key)")))
+    if rule.kind == "id":
+        checks.append(
+            (R.BAD_ID, present & ~raw.rlike(f"^{rule.pattern}$"), _detail(rule.name, raw, "is not an id"))
+        )
+    elif rule.kind == "id_list":
+        sep = re.escape(rule.separator or ",")
+        pattern = f"^{rule.pattern}(?:{sep}{rule.pattern})*$"
+        checks.append(
+            (R.BAD_ID, present & ~raw.rlike(pattern), _detail(rule.name, raw, "is not a list of ids"))
+        )
+    elif rule.kind == "year":
+        checks.append(
+            (R.BAD_YEAR, present & ~raw.rlike(R.YEAR), _detail(rule.name, raw, "is not a 4-digit year"))
+        )
+    elif rule.kind == "integer":
+        ok = raw.rlike(R.INTEGER)
+        checks.append((R.BAD_INTEGER, present & ~ok, _detail(rule.name, raw, "is not an integer")))
+        checks.append(
+            (
+                R.OUT_OF_RANGE,
+                present & ok & raw.try_cast(rule.type).isNull(),
+                _detail(rule.name, raw, f"does not fit {rule.type}"),
+            )
+        )
+    elif rule.kind == "decimal":
+        scale = int(rule.type.split(",")[1].rstrip(")"))
+        ok = raw.rlike(R.DECIMAL)
+        exact = raw.rlike(rf"^-?\d+(\.\d{{1,{scale}}})?$")
+        checks.append((R.BAD_DECIMAL, present & ~ok, _detail(rule.name, raw, "is not a decimal number")))
+        checks.append(
+            (
+                R.BAD_DECIMAL,
+                present & ok & ~exact,
+                _detail(rule.name, raw, f"has more than {scale} decimal places (would need rounding)"),
+            )
+        )
+        checks.append(
+            (
+                R.OUT_OF_RANGE,
+                present & exact & raw.try_cast(rule.type).isNull(),
+                _detail(rule.name, raw, f"does not fit {rule.type}"),
+            )
+        )
+    elif rule.kind == "boolean":
+        checks.append(
+            (R.BAD_BOOLEAN, present & ~raw.isin("0", "1"), _detail(rule.name, raw, "is not 0 or 1"))
+        )
+    elif rule.kind == "json":
+        checks.append(
+            (
+                R.BAD_JSON,
+                present & ~raw.rlike(R.JSON_STRING_ARRAY),
+                _detail(rule.name, raw, "is not a JSON array of strings"),
+            )
+        )
+    if rule.minimum is not None or rule.maximum is not None:
+        # Compare the exact value (decimal(38,s) / bigint) so nothing is rounded before the check.
+        wide = raw.try_cast("decimal(38,6)")
+        outside = F.lit(False)
+        if rule.minimum is not None:
+            outside = outside | (wide < F.lit(rule.minimum))
+        if rule.maximum is not None:
+            outside = outside | (wide > F.lit(rule.maximum))
+        bounds = f"[{_num(rule.minimum)}, {_num(rule.maximum)}]"
+        checks.append(
+            (
+                R.OUT_OF_RANGE,
+                present & F.coalesce(outside, F.lit(False)),
+                _detail(rule.name, raw, f"is outside {bounds}"),
+            )
+        )
+    return checks
+
+
+def _num(x: float | None) -> str:
+    return "-inf" if x is None else f"{x:g}"
+
+
+def typed_value(rule: ColumnRule, raw: Column) -> Column:
+    """The field in its catalogue type. Only meaningful for rows that passed every check."""
+    if rule.kind in ("list", "id_list"):
+        value = _split(raw, rule.separator or ",")
+    elif rule.kind in ("year", "integer", "decimal"):
+        value = raw.try_cast(rule.type)
+    elif rule.kind == "boolean":
+        value = raw == F.lit("1")
+    elif rule.kind == "json":
+        value = F.from_json(raw, "array<string>")
+    else:
+        value = raw
+    return value.cast(rule.type).alias(rule.name)
+
+
+def _field(name: str) -> str:
+    return f"_f_{name}"
+
+
+def annotate(
+    fielded: DataFrame,
+    rules: Sequence[ColumnRule],
+    structural: Sequence[tuple[str, Column, Column]],
+    extra_details: dict[str, Column] | None = None,
+) -> DataFrame:
+    """Apply every check in reason order; the first failing one names the row's reason.
+
+    ``fielded`` has ``line_number``, ``value`` and one raw string column ``_f_<name>`` per
+    catalogue column (null = null). ``structural`` holds the checks that come before any field
+    check (invalid_utf8, field_count). The index of the first failing check is computed once;
+    reason and detail are looked up from it, which keeps the generated code small (one CASE chain
+    over all checks of 29 Kaggle columns would not compile within the JVM's 64 KB method limit).
+    """
+    checks: list[tuple[str, Column, Column]] = list(structural)
+    for rule in rules:
+        field_checks = _field_checks(rule, F.col(_field(rule.name)))
+        if extra_details and rule.name in extra_details:
+            field_checks = [(r, c, extra_details[rule.name]) for r, c, _ in field_checks]
+        checks.extend(field_checks)
+    order = {r: i for i, r in enumerate(R.REASONS)}
+    checks.sort(key=lambda c: order[c[0]])  # stable: catalogue order within a reason
+    first_failed: Column | None = None
+    for i, (_, failed, _) in enumerate(checks, start=1):
+        first_failed = (
+            F.when(failed, F.lit(i)) if first_failed is None else first_failed.when(failed, F.lit(i))
+        )
+    assert first_failed is not None
+    with_check = fielded.withColumn("_check", first_failed)
+    check = F.col("_check")
+    reason = F.element_at(F.array(*(F.lit(code) for code, _, _ in checks)), check)
+    detail: Column | None = None
+    for i, (_, _, why) in enumerate(checks, start=1):
+        detail = F.when(check == i, why) if detail is None else detail.when(check == i, why)
+    assert detail is not None
+    return with_check.select(
+        "line_number",
+        "value",
+        F.when(check.isNotNull(), reason).alias("reason"),
+        detail.alias("detail"),
+        *(typed_value(rule, F.col(_field(rule.name))) for rule in rules),
+    )
+
+
+def parse_imdb_tsv(numbered: DataFrame, raw: RawInput) -> DataFrame:
+    """Data lines (``line_number``, ``value``) of an IMDb TSV → annotated rows.
+
+    Tab separated, no quoting (``"`` is data), ``\\N`` is null, CRLF is a line end.
+    """
+    n = len(raw.header)
+    split = numbered.select(
+        "line_number", "value", F.split(strip_line_end(F.col("value")), "\t", -1).alias("_fields")
+    )
+    fields = F.col("_fields")
+    raw_fields = []
+    for i, name in enumerate(raw.header):
+        field = F.get(fields, i)  # null past the end (ANSI-safe, unlike fields[i])
+        raw_fields.append(
+            F.when(field == F.lit("\\N"), F.lit(None).cast("string")).otherwise(field).alias(_field(name))
+        )
+    fielded = split.select(
+        "line_number",
+        "value",
+        F.is_valid_utf8("value").alias("_utf8"),
+        F.size(fields).alias("_n"),
+        *raw_fields,
+    )
+    structural = [
+        (R.INVALID_UTF8, ~F.col("_utf8"), F.lit("line is not valid UTF-8")),
+        (
+            R.FIELD_COUNT,
+            F.col("_n") != F.lit(n),
+            F.concat(F.lit(f"expected {n} tab-separated fields, found "), F.col("_n").cast("string")),
+        ),
+    ]
+    return annotate(fielded, column_rules(raw), structural)
+
+
+_KAGGLE_QUOTED = r'"(?:[^"]++|"")*+"'
+_KAGGLE_LINK_ID = r"title/(tt\d{7,})"
+
+
+def kaggle_trim(raw: Column) -> Column:
+    """Trim whitespace incl. U+00A0 from both ends; an empty field is null."""
+    trimmed = F.btrim(raw, F.lit(KAGGLE_TRIM))
+    return F.when(trimmed == F.lit(""), F.lit(None).cast("string")).otherwise(trimmed)
+
+
+def parse_kaggle_csv(numbered: DataFrame, raw: RawInput) -> DataFrame:
+    """Data lines of the Kaggle ``movie_metadata.csv`` → annotated rows (tconst from the link).
+
+    Comma separated, ``"`` quoting with ``""`` as an escaped quote. The field count is taken on
+    the line with its quoted sections removed; a stray quote left over is malformed quoting and
+    counts as a field_count failure (the fields cannot be told apart reliably).
+    """
+    n = len(raw.header)
+    schema = ", ".join(f"`{name}` string" for name in raw.header)
+    text = strip_line_end(F.col("value"))
+    stage1 = numbered.select(
+        "line_number",
+        "value",
+        F.regexp_replace(text, _KAGGLE_QUOTED, "").alias("_unquoted"),
+        F.from_csv(text, schema, {"sep": ",", "quote": '"', "escape": '"', "mode": "PERMISSIVE"}).alias(
+            "_parsed"
+        ),
+    )
+    stage2 = stage1.select(
+        "line_number",
+        "value",
+        F.is_valid_utf8("value").alias("_utf8"),
+        F.col("_unquoted").contains('"').alias("_stray_quote"),
+        F.size(F.split("_unquoted", ",", -1)).alias("_n"),
+        *(kaggle_trim(F.col("_parsed").getField(name)).alias(_field(name)) for name in raw.header),
+    )
+    link = F.col(_field("movie_imdb_link"))
+    extracted = F.regexp_extract(link, _KAGGLE_LINK_ID, 1)
+    fielded = stage2.withColumn(
+        _field("tconst"),
+        F.when(extracted == F.lit(""), F.lit(None).cast("string")).otherwise(extracted),
+    )
+    structural = [
+        (R.INVALID_UTF8, ~F.col("_utf8"), F.lit("line is not valid UTF-8")),
+        (R.FIELD_COUNT, F.col("_stray_quote"), F.lit("malformed quoting: a quote outside a quoted field")),
+        (
+            R.FIELD_COUNT,
+            F.col("_n") != F.lit(n),
+            F.concat(F.lit(f"expected {n} comma-separated fields, found "), F.col("_n").cast("string")),
+        ),
+    ]
+    tconst_detail = F.concat(
+        F.lit("no title id (tt + 7 digits) in movie_imdb_link "), F.coalesce(_quoted(link), F.lit("(empty)"))
+    )
+    return annotate(fielded, column_rules(raw), structural, {"tconst": tconst_detail})
+
+
+def parse(numbered: DataFrame, raw: RawInput) -> DataFrame:
+    """Dispatch on the input's format."""
+    if raw.fmt == "imdb_tsv":
+        return parse_imdb_tsv(numbered, raw)
+    if raw.fmt == "kaggle_csv":
+        return parse_kaggle_csv(numbered, raw)
+    raise ValueError(f"{raw.file_name}: unknown format {raw.fmt!r}")
+
+
+def conflict_order(raw: RawInput) -> list[Column]:
+    """Which of several different rows with one key is kept: the first in sort order.
+
+    IMDb: the smallest line number. Kaggle: the most num_voted_users (the most complete copy),
+    ties to the smallest line number.
+    """
+    if raw.fmt == "kaggle_csv":
+        return [F.col("num_voted_users").desc_nulls_last(), F.col("line_number")]
+    return [F.col("line_number")]
+
+
+def duplicate_dispositions(rows: DataFrame, key: Sequence[str], order: Sequence[Column]) -> DataFrame:
+    """Valid rows that share a natural key → ``line_number``, ``reason``, ``detail`` of the rows to drop.
+
+    A byte-identical repeat of an earlier line (CRLF ignored) is ``deduplicated``; among the
+    distinct lines of one key the first in ``order`` is kept and the others are ``duplicate_key``.
+    Rows not returned are kept. ``rows`` need ``line_number``, ``value``, the key and the order columns.
+    ``refused_reason`` is null (these rows passed every check).
+    """
+    text = strip_line_end(F.col("value"))
+    first_same = F.min("line_number").over(Window.partitionBy(*key, text))
+    marked = rows.withColumn("_first_same", first_same)
+    exact = marked.filter(F.col("line_number") > F.col("_first_same")).select(
+        "line_number",
+        F.lit(DEDUPLICATED).alias("reason"),
+        F.concat(F.lit("byte-identical to line "), F.col("_first_same").cast("string")).alias("detail"),
+    )
+    by_key = Window.partitionBy(*key).orderBy(*order)
+    distinct = marked.filter(F.col("line_number") == F.col("_first_same"))
+    ranked = distinct.select(
+        "line_number",
+        F.row_number().over(by_key).alias("_rank"),
+        F.first("line_number").over(by_key).alias("_kept"),
+        *key,
+    )
+    key_text = F.concat_ws(", ", *(F.concat(F.lit(f"{k}="), F.col(k).cast("string")) for k in key))
+    conflicts = ranked.filter(F.col("_rank") > 1).select(
+        "line_number",
+        F.lit(R.DUPLICATE_KEY).alias("reason"),
+        F.concat(key_text, F.lit(" also on kept line "), F.col("_kept").cast("string")).alias("detail"),
+    )
+    return exact.unionByName(conflicts).withColumn("refused_reason", F.lit(None).cast("string"))
+
+
+def exact_repeats(rows: DataFrame) -> DataFrame:
+    """Byte-identical repeats among refused rows → ``line_number``, ``reason``, ``detail``,
+    ``refused_reason`` (the repeat's own reason, so the quarantine counts need no re-read)."""
+    text = strip_line_end(F.col("value"))
+    first_same = F.min("line_number").over(Window.partitionBy(text))
+    return (
+        rows.select("line_number", "reason", first_same.alias("_first"))
+        .filter(F.col("line_number") > F.col("_first"))
+        .select(
+            "line_number",
+            F.lit(DEDUPLICATED).alias("reason"),
+            F.concat(F.lit("byte-identical to line "), F.col("_first").cast("string")).alias("detail"),
+            F.col("reason").alias("refused_reason"),
+        )
+    )
+
+
+def to_output(rows: DataFrame, raw: RawInput, snapshot_id: str, loaded_at: datetime) -> DataFrame:
+    """Good rows → exactly the catalogue columns in order, then the lineage columns."""
+    lineage = {"_snapshot_id": F.lit(snapshot_id), "_loaded_at": F.lit(loaded_at)}
+    assert tuple(lineage) == tuple(n for n, _ in LINEAGE_COLUMNS)
+    return rows.select(
+        *(F.col(c.name).cast(c.type) for c in raw.columns),
+        *(lineage[n].cast(t).alias(n) for n, t in LINEAGE_COLUMNS),
+    )
+
+
+def to_quarantine(rows: DataFrame, source_file: str) -> DataFrame:
+    """Refused rows → the quarantine layout; ``raw_line`` is the line's bytes as delivered."""
+    return rows.select(
+        F.lit(source_file).alias("source_file"),
+        F.col("line_number").cast("bigint"),
+        F.col("reason"),
+        F.col("detail"),
+        F.col("value").cast("binary").alias("raw_line"),
+    )

@@ -1,0 +1,93 @@
+"""The generator's dirty sample: every injected defect gets exactly the reason it was injected with."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pyspark
+import pytest
+from pyspark.sql import SparkSession
+
+from imdb_elt.catalog import BY_FILE_NAME
+from imdb_elt.config import REPO_ROOT
+from imdb_elt.sample import SIDECAR, generate
+from spark_jobs.clean_imdb import DONE_MARKER, run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.timeout(600)
+def test_every_injected_defect_is_caught(spark: SparkSession, tmp_path: Path) -> None:
+    raw, lake = tmp_path / "raw", tmp_path / "lake"
+    generate(raw, dirty=True)
+    sidecar = json.loads((raw / SIDECAR).read_text())
+    stats = run(spark, str(raw), str(lake), "D1")
+    print(
+        json.dumps(
+            {d: {k: s[k] for k in ("rows_read", "seconds", "rows_per_second")} for d, s in stats.items()}
+        )
+    )
+    assert len(stats) == 8
+    for file_name, info in sidecar["files"].items():
+        dataset = BY_FILE_NAME[file_name].dataset
+        s = stats[dataset]
+        assert s["rows_read"] == info["data_lines"], file_name
+        assert s["rows_read"] == s["rows_written"] + s["rows_deduplicated"] + s["rows_quarantined"]
+        quarantine = pq.read_table(lake / "quarantine" / "D1" / dataset).to_pylist()
+        got = {q["line_number"]: q["reason"] for q in quarantine}
+        injected = {d["line_number"]: d["reason"] for d in info["defects"]}
+        for line, reason in injected.items():
+            if reason == "exact_duplicate":  # dropped and counted, not quarantined
+                assert line not in got, (file_name, line)
+            else:
+                assert got.get(line) == reason, (file_name, line, reason, got.get(line))
+        # Anything else quarantined must be one side of a legitimate conflicting copy.
+        conflicts = {
+            line
+            for d in info["legitimate_duplicates"]
+            if d["kind"] == "conflicting_copy"
+            for line in (d["line_number"], d["first_line_number"])
+        }
+        extra = {line: r for line, r in got.items() if line not in injected}
+        assert all(r == "duplicate_key" and line in conflicts for line, r in extra.items()), (
+            file_name,
+            extra,
+        )
+        exact = sum(1 for r in injected.values() if r == "exact_duplicate")
+        legit_exact = sum(1 for d in info["legitimate_duplicates"] if d["kind"] == "exact_copy")
+        assert s["rows_deduplicated"] == exact + legit_exact, file_name
+    assert (lake / "processed" / "snapshots" / "D1" / DONE_MARKER).exists()
+
+
+@pytest.mark.timeout(300)
+def test_spark_submit_runs_the_file_as_a_script(tmp_path: Path) -> None:
+    """spark-submit runs clean_imdb.py as a script: its imports must still resolve."""
+    raw, lake = tmp_path / "raw", tmp_path / "lake"
+    generate(raw, inputs=["title.ratings.tsv.gz"])
+    spark_home = Path(pyspark.__file__).parent
+    submit = spark_home / "bin" / "spark-submit"
+    env = {**os.environ, "SPARK_HOME": str(spark_home), "PYSPARK_PYTHON": sys.executable}
+    cmd = [str(submit), "--master", "local[1]", "--conf", "spark.ui.enabled=false",
+           str(REPO_ROOT / "spark_jobs" / "clean_imdb.py"),
+           "--raw-dir", str(raw), "--lake-dir", str(lake), "--snapshot-id", "C1"]  # fmt: skip
+    done = subprocess.run(
+        cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=280, check=False
+    )
+    print(done.stderr[-2000:])
+    assert done.returncode == 0
+    stats = json.loads((lake / "processed" / "snapshots" / "C1" / "_spark_stats.json").read_text())
+    assert list(stats["datasets"]) == ["title_ratings"]
+    assert (lake / "processed" / "snapshots" / "C1" / DONE_MARKER).exists()
+    # Argument errors are reported before any JVM starts.
+    bad = subprocess.run(
+        [sys.executable, "-m", "spark_jobs.clean_imdb", "--raw-dir", str(raw), "--lake-dir", str(lake),
+         "--snapshot-id", "C2", "--files", "x.tsv.gz"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 1
+    assert "not catalogue files: ['x.tsv.gz']" in bad.stderr
