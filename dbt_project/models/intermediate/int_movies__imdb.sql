@@ -1,0 +1,54 @@
+-- One row per IMDb movie (title_type = 'movie') with its rating, its genres as text and its
+-- directors' names: the IMDb side of the movies mart.
+with
+
+titles as (
+
+    select * from {{ ref('stg_imdb__titles') }}
+    where title_type = 'movie'
+
+),
+
+ratings as (
+
+    select * from {{ ref('stg_imdb__ratings') }}
+
+),
+
+genres as (
+
+    select
+        tconst,
+        {{ dbt.listagg('genre', "','", 'order by genre') }} as genres
+
+    from {{ ref('int_title_genres') }}
+    group by tconst
+
+),
+
+directors as (
+
+    select
+        tconst,
+        {{ dbt.listagg('director_name', "', '", 'order by director_position') }} as director
+
+    from {{ ref('int_title_directors') }}
+    where director_name is not null
+    group by tconst
+
+)
+
+select
+    titles.tconst,
+    {{ imdb_elt.clean_text('titles.primary_title') }} as title,
+    titles.start_year as year,
+    titles.runtime_minutes as duration,
+    ratings.average_rating as rating,
+    ratings.num_votes as votes,
+    genres.genres,
+    directors.director
+
+from titles
+left join ratings on titles.tconst = ratings.tconst
+left join genres on titles.tconst = genres.tconst
+left join directors on titles.tconst = directors.tconst

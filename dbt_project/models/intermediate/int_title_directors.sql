@@ -1,0 +1,49 @@
+-- One row per title and director in credit order, with the director's name resolved from
+-- name.basics (null when the nconst dangles).
+with
+
+crew as (
+
+    select * from {{ ref('stg_imdb__crew') }}
+
+),
+
+names as (
+
+    select * from {{ ref('int_names__deduped') }}
+
+),
+
+exploded as (
+
+    select
+        c.tconst,
+        {{ imdb_elt.array_element('d') }} as nconst,
+        {{ imdb_elt.array_position('d_pos') }} as director_position
+
+    from crew as c
+    {{ imdb_elt.unnest_array('c', 'director_nconsts', 'd', 'd_pos') }}
+
+),
+
+deduped as (
+
+    select
+        tconst,
+        nconst,
+        min(director_position) as director_position
+
+    from exploded
+    where nconst is not null
+    group by tconst, nconst
+
+)
+
+select
+    deduped.tconst,
+    deduped.nconst,
+    deduped.director_position,
+    names.primary_name as director_name
+
+from deduped
+left join names on deduped.nconst = names.nconst

@@ -1,0 +1,6 @@
+select
+    tconst,
+    genre,
+    genre_position
+
+from {{ ref('int_title_genres') }}

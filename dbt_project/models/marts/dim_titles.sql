@@ -1,0 +1,33 @@
+with
+
+titles as (
+
+    select * from {{ ref('stg_imdb__titles') }}
+
+),
+
+genres as (
+
+    select
+        tconst,
+        {{ dbt.listagg('genre', "','", 'order by genre') }} as genres
+
+    from {{ ref('int_title_genres') }}
+    group by tconst
+
+)
+
+select
+    titles.tconst,
+    titles.title_type,
+    {{ imdb_elt.clean_text('titles.primary_title') }} as primary_title,
+    {{ imdb_elt.clean_text('titles.original_title') }} as original_title,
+    titles.is_adult,
+    titles.start_year,
+    titles.end_year,
+    titles.runtime_minutes,
+    genres.genres,
+    titles.snapshot_id
+
+from titles
+left join genres on titles.tconst = genres.tconst

@@ -1,0 +1,22 @@
+with
+
+source as (
+
+    select * from {{ source('imdb', 'title_crew') }}
+
+),
+
+renamed as (
+
+    select
+        cast(tconst as {{ imdb_elt.string_type() }}) as tconst,
+        directors as director_nconsts,
+        writers as writer_nconsts,
+        cast(_snapshot_id as {{ imdb_elt.string_type() }}) as snapshot_id,
+        cast(_loaded_at as timestamp) as loaded_at
+
+    from source
+
+)
+
+select * from renamed

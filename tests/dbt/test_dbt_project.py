@@ -1,0 +1,308 @@
+"""The dbt project on DuckDB over a tiny fixture snapshot: build, quality gate, write-audit-publish,
+incremental history, reconciliation, docs, and the offline Redshift compile.
+
+One module-scoped build (stage + `dbt build` + `publish_marts`) is shared. Every test starts from
+a fresh copy of that built DuckDB file, restored to the same path: dbt's partial parse depends on
+the rendered profile (the DuckDB path) and the vars, so keeping both fixed saves a full parse
+(~15 s) per invocation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from imdb_elt.config import DBT_PROJECT_DIR, Settings
+from imdb_elt.warehouse import stage_snapshot
+from tests.dbt.fixtures import base_rows, rows_copy, run_dbt, write_snapshot
+
+S1 = "20260101T000000000000Z"
+S2 = "20260102T000000000000Z"
+
+MARTS = [
+    "bridge_title_genres",
+    "dangling_references",
+    "dim_people",
+    "dim_title_akas",
+    "dim_titles",
+    "director_movies",
+    "director_profit_by_rating",
+    "fct_episodes",
+    "fct_title_principals",
+    "fct_title_ratings",
+    "movies",
+    "movies_of_the_decade",
+    "top_ten_movies_by_year",
+]
+
+
+def expected_rows_of(rows: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    return {dataset: len(r) for dataset, r in rows.items()}
+
+
+# The fixture's vote counts are small: rank movies with at least 100 votes. The same vars are
+# passed to every invocation that needs no other value, so dbt can reuse its partial parse.
+BASE_VARS: dict[str, Any] = {"ranking_min_votes": 100, "expected_rows": expected_rows_of(base_rows())}
+
+
+@dataclass
+class Warehouse:
+    """One DuckDB warehouse built by dbt, with what is needed to run dbt against it again."""
+
+    root: Path
+    duckdb_path: Path
+    lake_dir: Path
+    results: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "DBT_TARGET": "duckdb",
+                "DUCKDB_PATH": str(self.duckdb_path),
+                "IMDB_RAW_SCHEMA": "raw",
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            }
+        )
+        return env
+
+    def dbt(self, *args: str, dbt_vars: dict[str, Any] | None = None, check: bool = False):
+        vars_json = json.dumps(BASE_VARS if dbt_vars is None else dbt_vars)
+        started = time.perf_counter()
+        proc = run_dbt([*args, "--vars", vars_json], self.env, target_path=self.root / "target", check=check)
+        print(f"dbt {' '.join(args)}: rc={proc.returncode} in {time.perf_counter() - started:.1f}s")
+        return proc
+
+    def run_results(self) -> dict[str, Any]:
+        return json.loads((self.root / "target" / "run_results.json").read_text())
+
+    def stage(self, folders: dict[str, str]) -> dict[str, int]:
+        settings = Settings(duckdb_path=str(self.duckdb_path), dbt_target="duckdb", raw_schema="raw")
+        return stage_snapshot(settings, folders)
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.duckdb_path), read_only=True) as con:
+            return con.execute(sql).fetchall()
+
+    def table(self, relation: str) -> list[tuple]:
+        """All rows of a relation, sorted, so two reads compare equal whatever the scan order."""
+        return sorted(self.query(f"select * from {relation}"), key=repr)
+
+    @property
+    def pristine(self) -> Path:
+        return self.root / "pristine.duckdb"
+
+    def save_pristine(self) -> None:
+        shutil.copy(self.duckdb_path, self.pristine)
+
+    def restore_pristine(self) -> None:
+        shutil.copy(self.pristine, self.duckdb_path)
+
+
+def statuses(results: dict[str, Any]) -> dict[str, str]:
+    return {r["unique_id"]: r["status"] for r in results["results"]}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    """Snapshot S1 staged, built with `dbt build` and published with `publish_marts`."""
+    root = tmp_path_factory.mktemp("dbt_built")
+    wh = Warehouse(root=root, duckdb_path=root / "imdb.duckdb", lake_dir=root / "lake")
+    staged = wh.stage(write_snapshot(wh.lake_dir, S1, base_rows()))
+    assert staged == BASE_VARS["expected_rows"]
+    proc = wh.dbt("build")
+    print(proc.stdout[-1500:])
+    wh.results = wh.run_results()
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    wh.dbt("run-operation", "publish_marts", check=True)
+    wh.save_pristine()
+    yield wh
+
+
+@pytest.fixture
+def wh(built: Warehouse) -> Warehouse:
+    """The built warehouse, restored to its state right after the shared build and publish."""
+    built.restore_pristine()
+    return built
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_build_passes_with_warnings_for_dangling_references(wh: Warehouse) -> None:
+    built = wh
+    st = statuses(built.results)
+    counts: dict[str, int] = {}
+    for uid, status in st.items():
+        counts[f"{uid.split('.')[0]}:{status}"] = counts.get(f"{uid.split('.')[0]}:{status}", 0) + 1
+    print("build statuses:", counts, f"elapsed {built.results['elapsed_time']:.1f}s")
+    assert not [u for u, s in st.items() if s in ("fail", "error", "skipped")]
+    # Every unit test ran and passed.
+    unit = {u: s for u, s in st.items() if u.startswith("unit_test.")}
+    assert len(unit) >= 9 and set(unit.values()) == {"pass"}
+    # Dangling references warn (and say how many) instead of failing the build.
+    warned = sorted(u.split(".")[2] for u, s in st.items() if s == "warn")
+    assert any("fct_title_ratings_tconst" in w for w in warned)
+    assert any("fct_episodes_parent_tconst" in w for w in warned)
+    assert all(w.startswith("relationships_") for w in warned)
+    dangling = dict(built.query("select reference, dangling_rows from marts.dangling_references"))
+    assert dangling["fct_title_ratings.tconst"] == 1
+    assert dangling["fct_title_principals.nconst"] == 1
+    assert dangling["fct_episodes.parent_tconst"] == 1
+    assert dangling["dim_title_akas.tconst"] == 0
+    # The reconciliation test ran against the real counts and passed.
+    assert st["test.imdb_elt.reconcile_staged_rows"] == "pass"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_published_marts_follow_the_rules(wh: Warehouse) -> None:
+    built = wh
+    tables = {name for (name,) in built.query(
+        "select table_name from information_schema.tables where table_schema = 'marts'"
+    )}
+    assert tables == set(MARTS)
+    movies = {row[0]: row for row in built.query(
+        "select tconst, title, year, duration, rating, votes, genres, director, gross, budget,"
+        " content_rating, country from marts.movies"
+    )}
+    # tt0000004 is a TV series in IMDb, so the Kaggle row does not make it a movie.
+    assert set(movies) == {"tt0000001", "tt0000002", "tt0000003", "tt0000006", "tt0000010"}
+    alpha = movies["tt0000001"]
+    # IMDb wins (title, year, rating, votes, genres, directors); Kaggle fills duration and money.
+    assert alpha[1:8] == ("Alpha", 2012, 100, pytest.approx(8.0), 5000, "Action,Drama",
+                          "Ann Director, Bob Director")
+    assert alpha[8:12] == (3_000_000_000, 1_000_000_000, "PG-13", "USA")
+    assert movies["tt0000002"][1] == "Beta"  # U+00A0 trimmed
+    assert movies["tt0000002"][3] == 95  # runtime missing in IMDb, Kaggle fills it
+    assert movies["tt0000003"][7] == "Kim Director"  # dangling IMDb director: Kaggle's name
+    assert movies["tt0000010"][1:3] == ("Zeta", 2014)  # Kaggle-only movie
+    top = built.query("select year, year_rank, tconst from marts.top_ten_movies_by_year order by 1, 2")
+    assert [r for r in top if r[0] == 2012] == [
+        (2012, 1, "tt0000001"), (2012, 2, "tt0000002"), (2012, 3, "tt0000006")
+    ]
+    profit = dict(((d, c), (p, n)) for d, c, p, n in built.query(
+        "select director_name, content_rating, profit, film_count from marts.director_profit_by_rating"
+    ))
+    # The Korean film (budget in won) is not summed; 64-bit sums stay exact.
+    assert ("Kim Director", "R") not in profit
+    assert profit[("Ann Director", "PG-13")] == (2_000_000_000 - 30_000_000, 2)
+    assert profit[("Zed Director", "PG-13")] == (1_000_000_000, 1)
+    types = dict(built.query(
+        "select column_name, data_type from information_schema.columns"
+        " where table_schema = 'marts' and table_name = 'director_profit_by_rating'"
+    ))
+    assert types["profit"] == "BIGINT"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_failing_test_leaves_published_marts_unchanged(wh: Warehouse) -> None:
+    before = {name: wh.table(f"marts.{name}") for name in MARTS}
+    # A new snapshot with a negative Kaggle gross: only the movies mart's range test sees it,
+    # after marts_audit.movies has already been rebuilt with it.
+    rows = rows_copy()
+    rows["title_ratings"][0]["numVotes"] = 6000
+    for movie in rows["movie_metadata"]:
+        if movie["tconst"] == "tt0000010":
+            movie["gross"] = -5
+    wh.stage(write_snapshot(wh.lake_dir, S2, rows))
+    proc = wh.dbt("build")
+    assert proc.returncode != 0
+    failed = [u for u, s in statuses(wh.run_results()).items() if s == "fail"]
+    print("failed:", failed)
+    assert any("value_between_movies_gross" in u for u in failed)
+    # The runner publishes only after a passing build; the published marts did not move...
+    after = {name: wh.table(f"marts.{name}") for name in MARTS}
+    assert after == before
+    # ...while the audit schema holds the rejected data.
+    assert wh.query("select gross from marts_audit.movies where tconst = 'tt0000010'") == [(-5,)]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_docs_generate_offline(wh: Warehouse) -> None:
+    wh.dbt("docs", "generate", check=True)
+    catalog = json.loads((wh.root / "target" / "catalog.json").read_text())
+    manifest = json.loads((wh.root / "target" / "manifest.json").read_text())
+    assert "model.imdb_elt.movies" in catalog["nodes"]
+    assert {"exposure.imdb_elt.imdb_elt_hourly", "exposure.imdb_elt.movie_analytics_report"} <= set(
+        manifest["exposures"]
+    )
+    # Every model, and every column the warehouse reports for it, is described.
+    undocumented = []
+    for uid, node in manifest["nodes"].items():
+        if node["resource_type"] != "model" or node["package_name"] != "imdb_elt":
+            continue
+        if not node["description"]:
+            undocumented.append(node["name"])
+        described = {name.lower() for name, col in node["columns"].items() if col["description"]}
+        actual = {name.lower() for name in catalog["nodes"][uid]["columns"]}
+        undocumented += [f"{node['name']}.{name}" for name in sorted(actual - described)]
+    assert undocumented == []
+    assert (DBT_PROJECT_DIR / "dbt_project.yml").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_incremental_history_and_full_refresh(wh: Warehouse) -> None:
+    history = "marts_audit.fct_title_ratings"
+    first = wh.table(history)
+    assert len(first) == len(base_rows()["title_ratings"])
+
+    # No new snapshot: nothing is added.
+    wh.dbt("run", "--select", "fct_title_ratings", check=True)
+    assert wh.table(history) == first
+
+    # --full-refresh is refused for the history table by default (it would drop history)...
+    wh.dbt("run", "--select", "fct_title_ratings", "--full-refresh", check=True)
+    assert wh.table(history) == first
+    # ...and when allowed, on a single snapshot it equals the incremental result exactly.
+    # (The same vars are kept for the rest of the test: one re-parse only.)
+    rebuild_vars = {**BASE_VARS, "allow_rating_history_rebuild": True}
+    wh.dbt("run", "--select", "fct_title_ratings", "--full-refresh", dbt_vars=rebuild_vars, check=True)
+    assert wh.table(history) == first
+
+    # A new snapshot where one title's votes changed and one title is new: two rows added.
+    rows = rows_copy()
+    rows["title_ratings"][0]["numVotes"] = 6000
+    rows["title_ratings"].append({"tconst": "tt0000005", "averageRating": None, "numVotes": 7})
+    wh.stage(write_snapshot(wh.lake_dir, S2, rows))
+    wh.dbt("run", "--select", "fct_title_ratings", dbt_vars=rebuild_vars, check=True)
+    second = wh.table(history)
+    added = sorted(set(second) - set(first), key=repr)
+    assert [(r[0], r[1], r[3]) for r in added] == [("tt0000001", S2, 6000), ("tt0000005", S2, 7)]
+    assert set(first) <= set(second)
+
+    # Running again on the same snapshot adds nothing.
+    wh.dbt("run", "--select", "fct_title_ratings", dbt_vars=rebuild_vars, check=True)
+    assert wh.table(history) == second
+
+    # The latest state per title equals what a full rebuild from the current snapshot holds.
+    latest_sql = (
+        "select tconst, average_rating, num_votes from ("
+        " select *, row_number() over (partition by tconst order by snapshot_id desc) as rn"
+        f" from {history}) where rn = 1"
+    )
+    latest = sorted(wh.query(latest_sql), key=repr)
+    wh.dbt("run", "--select", "fct_title_ratings", "--full-refresh", dbt_vars=rebuild_vars, check=True)
+    rebuilt = sorted(wh.query(f"select tconst, average_rating, num_votes from {history}"), key=repr)
+    assert rebuilt == latest
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_reconciliation_fails_on_row_count_mismatch(wh: Warehouse) -> None:
+    wrong = {**BASE_VARS, "expected_rows": {**BASE_VARS["expected_rows"], "title_basics": 999}}
+    proc = wh.dbt("test", "--select", "reconcile_staged_rows", dbt_vars=wrong)
+    assert proc.returncode != 0
+    assert statuses(wh.run_results())["test.imdb_elt.reconcile_staged_rows"] == "fail"
