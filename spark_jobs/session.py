@@ -7,7 +7,12 @@ the same Parquet.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from pyspark.sql import SparkSession
+
+from imdb_elt.catalog import INPUTS
 
 #: Runtime SQL settings the outputs depend on.
 OUTPUT_CONF: dict[str, str] = {
@@ -18,6 +23,19 @@ OUTPUT_CONF: dict[str, str] = {
     "spark.sql.parquet.writeLegacyFormat": "false",
     "spark.sql.session.timeZone": "UTC",
 }
+
+
+def fair_pools_file() -> str:
+    """Declare one FAIR pool per input, so concurrent files share the cores without Spark
+    warning, file by file, that it had to create an undeclared pool."""
+    pools = "".join(
+        f'<pool name="{i.dataset}"><schedulingMode>FIFO</schedulingMode>'
+        "<weight>1</weight><minShare>0</minShare></pool>"
+        for i in INPUTS
+    )
+    path = Path(tempfile.gettempdir()) / "imdb-elt-fairscheduler.xml"
+    path.write_text(f'<?xml version="1.0"?><allocations>{pools}</allocations>\n')
+    return str(path)
 
 
 def build_session(
@@ -49,6 +67,7 @@ def build_session(
         "spark.ui.showConsoleProgress": "false",
         # Concurrent files from Python threads share the cores fairly instead of queueing.
         "spark.scheduler.mode": "FAIR",
+        "spark.scheduler.allocation.file": fair_pools_file(),
         **(extra_conf or {}),
     }
     for key, value in conf.items():
