@@ -1,8 +1,8 @@
 """imdb_elt_hourly: acquire → detect → clean (Spark) → stage → dbt (Cosmos) → publish → report.
 
 This file only describes the flow; what each step does lives in imdb_elt.pipeline and
-imdb_elt.orchestration, and every setting comes from the environment (imdb_elt.config,
-imdb_elt.orchestration.settings). With no new delivery the run stops after `detect`: no JVM, no dbt.
+imdb_elt.orchestration, and every setting comes from the environment through imdb_elt.config.
+With no new delivery the run stops after `detect`: no JVM, no dbt.
 
 Schedule: IMDB_SCHEDULE (default @hourly, which catches IMDb's daily refresh within the hour);
 "0 7 * * *" runs every day at 7am.
@@ -18,10 +18,8 @@ from imdb_elt import config
 from imdb_elt.orchestration import aws_spark, redshift_stage, tasks
 from imdb_elt.orchestration.cosmos_dbt import dbt_task_group
 from imdb_elt.orchestration.dbt_manifest import ensure_manifest
-from imdb_elt.orchestration.settings import OrchestrationSettings
 
 settings = config.load()
-orch = OrchestrationSettings()
 
 # Downstream DAGs can schedule on these (data-aware scheduling).
 PROCESSED_SNAPSHOT = Asset(name="imdb_elt_processed_snapshot", uri=f"file://{settings.current_pointer}"
@@ -37,16 +35,16 @@ with DAG(
     max_active_runs=1,
     tags=["imdb", "elt", "dbt"],
     default_args={
-        "retries": orch.retries,
-        "retry_delay": timedelta(seconds=orch.retry_delay_seconds),
+        "retries": settings.task_retries,
+        "retry_delay": timedelta(seconds=settings.retry_delay_seconds),
         "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(seconds=orch.max_retry_delay_seconds),
+        "max_retry_delay": timedelta(seconds=settings.max_retry_delay_seconds),
     },
 ) as dag:
 
     @task
     def acquire() -> dict:
-        return tasks.acquire_raw(settings, orch)
+        return tasks.acquire_raw(settings)
 
     @task(task_id=tasks.DETECT_TASK)
     def detect() -> dict:
@@ -69,11 +67,11 @@ with DAG(
 
         @task
         def emr_step(plan: dict) -> list[dict]:
-            return aws_spark.emr_steps(settings, orch, plan)
+            return aws_spark.emr_steps(settings, plan)
 
         steps = emr_step(plan)
-        submit = aws_spark.add_emr_step(orch, steps)
-        wait = aws_spark.wait_for_emr_step(orch)
+        submit = aws_spark.add_emr_step(settings, steps)
+        wait = aws_spark.wait_for_emr_step(settings)
         gate >> steps >> submit >> wait
         manifest = prepare_snapshot(plan)
         wait >> manifest
@@ -81,10 +79,10 @@ with DAG(
 
         @task
         def emr_serverless_driver(plan: dict) -> dict:
-            return aws_spark.emr_serverless_job_driver(settings, orch, plan)
+            return aws_spark.emr_serverless_job_driver(settings, plan)
 
         driver = emr_serverless_driver(plan)
-        job = aws_spark.start_emr_serverless_job(orch, driver)
+        job = aws_spark.start_emr_serverless_job(settings, driver)
         gate >> driver >> job
         manifest = prepare_snapshot(plan)
         job >> manifest
@@ -105,20 +103,20 @@ with DAG(
         def copy_statements(manifest: dict) -> list[str]:
             return redshift_stage.stage_statements(settings, manifest)
 
-        staged = redshift_stage.copy_into_redshift(settings, orch, copy_statements(manifest))
+        staged = redshift_stage.copy_into_redshift(settings, copy_statements(manifest))
     else:
 
-        @task(pool=orch.dbt_pool)
+        @task(pool=settings.dbt_pool)
         def stage(manifest: dict) -> dict:
             return tasks.stage_locally(settings, manifest)
 
         staged = stage(manifest)
 
-    # ---- dbt: one task per model, its tests after it ----
-    dbt = dbt_task_group(settings, orch, ensure_manifest(orch.dbt_manifest_dir))
+    # ---- dbt: one task per model (`dbt build`: the model, then its tests) ----
+    dbt = dbt_task_group(settings, ensure_manifest(settings.dbt_manifest_dir))
 
     # ---- publish: marts swap, then CURRENT + ledger (the last writes of a run) ----
-    @task(pool=orch.dbt_pool, outlets=[MARTS])
+    @task(pool=settings.dbt_pool, outlets=[MARTS])
     def publish_marts(manifest: dict) -> None:
         tasks.publish_marts(settings, manifest)
 

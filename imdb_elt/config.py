@@ -14,6 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 PROFILES_DIR = REPO_ROOT
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
+DEFAULT_DATASETS_URL = "https://datasets.imdbws.com"
 
 
 def _env(name: str, default: str) -> str:
@@ -33,9 +34,22 @@ def _resolve(value: str) -> str:
     return str(path if path.is_absolute() else (REPO_ROOT / path).resolve())
 
 
+def _flag(name: str, default: bool) -> bool:
+    return _env(name, "true" if default else "false").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _raw_dir() -> str:
+    return _resolve(_env("IMDB_RAW_DIR", str(SAMPLE_DIR)))
+
+
+def _acquire_default() -> bool:
+    # On in production; off when the raw zone is the bundled sample (nothing to download into it).
+    return _raw_dir() != str(SAMPLE_DIR.resolve())
+
+
 @dataclass(frozen=True)
 class Settings:
-    raw_dir: str = field(default_factory=lambda: _resolve(_env("IMDB_RAW_DIR", str(SAMPLE_DIR))))
+    raw_dir: str = field(default_factory=_raw_dir)
     lake_dir: str = field(default_factory=lambda: _resolve(_env("IMDB_LAKE_DIR", "lake")))
     duckdb_path: str = field(
         default_factory=lambda: _resolve(_env("DUCKDB_PATH", "warehouse/imdb.duckdb"))
@@ -72,6 +86,37 @@ class Settings:
     lock_wait_seconds: float = field(
         default_factory=lambda: float(_env("IMDB_LOCK_WAIT_SECONDS", "0"))
     )
+
+    # ---- Airflow DAG (dags/imdb_elt_dag.py, imdb_elt.orchestration) ----
+    # No secret here: AWS credentials come from the Airflow connection (or the worker's role),
+    # Redshift logins from temporary credentials or Secrets Manager; only ids and ARNs are settings.
+    acquire: bool = field(default_factory=lambda: _flag("IMDB_ACQUIRE", _acquire_default()))
+    datasets_url: str = field(default_factory=lambda: _env("IMDB_DATASETS_URL", DEFAULT_DATASETS_URL))
+    acquire_timeout: float = field(default_factory=lambda: float(_env("IMDB_ACQUIRE_TIMEOUT", "120")))
+    # Retries with exponential backoff for every task (0 in tests).
+    task_retries: int = field(default_factory=lambda: int(_env("IMDB_TASK_RETRIES", "2")))
+    retry_delay_seconds: int = field(default_factory=lambda: int(_env("IMDB_RETRY_DELAY_SECONDS", "60")))
+    max_retry_delay_seconds: int = field(
+        default_factory=lambda: int(_env("IMDB_MAX_RETRY_DELAY_SECONDS", "900"))
+    )
+    # Everything that opens the DuckDB file runs in this pool (created with one slot).
+    dbt_pool: str = field(default_factory=lambda: _env("IMDB_DBT_POOL", "imdb_elt_dbt"))
+    # Where `dbt parse` writes the manifest Cosmos renders the DAG from.
+    dbt_manifest_dir: str = field(
+        default_factory=lambda: _resolve(
+            _env("IMDB_DBT_MANIFEST_DIR", str(DBT_PROJECT_DIR / "target" / "airflow"))
+        )
+    )
+    # AWS: the connection id only; its credentials live in Airflow (or the instance role).
+    aws_conn_id: str = field(default_factory=lambda: _env("IMDB_AWS_CONN_ID", "aws_default"))
+    deferrable: bool = field(default_factory=lambda: _flag("IMDB_DEFERRABLE", True))
+    # EMR on EC2: the running cluster to add the step to (else Airflow Variable imdb_emr_cluster_id).
+    emr_cluster_id: str = field(default_factory=lambda: _env("IMDB_EMR_CLUSTER_ID", ""))
+    emr_serverless_app_id: str = field(default_factory=lambda: _env("IMDB_EMR_SERVERLESS_APP_ID", ""))
+    emr_execution_role_arn: str = field(default_factory=lambda: _env("IMDB_EMR_EXECUTION_ROLE_ARN", ""))
+    # s3:// folder holding clean_imdb.py and spark_jobs.zip (uploaded by the deployment).
+    spark_code_uri: str = field(default_factory=lambda: _env("IMDB_SPARK_CODE_URI", ""))
+    emr_log_uri: str = field(default_factory=lambda: _env("IMDB_EMR_LOG_URI", ""))
 
     # Layout of the lake. Everything below is derived, not configured.
     @property

@@ -33,8 +33,8 @@ export IMDB_RAW_DIR="${IMDB_RAW_DIR:-$REPO/data/sample}"
 mkdir -p "$AIRFLOW_HOME"
 
 echo "imdb-elt Airflow: AIRFLOW_HOME=$AIRFLOW_HOME  raw zone: $IMDB_RAW_DIR"
-echo "building the dbt manifest Cosmos renders the DAG from (dbt parse)..."
-python -m imdb_elt.orchestration.dbt_manifest >/dev/null
+echo "checking the dbt manifest Cosmos renders the DAG from (dbt parse when the project changed)..."
+python -m imdb_elt.orchestration.dbt_manifest --if-stale >/dev/null
 airflow db migrate >/dev/null
 # Every task that opens the DuckDB file runs in this pool: one writer at a time.
 airflow pools set "${IMDB_DBT_POOL:-imdb_elt_dbt}" 1 "one DuckDB writer at a time" >/dev/null
@@ -42,6 +42,8 @@ airflow pools set "${IMDB_DBT_POOL:-imdb_elt_dbt}" 1 "one DuckDB writer at a tim
 # Own process group (setsid): stopping the group also stops scheduler, triggerer, processor.
 setsid airflow standalone &
 PID=$!
+# Whoever started this script can stop the group even if this shell is killed outright.
+echo "$PID" > "$AIRFLOW_HOME/standalone.pgid"
 stop() {
   trap - INT TERM EXIT
   echo; echo "stopping Airflow (process group $PID)..."

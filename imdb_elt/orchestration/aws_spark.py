@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from imdb_elt.config import Settings
-from imdb_elt.orchestration.settings import OrchestrationSettings
 
 
 class AwsConfigError(ValueError):
@@ -31,9 +30,9 @@ def _check_s3(settings: Settings) -> None:
             raise AwsConfigError(f"{name}={value!r}: EMR reads and writes s3:// URIs only")
 
 
-def code_locations(orch: OrchestrationSettings) -> tuple[str, str]:
+def code_locations(settings: Settings) -> tuple[str, str]:
     """(entry point, --py-files archive) under IMDB_SPARK_CODE_URI."""
-    base = _require(orch.spark_code_uri, "IMDB_SPARK_CODE_URI", "the s3:// folder holding the Spark code")
+    base = _require(settings.spark_code_uri, "IMDB_SPARK_CODE_URI", "the s3:// folder holding the Spark code")
     if not base.startswith("s3://"):
         raise AwsConfigError(f"IMDB_SPARK_CODE_URI={base!r} must be an s3:// folder")
     base = base.rstrip("/")
@@ -52,9 +51,9 @@ def job_arguments(settings: Settings, plan: dict[str, Any]) -> list[str]:
     ]
 
 
-def emr_steps(settings: Settings, orch: OrchestrationSettings, plan: dict[str, Any]) -> list[dict]:
+def emr_steps(settings: Settings, plan: dict[str, Any]) -> list[dict]:
     """One EMR step: spark-submit in cluster mode through command-runner.jar."""
-    entry, py_files = code_locations(orch)
+    entry, py_files = code_locations(settings)
     return [{
         "Name": f"imdb_elt clean {plan['snapshot_id']}",
         # CONTINUE: a failed step fails this run (the sensor sees FAILED) but keeps a shared cluster up.
@@ -67,8 +66,8 @@ def emr_steps(settings: Settings, orch: OrchestrationSettings, plan: dict[str, A
     }]
 
 
-def emr_serverless_job_driver(settings: Settings, orch: OrchestrationSettings, plan: dict[str, Any]) -> dict:
-    entry, py_files = code_locations(orch)
+def emr_serverless_job_driver(settings: Settings, plan: dict[str, Any]) -> dict:
+    entry, py_files = code_locations(settings)
     return {"sparkSubmit": {
         "entryPoint": entry,
         "entryPointArguments": job_arguments(settings, plan),
@@ -76,62 +75,62 @@ def emr_serverless_job_driver(settings: Settings, orch: OrchestrationSettings, p
     }}
 
 
-def emr_serverless_overrides(orch: OrchestrationSettings) -> dict:
-    if not orch.emr_log_uri:
+def emr_serverless_overrides(settings: Settings) -> dict:
+    if not settings.emr_log_uri:
         return {}
-    return {"monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": orch.emr_log_uri}}}
+    return {"monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": settings.emr_log_uri}}}
 
 
 # ---- operator builders (called inside the DAG context) -----------------------------------------
 
 
-def emr_cluster_id(orch: OrchestrationSettings) -> str:
+def emr_cluster_id(settings: Settings) -> str:
     """The env var wins; otherwise the Airflow Variable, read when the task runs (not at parse)."""
-    return orch.emr_cluster_id or "{{ var.value.imdb_emr_cluster_id }}"
+    return settings.emr_cluster_id or "{{ var.value.imdb_emr_cluster_id }}"
 
 
-def add_emr_step(orch: OrchestrationSettings, steps: Any, task_id: str = "submit_emr_step"):
+def add_emr_step(settings: Settings, steps: Any, task_id: str = "submit_emr_step"):
     from airflow.providers.amazon.aws.operators.emr import EmrAddStepsOperator
 
     return EmrAddStepsOperator(
         task_id=task_id,
-        job_flow_id=emr_cluster_id(orch),
+        job_flow_id=emr_cluster_id(settings),
         steps=steps,
-        aws_conn_id=orch.aws_conn_id,
+        aws_conn_id=settings.aws_conn_id,
         wait_for_completion=False,  # the sensor below waits (and can defer)
     )
 
 
-def wait_for_emr_step(orch: OrchestrationSettings, submit_task_id: str = "submit_emr_step",
+def wait_for_emr_step(settings: Settings, submit_task_id: str = "submit_emr_step",
                       task_id: str = "wait_for_emr_step"):
     from airflow.providers.amazon.aws.sensors.emr import EmrStepSensor
 
     return EmrStepSensor(
         task_id=task_id,
-        job_flow_id=emr_cluster_id(orch),
+        job_flow_id=emr_cluster_id(settings),
         step_id="{{ ti.xcom_pull(task_ids='" + submit_task_id + "')[0] }}",
-        aws_conn_id=orch.aws_conn_id,
-        deferrable=orch.deferrable,
+        aws_conn_id=settings.aws_conn_id,
+        deferrable=settings.deferrable,
         poke_interval=30,
         timeout=6 * 3600,
     )
 
 
 def start_emr_serverless_job(
-    orch: OrchestrationSettings, job_driver: Any, task_id: str = "emr_serverless_job"
+    settings: Settings, job_driver: Any, task_id: str = "emr_serverless_job"
 ):
     from airflow.providers.amazon.aws.operators.emr import EmrServerlessStartJobOperator
 
     return EmrServerlessStartJobOperator(
         task_id=task_id,
-        application_id=_require(orch.emr_serverless_app_id, "IMDB_EMR_SERVERLESS_APP_ID",
+        application_id=_require(settings.emr_serverless_app_id, "IMDB_EMR_SERVERLESS_APP_ID",
                                 "the EMR Serverless application id"),
-        execution_role_arn=_require(orch.emr_execution_role_arn, "IMDB_EMR_EXECUTION_ROLE_ARN",
+        execution_role_arn=_require(settings.emr_execution_role_arn, "IMDB_EMR_EXECUTION_ROLE_ARN",
                                     "the job's execution role ARN"),
         job_driver=job_driver,
-        configuration_overrides=emr_serverless_overrides(orch),
+        configuration_overrides=emr_serverless_overrides(settings),
         name="imdb_elt clean {{ run_id }}",
-        aws_conn_id=orch.aws_conn_id,
+        aws_conn_id=settings.aws_conn_id,
         wait_for_completion=True,
-        deferrable=orch.deferrable,
+        deferrable=settings.deferrable,
     )

@@ -1,8 +1,15 @@
-"""The dbt part of the DAG, rendered by Cosmos: one task per model, its tests right after it.
+"""The dbt part of the DAG, rendered by Cosmos: one task per model that builds it and runs its tests.
 
 Choices, measured in docs/airflow.md:
 - LoadMode.DBT_MANIFEST from a manifest built ahead by `dbt parse` (dbt_manifest.py): the DAG
   parses in well under a second instead of running `dbt ls` (~4 s) at every parse.
+- TestBehavior.BUILD: each model's task runs `dbt build --select <model>`, i.e. the model (after
+  its unit tests) and then its data tests, in one dbt process. A failing test still fails that
+  task and stops everything downstream, but a run starts half as many dbt processes as with one
+  task per model plus one per test (AFTER_EACH), and each process costs seconds of start-up.
+- Tests on two models (relationships, reconciliation) get their own task after both parents
+  (should_detach_multiple_parents_tests): inside one parent's build they would run before the
+  other parent was built.
 - ExecutionMode.LOCAL with every dbt task in a pool of one slot: DuckDB allows one writer per
   file, and parallel dbt processes fail on its lock. WATCHER mode also serialises dbt, but under
   `dag.test()` its consumer tasks can poll forever, so the tested path is LOCAL + pool.
@@ -16,11 +23,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, LoadMode, TestBehavior
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from imdb_elt.config import DBT_PROJECT_DIR, PROFILES_DIR, Settings
 from imdb_elt.dbt_runner import dbt_executable
-from imdb_elt.orchestration.settings import OrchestrationSettings
 from imdb_elt.orchestration.tasks import dbt_vars_interceptor
 
 PROFILE_NAME = "imdb_elt"
@@ -35,8 +41,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     }
 
 
-def dbt_task_group(settings: Settings, orch: OrchestrationSettings, manifest: Path,
-                   group_id: str = "dbt") -> DbtTaskGroup:
+def dbt_task_group(settings: Settings, manifest: Path, group_id: str = "dbt") -> DbtTaskGroup:
     return DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
@@ -51,19 +56,18 @@ def dbt_task_group(settings: Settings, orch: OrchestrationSettings, manifest: Pa
         ),
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL,
+            invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=dbt_executable(),
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.AFTER_EACH,
-            # A test on two models (relationships, reconciliation) gets its own task after both:
-            # attached to one parent it would run before the other parent was built.
+            test_behavior=TestBehavior.BUILD,
             should_detach_multiple_parents_tests=True,
         ),
         operator_args={
             "env": dbt_environment(settings),
             "interceptors": [dbt_vars_interceptor],
-            "pool": orch.dbt_pool,
+            "pool": settings.dbt_pool,
             "install_deps": False,
         },
     )

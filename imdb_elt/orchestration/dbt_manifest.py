@@ -3,7 +3,8 @@
 Reading a manifest costs Cosmos well under a second at every DAG parse, where `dbt ls` costs
 four. The manifest is produced ahead by `dbt parse` into a known folder:
 
-    python -m imdb_elt.orchestration.dbt_manifest        # or: make parse
+    python -m imdb_elt.orchestration.dbt_manifest [DIR]           # always re-parse (make parse)
+    python -m imdb_elt.orchestration.dbt_manifest --if-stale [DIR]  # only when a file changed
 
 The DAG file calls ``ensure_manifest()``: it re-parses only when a project file is newer than
 the manifest (a stat walk of a few dozen files), so a fresh checkout works and an edited model
@@ -18,13 +19,12 @@ from pathlib import Path
 
 from imdb_elt.config import DBT_PROJECT_DIR, PROFILES_DIR, load
 from imdb_elt.dbt_runner import dbt_env, dbt_executable
-from imdb_elt.orchestration.settings import OrchestrationSettings
 
 _PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "tests", "seeds", "snapshots", "analyses")
 
 
 def manifest_path(manifest_dir: str | None = None) -> Path:
-    return Path(manifest_dir or OrchestrationSettings().dbt_manifest_dir) / "manifest.json"
+    return Path(manifest_dir or load().dbt_manifest_dir) / "manifest.json"
 
 
 def _newest_project_mtime() -> float:
@@ -65,5 +65,12 @@ def ensure_manifest(manifest_dir: str | None = None) -> Path:
     return parse(manifest_dir) if is_stale(path) else path
 
 
+def main(argv: list[str]) -> None:
+    if_stale = "--if-stale" in argv
+    rest = [a for a in argv if a != "--if-stale"]
+    folder = rest[0] if rest else None
+    print(ensure_manifest(folder) if if_stale else parse(folder))
+
+
 if __name__ == "__main__":
-    print(parse(sys.argv[1] if len(sys.argv) > 1 else None))
+    main(sys.argv[1:])

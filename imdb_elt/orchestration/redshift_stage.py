@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from imdb_elt.config import Settings
-from imdb_elt.orchestration.settings import OrchestrationSettings
 
 
 def stage_statements(settings: Settings, manifest: dict) -> list[str]:
@@ -22,7 +21,7 @@ def stage_statements(settings: Settings, manifest: dict) -> list[str]:
     return render_stage_statements(settings.raw_schema, datasets, options.iam_role_arn)
 
 
-def copy_into_redshift(settings: Settings, orch: OrchestrationSettings, sql: Any, task_id: str = "stage"):
+def copy_into_redshift(settings: Settings, sql: Any, task_id: str = "stage"):
     from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
 
     from imdb_elt.warehouse.redshift_loader import redshift_options
@@ -36,8 +35,8 @@ def copy_into_redshift(settings: Settings, orch: OrchestrationSettings, sql: Any
         workgroup_name=options.workgroup_name or None,
         db_user=options.db_user or None,
         secret_arn=options.secret_arn or None,
-        aws_conn_id=orch.aws_conn_id,
+        aws_conn_id=settings.aws_conn_id,
         wait_for_completion=True,
-        deferrable=orch.deferrable,
+        deferrable=settings.deferrable,
         poll_interval=10,
     )

@@ -13,7 +13,6 @@ from typing import Any
 
 from imdb_elt import lake, pipeline, report
 from imdb_elt.config import Settings
-from imdb_elt.orchestration.settings import OrchestrationSettings
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +22,13 @@ PREPARE_TASK = "prepare_snapshot"
 PUBLISH_SNAPSHOT_TASK = "publish_snapshot"
 
 
-def acquire_raw(settings: Settings, orch: OrchestrationSettings) -> dict[str, Any]:
+def acquire_raw(settings: Settings) -> dict[str, Any]:
     """Download changed IMDb dumps into the raw zone (IMDB_ACQUIRE), else do nothing."""
-    if not orch.acquire:
+    if not settings.acquire:
         return {"acquire": "off"}
     from imdb_elt.orchestration.acquire import acquire
 
-    results = acquire(orch.datasets_url, settings.raw_dir, timeout=orch.acquire_timeout)
+    results = acquire(settings.datasets_url, settings.raw_dir, timeout=settings.acquire_timeout)
     return {"acquire": "on", "files": [asdict(r) for r in results]}
 
 

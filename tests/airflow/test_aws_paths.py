@@ -18,7 +18,6 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from imdb_elt import config
 from imdb_elt.orchestration import aws_spark, redshift_stage
-from imdb_elt.orchestration.settings import OrchestrationSettings
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -119,10 +118,10 @@ def test_emr_step_is_submitted_with_the_job_arguments_and_waited_for(aws_env, mo
     emr = boto3.client("emr", region_name=REGION)
     cluster_id = _cluster(emr)
     monkeypatch.setenv("IMDB_EMR_CLUSTER_ID", cluster_id)
-    settings, orch = config.load(), OrchestrationSettings()
+    settings = config.load()
 
-    steps = aws_spark.emr_steps(settings, orch, PLAN)
-    submit = aws_spark.add_emr_step(orch, steps)
+    steps = aws_spark.emr_steps(settings, PLAN)
+    submit = aws_spark.add_emr_step(settings, steps)
     step_ids = submit.execute(_context())
     assert len(step_ids) == 1
 
@@ -139,7 +138,7 @@ def test_emr_step_is_submitted_with_the_job_arguments_and_waited_for(aws_env, mo
         *EXPECTED_ARGS,
     ]
 
-    sensor = aws_spark.wait_for_emr_step(orch)
+    sensor = aws_spark.wait_for_emr_step(settings)
     sensor.step_id = step_ids[0]  # what the template renders from the submit task's XCom
     assert sensor.deferrable is False and sensor.job_flow_id == cluster_id
     assert sensor.poke(_context()) is False  # still RUNNING in moto
@@ -152,10 +151,10 @@ def test_a_failed_emr_step_fails_the_sensor(aws_env, monkeypatch):
     emr = boto3.client("emr", region_name=REGION)
     cluster_id = _cluster(emr)
     monkeypatch.setenv("IMDB_EMR_CLUSTER_ID", cluster_id)
-    settings, orch = config.load(), OrchestrationSettings()
-    step_ids = aws_spark.add_emr_step(orch, aws_spark.emr_steps(settings, orch, PLAN)).execute(_context())
+    settings = config.load()
+    step_ids = aws_spark.add_emr_step(settings, aws_spark.emr_steps(settings, PLAN)).execute(_context())
     _set_step_state(cluster_id, step_ids[0], "FAILED")
-    sensor = aws_spark.wait_for_emr_step(orch)
+    sensor = aws_spark.wait_for_emr_step(settings)
     sensor.step_id = step_ids[0]
     with pytest.raises(Exception, match=r"(?i)fail"):
         sensor.poke(_context())
@@ -164,16 +163,16 @@ def test_a_failed_emr_step_fails_the_sensor(aws_env, monkeypatch):
 def test_emr_modes_refuse_a_local_lake(aws_env, monkeypatch):
     monkeypatch.setenv("IMDB_LAKE_DIR", "/tmp/lake")
     with pytest.raises(aws_spark.AwsConfigError, match="IMDB_LAKE_DIR"):
-        aws_spark.emr_steps(config.load(), OrchestrationSettings(), PLAN)
+        aws_spark.emr_steps(config.load(), PLAN)
     monkeypatch.setenv("IMDB_LAKE_DIR", "s3://imdb-lake/lake")
     monkeypatch.setenv("IMDB_SPARK_CODE_URI", "")
     with pytest.raises(aws_spark.AwsConfigError, match="IMDB_SPARK_CODE_URI"):
-        aws_spark.emr_steps(config.load(), OrchestrationSettings(), PLAN)
+        aws_spark.emr_steps(config.load(), PLAN)
 
 
 def test_the_cluster_id_falls_back_to_an_airflow_variable(aws_env, monkeypatch):
     monkeypatch.setenv("IMDB_EMR_CLUSTER_ID", "")
-    assert aws_spark.emr_cluster_id(OrchestrationSettings()) == "{{ var.value.imdb_emr_cluster_id }}"
+    assert aws_spark.emr_cluster_id(config.load()) == "{{ var.value.imdb_emr_cluster_id }}"
 
 
 # ---- EMR Serverless -----------------------------------------------------------------------------
@@ -187,10 +186,10 @@ def test_emr_serverless_job_run_is_started_with_the_job_arguments(aws_env, monke
     ]
     monkeypatch.setenv("IMDB_EMR_SERVERLESS_APP_ID", app_id)
     monkeypatch.setenv("IMDB_EMR_LOG_URI", "s3://imdb-logs/emr/")
-    settings, orch = config.load(), OrchestrationSettings()
+    settings = config.load()
 
     operator = aws_spark.start_emr_serverless_job(
-        orch, aws_spark.emr_serverless_job_driver(settings, orch, PLAN)
+        settings, aws_spark.emr_serverless_job_driver(settings, PLAN)
     )
     operator.name = "imdb_elt clean test"  # the template would render the run id
     job_run_id = operator.execute(_context())
@@ -212,9 +211,9 @@ def test_a_failed_emr_serverless_job_fails_the_task(aws_env, monkeypatch):
         "applicationId"
     ]
     monkeypatch.setenv("IMDB_EMR_SERVERLESS_APP_ID", app_id)
-    settings, orch = config.load(), OrchestrationSettings()
+    settings = config.load()
     operator = aws_spark.start_emr_serverless_job(
-        orch, aws_spark.emr_serverless_job_driver(settings, orch, PLAN)
+        settings, aws_spark.emr_serverless_job_driver(settings, PLAN)
     )
     operator.waiter_delay, operator.waiter_max_attempts = 1, 3
 
@@ -225,9 +224,9 @@ def test_a_failed_emr_serverless_job_fails_the_task(aws_env, monkeypatch):
 
 
 def test_emr_serverless_needs_the_application_id(aws_env):
-    settings, orch = config.load(), OrchestrationSettings()
+    settings = config.load()
     with pytest.raises(aws_spark.AwsConfigError, match="IMDB_EMR_SERVERLESS_APP_ID"):
-        aws_spark.start_emr_serverless_job(orch, aws_spark.emr_serverless_job_driver(settings, orch, PLAN))
+        aws_spark.start_emr_serverless_job(settings, aws_spark.emr_serverless_job_driver(settings, PLAN))
 
 
 # ---- Redshift -------------------------------------------------------------------------------------
@@ -303,9 +302,9 @@ def redshift_data(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 def _redshift_operator() -> Any:
-    settings, orch = config.load(), OrchestrationSettings()
+    settings = config.load()
     sql = redshift_stage.stage_statements(settings, MANIFEST)
-    operator = redshift_stage.copy_into_redshift(settings, orch, sql)
+    operator = redshift_stage.copy_into_redshift(settings, sql)
     operator.poll_interval = 0
     return sql, operator
 

@@ -51,32 +51,43 @@ def _models(manifest: Path) -> dict[str, dict]:
 
 
 def _model_task(dag, name: str):
-    """The task that runs a model: `dbt.<model>.run` (model with tests) or `dbt.<model>_run`."""
-    for task_id in (f"dbt.{name}.run", f"dbt.{name}_run"):
-        if task_id in dag.task_dict:
-            return dag.task_dict[task_id]
-    raise AssertionError(f"no task for model {name}")
+    """The task that builds a model (`dbt build --select <model>`: the model, then its tests)."""
+    task_id = f"dbt.{name}_model_build"
+    assert task_id in dag.task_dict, f"no task for model {name}"
+    return dag.task_dict[task_id]
 
 
-def test_one_task_per_model_with_its_tests_after_it(dagbag, dbt_manifest):
+def test_one_build_task_per_model_in_dependency_order(dagbag, dbt_manifest):
     dag = dagbag.dags["imdb_elt_hourly"]
     models = _models(dbt_manifest)
-    nodes = json.loads(dbt_manifest.read_text())["nodes"]
-    tested = {dep for n in nodes.values() if n["resource_type"] == "test" for dep in n["depends_on"]["nodes"]}
-    run_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.") and t.task_id.endswith("run")]
-    assert len(run_tasks) == len(models)
+    build_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.") and t.task_id.endswith("_model_build")]
+    assert len(build_tasks) == len(models)
     for name, node in models.items():
         task = _model_task(dag, name)
         assert task.pool == "imdb_elt_dbt"
-        if node["unique_id"] in tested:
-            assert f"dbt.{name}.test" in task.downstream_task_ids
-        # dependency order: every upstream model's task (or its test) comes before this one
+        assert task.base_cmd == ["build"]  # model and its single-parent tests in one dbt process
+        assert task.select.endswith(f".{name}")
+        # dependency order: every upstream model's task comes before this one
         for dep in node["depends_on"]["nodes"]:
             if dep.startswith("model."):
                 upstream = _model_task(dag, dep.split(".")[-1])
-                assert dag.has_task(upstream.task_id)
                 assert upstream.task_id in task.get_flat_relative_ids(upstream=True)
-    print(f"\n{len(models)} models, {len([t for t in dag.tasks if t.task_id.endswith('.test')])} test tasks")
+    print(f"\n{len(models)} models, {len(dag.tasks)} tasks in all")
+
+
+def test_a_test_on_two_models_runs_after_both(dagbag, dbt_manifest):
+    """A relationships test inside one parent's build would run before the other parent exists."""
+    dag = dagbag.dags["imdb_elt_hourly"]
+    nodes = json.loads(dbt_manifest.read_text())["nodes"]
+    multi = [n for n in nodes.values() if n["resource_type"] == "test"
+             and sum(d.startswith("model.") for d in n["depends_on"]["nodes"]) > 1]
+    assert multi, "the project has relationships tests between models"
+    for test in multi:
+        task = dag.task_dict[f"dbt.{test['name']}_test"]
+        parents = {_model_task(dag, d.split(".")[-1]).task_id for d in test["depends_on"]["nodes"]}
+        assert parents <= task.upstream_task_ids
+        for parent in parents:  # and each parent's build leaves it out
+            assert test["name"] in (dag.task_dict[parent].exclude or "")
 
 
 def test_dbt_runs_after_staging_and_before_publish(dagbag):

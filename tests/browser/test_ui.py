@@ -47,15 +47,45 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop the script's whole process group (it started servers with children of their own)."""
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a zombie group leader not yet reaped still answers
+        return True
+    return True
+
+
+def _kill_group(pgid: int, grace: float) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after ``grace`` seconds."""
+    if not _group_alive(pgid):
+        return
+    os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if _group_alive(pgid):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _stop(proc: subprocess.Popen, extra_group_file: Path | None = None) -> None:
+    """Stop the script's process group and the server group it started (its pgid file).
+
+    The Airflow script runs `airflow standalone` in a session of its own (so Ctrl-C stops
+    scheduler, triggerer and processor too); killing only the script would orphan it.
+    """
     if proc.poll() is None:
         try:
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(timeout=40)
-        except (subprocess.TimeoutExpired, ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)  # the script's trap stops its server group
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+    if extra_group_file is not None and extra_group_file.exists():
+        _kill_group(int(extra_group_file.read_text().strip()), grace=15)
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +104,14 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """Start Airflow and dbt docs together (their start-ups overlap), stop both whatever happens."""
+    import duckdb
+
     root = tmp_path_factory.mktemp("browser")
     (root / "warehouse").mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update(
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    base_env.update(
         {
             "IMDB_LAKE_DIR": str(root / "lake"),
             "DUCKDB_PATH": str(root / "warehouse" / "imdb.duckdb"),
@@ -87,39 +120,51 @@ def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             "IMDB_AIRFLOW_UNPAUSE": "false",  # look at the DAG, do not run it in the background
         }
     )
-    return env
-
-
-@pytest.fixture(scope="module")
-def airflow_ui(server_env: dict[str, str]) -> Iterator[tuple[str, str]]:
-    port = _free_port()
-    env = {**server_env, "IMDB_AIRFLOW_PORT": str(port)}
-    log = open(Path(env["AIRFLOW_HOME"]).parent / "airflow_standalone.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [str(REPO_ROOT / "scripts" / "airflow_standalone.sh")],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    duckdb.connect(base_env["DUCKDB_PATH"]).close()  # an (empty) warehouse: no pipeline run needed
+    airflow_port, docs_port = _free_port(), _free_port()
+    started: list[tuple[subprocess.Popen, Path | None]] = []
+    logs = []
     try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_http(f"{base}/api/v2/monitor/health", proc, timeout=420)
-        passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
-        deadline = time.monotonic() + 60
-        while not passwords.exists() and time.monotonic() < deadline:
-            time.sleep(1)
-        password = json.loads(passwords.read_text())["admin"]
-        yield base, password
+        for script, extra, pgid_file in (
+            ("airflow_standalone.sh", {"IMDB_AIRFLOW_PORT": str(airflow_port)},
+             root / "airflow" / "standalone.pgid"),
+            ("dbt_docs.sh", {"IMDB_DOCS_PORT": str(docs_port),
+                             "IMDB_DOCS_TARGET_PATH": str(root / "docs_target")}, None),
+        ):
+            log = open(root / f"{script}.log", "w")  # noqa: SIM115
+            logs.append(log)
+            proc = subprocess.Popen(
+                [str(REPO_ROOT / "scripts" / script)],
+                env={**base_env, **extra},
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stopped as a whole
+            )
+            started.append((proc, pgid_file))
+        yield {
+            "airflow": (f"http://127.0.0.1:{airflow_port}", started[0][0], Path(base_env["AIRFLOW_HOME"])),
+            "docs": (f"http://127.0.0.1:{docs_port}", started[1][0]),
+            "root": root,
+        }
     finally:
-        _stop(proc)
-        log.close()
+        for proc, pgid_file in started:
+            _stop(proc, pgid_file)
+        for log in logs:
+            log.close()
 
 
-@pytest.mark.timeout(600)
-def test_airflow_ui_shows_the_dag_graph_with_the_dbt_tasks(browser, airflow_ui):
-    base, password = airflow_ui
+@pytest.mark.timeout(360)
+def test_airflow_ui_shows_the_dag_graph_with_the_dbt_tasks(browser, servers):
+    started = time.monotonic()
+    base, proc, airflow_home = servers["airflow"]
+    _wait_http(f"{base}/api/v2/monitor/health", proc, timeout=240)
+    passwords = airflow_home / "simple_auth_manager_passwords.json.generated"
+    deadline = time.monotonic() + 60
+    while not passwords.exists() and time.monotonic() < deadline:
+        time.sleep(1)
+    password = json.loads(passwords.read_text())["admin"]
+    print(f"\nAirflow API up after {time.monotonic() - started:.0f} s")
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     page.goto(f"{base}/")
     page.fill("input[name=username]", "admin")
@@ -127,8 +172,8 @@ def test_airflow_ui_shows_the_dag_graph_with_the_dbt_tasks(browser, airflow_ui):
     page.keyboard.press("Enter")
     page.wait_for_url(lambda url: "/auth/login" not in url, timeout=30_000)
 
-    # The DAG appears once the dag processor has parsed the folder.
-    deadline = time.monotonic() + 120
+    # The DAG appears once the dag processor has parsed the folder (bounded wait).
+    deadline = time.monotonic() + 150
     while True:
         page.goto(f"{base}/dags/imdb_elt_hourly")
         try:
@@ -144,44 +189,26 @@ def test_airflow_ui_shows_the_dag_graph_with_the_dbt_tasks(browser, airflow_ui):
     page.wait_for_timeout(1500)  # let the layout settle before the screenshot
     page.screenshot(path=str(ARTIFACTS / "airflow_graph.png"), full_page=True)
     labels = " ".join(nodes.all_inner_texts())
-    print(f"\n{nodes.count()} graph nodes rendered")
+    print(f"{nodes.count()} graph nodes rendered, {time.monotonic() - started:.0f} s in all")
     assert "detect" in labels and "publish_snapshot" in labels
-    assert "dbt" in labels  # the Cosmos task group
+    assert "dbt" in labels  # the Cosmos task group (collapsed: one node)
+
+    # Expanded, the group shows one node per dbt model build task.
+    page.locator(".react-flow__node", has_text="dbt").first.click()
+    page.get_by_text(re.compile(r"movies_model_build")).first.wait_for(timeout=20_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "airflow_graph_dbt.png"), full_page=True)
+    build_nodes = [t for t in nodes.all_inner_texts() if "_model_build" in t]
+    print(f"{len(build_nodes)} dbt model build nodes visible")
+    assert len(build_nodes) >= 10
 
 
-@pytest.fixture(scope="module")
-def dbt_docs(server_env: dict[str, str]) -> Iterator[str]:
-    import duckdb
-
-    duckdb.connect(server_env["DUCKDB_PATH"]).close()  # an (empty) warehouse: no pipeline run needed
-    port = _free_port()
-    env = {
-        **server_env,
-        "IMDB_DOCS_PORT": str(port),
-        "IMDB_DOCS_TARGET_PATH": str(Path(server_env["DUCKDB_PATH"]).parent / "docs_target"),
-    }
-    log = open(Path(server_env["DUCKDB_PATH"]).parent / "dbt_docs.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [str(REPO_ROOT / "scripts" / "dbt_docs.sh")],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_http(f"{base}/", proc, timeout=240)
-        yield base
-    finally:
-        _stop(proc)
-        log.close()
-
-
-@pytest.mark.timeout(300)
-def test_dbt_docs_show_the_movies_model_and_its_lineage(browser, dbt_docs):
+@pytest.mark.timeout(240)
+def test_dbt_docs_show_the_movies_model_and_its_lineage(browser, servers):
+    base, proc = servers["docs"]
+    _wait_http(f"{base}/", proc, timeout=200)
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
-    page.goto(f"{dbt_docs}/#!/model/model.imdb_elt.movies")
+    page.goto(f"{base}/#!/model/model.imdb_elt.movies")
     heading = page.locator("h1")
     heading.first.wait_for(timeout=30_000)
     page.wait_for_function(
