@@ -1,0 +1,127 @@
+"""Wall time and peak memory of a command and every process it starts.
+
+The pipeline's memory is mostly not its own: the Spark JVM and dbt run as children. Polling the
+whole process tree is the only way to see the peak a machine must actually hold, so each step
+runs in a subprocess and its tree is sampled every ~100 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+SAMPLE_INTERVAL_SECONDS = 0.1
+
+
+@dataclass
+class Measurement:
+    """What one command cost."""
+
+    command: list[str]
+    returncode: int
+    seconds: float
+    peak_rss_bytes: int
+    output_tail: str  # last lines of stdout+stderr, to explain a failure
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def peak_rss_mib(self) -> float:
+        return self.peak_rss_bytes / 2**20
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    """Resident memory of a process and all its descendants (shared pages count once per process)."""
+    total = 0
+    try:
+        members = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for member in members:
+        try:
+            total += member.memory_info().rss
+        except psutil.Error:  # a child may exit between listing and reading
+            continue
+    return total
+
+
+class _PeakSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.peak = 0
+        self._proc = psutil.Process(pid)
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.peak = max(self.peak, tree_rss(self._proc))
+            self._stop_event.wait(SAMPLE_INTERVAL_SECONDS)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def run_measured(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    echo: bool = False,
+    timeout: float | None = None,
+    log_file: str | Path | None = None,
+) -> Measurement:
+    """Run ``command`` to completion; never raises on a non-zero exit (check ``ok``).
+
+    Output is captured (and echoed when asked) so a failing step can be explained; the full log
+    goes to ``log_file`` if given.
+    """
+    full_env = {**os.environ, **(env or {})}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        list(command),
+        env=full_env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    )
+    sampler = _PeakSampler(proc.pid)
+    sampler.start()
+    lines: list[str] = []
+    log = open(log_file, "w") if log_file else None  # noqa: SIM115 - closed below
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if len(lines) > 400:
+                del lines[:200]
+            if log:
+                log.write(line)
+            if echo:
+                print(f"    | {line.rstrip()}", flush=True)
+        returncode = proc.wait(timeout=timeout)
+    finally:
+        seconds = time.perf_counter() - started
+        sampler.stop()
+        if log:
+            log.close()
+        if proc.poll() is None:
+            proc.kill()
+    return Measurement(
+        command=list(command),
+        returncode=returncode,
+        seconds=seconds,
+        peak_rss_bytes=sampler.peak,
+        output_tail="".join(lines[-40:]),
+    )

@@ -1,0 +1,248 @@
+"""The measured steps of one scale factor, each in its own subprocess on the same files.
+
+Every step is timed from the outside (wall clock, peak RSS of the process tree), so the figures
+include interpreter start-up, the JVM and dbt exactly as a user running the command would pay.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from benchmarks import inputs
+from benchmarks.measure import Measurement, run_measured
+from imdb_elt.config import REPO_ROOT
+
+#: The files imdb-sqlite 2.1.0 loads (it has no table for title.crew).
+IMDB_SQLITE_FILES: tuple[str, ...] = (
+    "name.basics.tsv.gz",
+    "title.basics.tsv.gz",
+    "title.akas.tsv.gz",
+    "title.principals.tsv.gz",
+    "title.episode.tsv.gz",
+    "title.ratings.tsv.gz",
+)
+SPARK_SNAPSHOT_ID = "20000101T000000000000Z"
+DUCKDB_STEP = "duckdb reference"
+IMDB_SQLITE_STEP = "imdb-sqlite 2.1.0"
+
+
+@dataclass
+class StepResult:
+    """One row of the benchmark table."""
+
+    sf: float
+    step: str
+    rows: int
+    seconds: float
+    peak_rss_mib: float
+    ok: bool
+    note: str = ""
+    rows_per_second: float | None = None
+    ratio_duckdb: float | None = None
+    ratio_imdb_sqlite: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.rows_per_second is None and self.rows > 0 and self.seconds > 0:
+            self.rows_per_second = self.rows / self.seconds
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _result(sf: float, step: str, rows: int, m: Measurement, note: str = "") -> StepResult:
+    if not m.ok:
+        note = (note + "; " if note else "") + f"FAILED exit {m.returncode}"
+        print(f"  {step} failed (exit {m.returncode}); last output:\n{m.output_tail}", file=sys.stderr)
+    return StepResult(sf, step, rows, round(m.seconds, 3), round(m.peak_rss_mib, 1), m.ok, note)
+
+
+def _python() -> str:
+    return sys.executable
+
+
+def _project_env() -> dict[str, str]:
+    return {"PYTHONPATH": str(REPO_ROOT), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"}
+
+
+_STARTUP_SCRIPT = (
+    "from spark_jobs.session import build_session\n"
+    "spark = build_session(master='local[2]', ui=False)\n"
+    "spark.range(1).count()\n"
+    "spark.stop()\n"
+)
+
+
+def spark_startup(sf: float, work: Path) -> StepResult:
+    """Python + JVM + SparkSession + one trivial job: the fixed cost every Spark run pays."""
+    m = run_measured([_python(), "-c", _STARTUP_SCRIPT], env=_project_env(), cwd=REPO_ROOT,
+                     log_file=work / "spark_startup.log")
+    return _result(sf, "spark start-up (JVM+session)", 0, m, "fixed cost, included in spark clean")
+
+
+def spark_clean(sf: float, raw_dir: Path, work: Path, rows: dict[str, int]) -> StepResult:
+    """The project's cleaning job alone on the seven TSVs, as the pipeline starts it."""
+    lake = work / "spark_lake"
+    shutil.rmtree(lake, ignore_errors=True)
+    files = [n for n in inputs.TSV_FILE_NAMES if (raw_dir / n).exists()]
+    cmd = [
+        _python(), "-m", "spark_jobs.clean_imdb", "--raw-dir", str(raw_dir), "--lake-dir", str(lake),
+        "--snapshot-id", SPARK_SNAPSHOT_ID, "--files", ",".join(files), "--master", "local[2]",
+    ]
+    m = run_measured(cmd, env=_project_env(), cwd=REPO_ROOT, log_file=work / "spark_clean.log")
+    note = "local[2], 7 TSVs"
+    stats_file = lake / "processed" / "snapshots" / SPARK_SNAPSHOT_ID / "_spark_stats.json"
+    if m.ok and stats_file.exists():
+        stats = json.loads(stats_file.read_text())
+        quarantined = sum(d.get("rows_quarantined", 0) for d in stats.get("datasets", {}).values())
+        note += f", {quarantined} quarantined"
+    shutil.rmtree(lake, ignore_errors=True)
+    return _result(sf, "spark clean", inputs.total_rows(rows, files), m, note)
+
+
+def duckdb_reference(sf: float, raw_dir: Path, work: Path, rows: dict[str, int]) -> StepResult:
+    out = work / "duckdb_parquet"
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [_python(), "-m", "benchmarks.reference_duckdb", "--raw-dir", str(raw_dir), "--out-dir", str(out)]
+    m = run_measured(cmd, env=_project_env(), cwd=REPO_ROOT, log_file=work / "duckdb.log")
+    shutil.rmtree(out, ignore_errors=True)
+    files = [n for n in inputs.TSV_FILE_NAMES if (raw_dir / n).exists()]
+    return _result(sf, DUCKDB_STEP, inputs.total_rows(rows, files), m, "typed zstd Parquet, all threads")
+
+
+#: imdb-sqlite declares these keys PRIMARY KEY and stops at the first repeat (IMDb repeats some name rows).
+IMDB_SQLITE_PRIMARY_KEYS = ("name.basics.tsv.gz", "title.basics.tsv.gz", "title.ratings.tsv.gz")
+
+
+def imdb_sqlite_inputs(raw_dir: Path) -> tuple[Path, int]:
+    """A copy of its six files that imdb-sqlite can load: repeated keys dropped (first one kept).
+
+    Cached next to the generated inputs; not timed. Returns the folder and the rows dropped.
+    """
+    folder = raw_dir / "imdb_sqlite_input"
+    marker = folder / "_dropped.json"
+    if marker.exists():
+        return folder, int(json.loads(marker.read_text())["dropped"])
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    dropped = 0
+    for name in IMDB_SQLITE_FILES:
+        if not (raw_dir / name).exists():
+            continue
+        if name not in IMDB_SQLITE_PRIMARY_KEYS:
+            shutil.copyfile(raw_dir / name, folder / name)
+            continue
+        seen: set[str] = set()
+        with gzip.open(raw_dir / name, "rt", encoding="utf-8", newline="") as src, \
+                gzip.open(folder / name, "wt", encoding="utf-8", newline="", compresslevel=1) as dst:
+            dst.write(next(src))
+            for line in src:
+                key = line.split("\t", 1)[0]
+                if key in seen:
+                    dropped += 1
+                    continue
+                seen.add(key)
+                dst.write(line)
+    marker.write_text(json.dumps({"dropped": dropped}) + "\n")
+    return folder, dropped
+
+
+def imdb_sqlite(sf: float, raw_dir: Path, work: Path, rows: dict[str, int]) -> StepResult:
+    """imdb-sqlite 2.1.0 offline: --cache-dir holds the official file names, so nothing is fetched."""
+    source, dropped = imdb_sqlite_inputs(raw_dir)
+    db = work / "imdb_sqlite.db"
+    db.unlink(missing_ok=True)
+    exe = Path(sys.executable).with_name("imdb-sqlite")
+    cmd = [str(exe), "--db", str(db), "--cache-dir", str(source)]
+    # Progress bars off: their \r-joined output is noise in the log.
+    m = run_measured(cmd, env={"TQDM_DISABLE": "1"}, cwd=work, log_file=work / "imdb_sqlite.log")
+    db.unlink(missing_ok=True)
+    return _result(sf, IMDB_SQLITE_STEP, inputs.total_rows(rows, IMDB_SQLITE_FILES) - dropped, m,
+                   f"6 files (no crew), with indexes; {dropped} repeated keys removed first")
+
+
+@dataclass
+class PipelineWorkspace:
+    """A raw folder, lake and DuckDB file private to the benchmark's pipeline runs."""
+
+    root: Path
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.root / "lake"
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.root / "warehouse" / "imdb.duckdb"
+
+    def env(self) -> dict[str, str]:
+        return {
+            **_project_env(),
+            "IMDB_RAW_DIR": str(self.raw_dir),
+            "IMDB_LAKE_DIR": str(self.lake_dir),
+            "DUCKDB_PATH": str(self.duckdb_path),
+            "DBT_TARGET": "duckdb",
+        }
+
+    def reset(self, source_raw: Path) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.duckdb_path.parent.mkdir(parents=True)
+        inputs.copy_inputs(source_raw, self.raw_dir)
+
+    def latest_report(self) -> dict:
+        path = self.lake_dir / "reports" / "latest.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+
+def run_pipeline(ws: PipelineWorkspace, log_name: str) -> tuple[Measurement, dict]:
+    """``python -m imdb_elt run`` with the workspace's settings; returns the cost and its run report."""
+    m = run_measured([_python(), "-m", "imdb_elt", "run"], env=ws.env(), cwd=REPO_ROOT,
+                     log_file=ws.root / log_name)
+    return m, ws.latest_report()
+
+
+def _report_rows(rep: dict) -> int:
+    return sum(int(st.get("rows_read", 0)) for st in (rep.get("files") or {}).values())
+
+
+def _report_note(rep: dict) -> str:
+    dbt = rep.get("dbt") or {}
+    parts = [f"status {rep.get('status', '?')}"]
+    if rep.get("new_deliveries") is not None:
+        parts.append(f"{len(rep.get('new_deliveries') or [])} new files")
+    if dbt:
+        parts.append(f"dbt {dbt.get('seconds', 0):.1f}s, {dbt.get('models_ok', 0)} models, "
+                     f"{dbt.get('tests_passed', 0)} tests passed")
+    return ", ".join(parts)
+
+
+def pipeline_steps(
+    sf: float, raw_dir: Path, changed_raw_dir: Path, work: Path, rows: dict[str, int]
+) -> list[StepResult]:
+    """Full load on a fresh lake; the same run again (nothing new); then a 1%-changed snapshot."""
+    ws = PipelineWorkspace(work / "pipeline")
+    ws.reset(raw_dir)
+    results = []
+
+    m, rep = run_pipeline(ws, "pipeline_full.log")
+    full_rows = _report_rows(rep) or inputs.total_rows(rows, inputs.ALL_FILE_NAMES)
+    results.append(_result(sf, "pipeline full load", full_rows, m, _report_note(rep)))
+
+    m, rep = run_pipeline(ws, "pipeline_nothing_new.log")
+    ok_status = rep.get("status") == "nothing_new"
+    res = _result(sf, "pipeline no new data", 0, m, _report_note(rep))
+    res.ok = res.ok and ok_status
+    results.append(res)
+
+    inputs.copy_inputs(changed_raw_dir, ws.raw_dir)
+    m, rep = run_pipeline(ws, "pipeline_changed.log")
+    results.append(_result(sf, "pipeline 1% changed", _report_rows(rep), m, _report_note(rep)))
+    return results

@@ -1,0 +1,137 @@
+"""The benchmark harness end to end at a tiny scale, and the soak run's marts comparison.
+
+The smoke run checks the harness, not the speed: every step ran, and the JSON, CSV and PNG hold the
+columns and positive figures the docs and the targets read. The soak itself (three pipeline runs
+at least) is too slow for the suite; its verdict rests on ``marts_checksum``, tested here directly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from benchmarks import marts_checksum, targets
+from benchmarks.run import CSV_COLUMNS
+from benchmarks.steps import StepResult
+from imdb_elt.config import REPO_ROOT
+
+SMOKE_SF = 0.00005  # ~10k rows in all: a few hundred to a few thousand per file
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("bench")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        # At this scale the Kaggle file has ~50 rows, so its few repeated ids exceed the 1% default.
+        "IMDB_QUARANTINE_THRESHOLD": "0.2",
+    }
+    proc = subprocess.run(
+        # Spark alone is left out: the pipeline runs the same job (twice), which is the budget.
+        [sys.executable, "-m", "benchmarks.run", "--sf", str(SMOKE_SF), "--out-dir", str(out),
+         "--no-dag-parse", "--skip", "spark-startup,spark"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=840, check=False,
+    )
+    print(proc.stdout[-6000:])
+    print(proc.stderr[-3000:], file=sys.stderr)
+    return out, proc
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_bench_writes_table_json_csv_and_plot(bench_run: tuple[Path, subprocess.CompletedProcess]) -> None:
+    out, proc = bench_run
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "Targets:" in proc.stdout and ("PASS" in proc.stdout or "MISS" in proc.stdout)
+
+    doc = json.loads((out / "bench.json").read_text())
+    steps = {r["step"]: r for r in doc["results"]}
+    assert set(steps) == {
+        "duckdb reference", "imdb-sqlite 2.1.0",
+        "pipeline full load", "pipeline no new data", "pipeline 1% changed",
+    }
+    assert all(r["ok"] for r in doc["results"]), [r for r in doc["results"] if not r["ok"]]
+    for name in ("duckdb reference", "imdb-sqlite 2.1.0", "pipeline full load"):
+        r = steps[name]
+        assert r["rows"] > 1000 and r["seconds"] > 0 and r["rows_per_second"] > 0, r
+        assert r["peak_rss_mib"] > 10, r  # the tree was sampled, not just the parent's first instant
+        assert r["ratio_duckdb"] > 0 and r["ratio_imdb_sqlite"] > 0, r
+    # The Spark JVM and dbt are in the sampled tree: far above DuckDB's single process.
+    assert steps["pipeline full load"]["peak_rss_mib"] > 2 * steps["duckdb reference"]["peak_rss_mib"]
+    # Only title.ratings changes between snapshots: the changed run cleans far fewer rows.
+    assert 0 < steps["pipeline 1% changed"]["rows"] < steps["pipeline full load"]["rows"]
+    assert steps["pipeline no new data"]["rows"] == 0
+    assert {t["status"] for t in doc["targets"]} <= {"PASS", "MISS", "NOT MEASURED"}
+    assert doc["machine"]["cores"] >= 1
+
+    with (out / "bench.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == len(doc["results"])
+    assert all(float(r["seconds"]) > 0 for r in rows)
+
+    png = out / "scale_curve.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+    # Generated inputs are cached by scale and seed for the next run.
+    assert (out / "data" / f"sf{SMOKE_SF:g}-seed42" / "_rows.json").exists()
+
+
+def _warehouse(path: Path, ratings: list[tuple], titles: list[tuple]) -> Path:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.fct_title_ratings (tconst varchar, snapshot_id varchar, "
+                    "average_rating decimal(3,1), num_votes bigint, loaded_at timestamp)")
+        con.executemany("insert into marts.fct_title_ratings values (?, ?, ?, ?, now())", ratings)
+        con.execute("create table marts.dim_titles (tconst varchar, title varchar, score double, "
+                    "snapshot_id varchar)")
+        con.executemany("insert into marts.dim_titles values (?, ?, ?, ?)", titles)
+    return path
+
+
+def test_marts_checksum_ignores_lineage_and_history_but_not_data(tmp_path: Path) -> None:
+    fresh = _warehouse(tmp_path / "fresh.duckdb",
+                       [("tt1", "S9", 7.5, 120)],
+                       [("tt1", "A", 0.1 + 0.2, "S9"), ("tt2", "B", 1.0, "S9")])
+    # Built over many runs: older rating rows, other snapshot ids, rows in another order.
+    soaked = _warehouse(tmp_path / "soak.duckdb",
+                        [("tt1", "S1", 7.0, 100), ("tt1", "S5", 7.5, 120)],
+                        [("tt2", "B", 1.0, "S5"), ("tt1", "A", 0.3, "S1")])
+    assert marts_checksum.compare(marts_checksum.checksum_marts(soaked),
+                                  marts_checksum.checksum_marts(fresh)) == []
+
+    wrong = _warehouse(tmp_path / "wrong.duckdb",
+                       [("tt1", "S1", 7.5, 120), ("tt1", "S5", 7.0, 100)],  # latest value differs
+                       [("tt1", "A", 0.3, "S1"), ("tt2", "b", 1.0, "S5")])  # one letter differs
+    problems = marts_checksum.compare(
+        marts_checksum.checksum_marts(wrong), marts_checksum.checksum_marts(fresh)
+    )
+    assert [p.split(":")[0] for p in problems] == ["dim_titles", "fct_title_ratings"]
+
+
+def test_targets_pass_and_miss_from_figures() -> None:
+    def r(sf: float, step: str, rows: int, seconds: float) -> StepResult:
+        return StepResult(sf, step, rows, seconds, 100.0, True)
+
+    results = [
+        r(0.01, "spark clean", 1000, 30), r(0.01, "duckdb reference", 1000, 10),
+        r(0.01, "imdb-sqlite 2.1.0", 900, 100), r(0.01, "pipeline full load", 1100, 40),
+        r(0.01, "pipeline no new data", 0, 2), r(0.01, "pipeline 1% changed", 10, 5),
+        r(0.1, "spark clean", 10000, 50), r(0.1, "pipeline full load", 11000, 500),
+    ]
+    verdicts = {v.target: v.status for v in targets.evaluate(results, [0.01, 0.1])}
+    assert verdicts["SF=0.01 spark clean <= 2x duckdb"] == "MISS"  # 3x
+    assert verdicts["SF=0.01 whole pipeline <= 0.5x imdb-sqlite"] == "PASS"  # 0.4x
+    assert verdicts["SF=0.01 no-new-data run <= 5 s"] == "PASS"
+    assert verdicts["SF=0.01 1%-changed snapshot <= 15% of a full load"] == "PASS"  # 12.5%
+    assert verdicts["SF=0.1 spark clean <= 2x duckdb"] == "NOT MEASURED"
+    assert verdicts["spark clean: growth no worse than linear (SF=0.01 -> 0.1)"] == "PASS"
+    assert verdicts["pipeline full load: growth no worse than linear (SF=0.01 -> 0.1)"] == "MISS"
+    assert verdicts["SF=1 whole pipeline <= 7 min"] == "NOT MEASURED"
