@@ -64,6 +64,10 @@ class Settings:
     snapshot_retention: int = field(
         default_factory=lambda: int(_env("IMDB_SNAPSHOT_RETENTION", "5"))
     )
+    # dbt's own variable: where run_results.json and the manifest go (one per concurrent run).
+    dbt_target_path: str = field(
+        default_factory=lambda: _resolve(_env("DBT_TARGET_PATH", str(DBT_PROJECT_DIR / "target")))
+    )
     raw_schema: str = field(default_factory=lambda: _env("IMDB_RAW_SCHEMA", "raw"))
     schedule: str = field(default_factory=lambda: _env("IMDB_SCHEDULE", "@hourly"))
     # Redshift (target "redshift"): COPY authenticates with the IAM role only.

@@ -61,7 +61,7 @@ def run_dbt(
     echo: bool = True,
 ) -> DbtOutcome:
     """Run one dbt command against the project; never raises on dbt failure (check ``ok``)."""
-    target_dir = Path(target_path or DBT_PROJECT_DIR / "target")
+    target_dir = Path(target_path or settings.dbt_target_path)
     cmd = [
         dbt_executable(),
         *args,

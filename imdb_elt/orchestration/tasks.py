@@ -87,6 +87,26 @@ def dbt_vars_interceptor(context: Any, operator: Any) -> None:
         operator.vars = {**(operator.vars or {}), **pipeline.dbt_vars(manifest)}
 
 
+def release_dbt_duckdb(context: Any = None) -> None:
+    """Close the DuckDB file dbt-duckdb leaves open after an in-process dbt call.
+
+    With InvocationMode.DBT_RUNNER, dbt runs inside the task's process. After the command,
+    dbt-duckdb keeps its environment (and the DuckDB file lock) in a class attribute, so the
+    next process that opens the file (`dbt run-operation publish_marts`, a reader) fails with
+    "Could not set lock on file". Run as the dbt tasks' success and failure callback; a no-op
+    on other targets. (Under the scheduler each task is its own process, which frees the lock
+    at exit anyway; under `dag.test()` every task shares one process.)
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # dbt-duckdb not installed: nothing to release
+        return
+    with DuckDBConnectionManager._LOCK:
+        env, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if env is not None:
+        env.close()
+
+
 def publish_marts(settings: Settings, manifest: dict) -> None:
     outcome = pipeline.publish_marts(settings, manifest)
     if not outcome.ok:

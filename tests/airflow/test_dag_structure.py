@@ -60,7 +60,7 @@ def _model_task(dag, name: str):
 def test_one_build_task_per_model_in_dependency_order(dagbag, dbt_manifest):
     dag = dagbag.dags["imdb_elt_hourly"]
     models = _models(dbt_manifest)
-    build_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.") and t.task_id.endswith("_model_build")]
+    build_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.") and t.task_id.endswith("_build")]
     assert len(build_tasks) == len(models)
     for name, node in models.items():
         task = _model_task(dag, name)
