@@ -1,0 +1,123 @@
+"""Check 14: no credential in code, SQL, rendered COPY statements, run logs or reports.
+
+The scanner looks for what a leaked secret looks like (an AWS access key id, a secret key or a
+password with a literal value), not for the word "password": configuration by env_var() and
+${...} references is how secrets are meant to reach the tools.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from imdb_elt.config import REPO_ROOT
+
+LEAK_PATTERNS: dict[str, re.Pattern[str]] = {
+    "aws_access_key_id": re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Z0-9])"),
+    "aws_secret_literal": re.compile(
+        r"aws_secret_access_key[\"']?\s*[=:]\s*[\"']?[A-Za-z0-9/+]{16,}", re.IGNORECASE
+    ),
+    # password: "literal" / password='literal' (not "{{ env_var(...) }}", not ${VAR})
+    "password_literal": re.compile(
+        r"(?:password|passwd)[\"']?\s*[=:]\s*[\"'](?![{$])[^\"'\s]{4,}[\"']", re.IGNORECASE
+    ),
+    # libpq / JDBC / SQLAlchemy style: password=secret or scheme://user:secret@host
+    "dsn_password": re.compile(r"\bpassword=(?![{$%])[^\s\"'&;{}()]{4,}(?=[\s&;\"']|$)|://[^/\s:@]+:[^/\s:@{$]{4,}@"),
+}
+
+#: Files that deliberately hold fake credentials to prove they are refused (exact paths only).
+ALLOWLIST: dict[str, str] = {
+    "tests/warehouse/test_identifiers.py": "fake access keys the identifier checks must refuse",
+    "tests/warehouse/test_warehouse_redshift.py": "fake keys the Redshift COPY renderer must refuse",
+    "tests/airflow/test_aws_paths.py": "moto's fake credentials and a refused COPY credential",
+    "tests/dbt/test_dbt_postgres.py": "PGPASSWORD 'unused' for a trust-authenticated throwaway server",
+    "tests/fixtures/postgres.py": "PGPASSWORD 'unused' for a trust-authenticated throwaway server",
+    "tests/reliability/test_secrets.py": "the scanner's own patterns and the fakes that prove it can fail",
+}
+
+TEXT_SUFFIXES = {
+    ".py", ".sql", ".yml", ".yaml", ".md", ".toml", ".cfg", ".ini", ".txt", ".json", ".sh", ".lock",
+    ".csv", ".env", ".conf", "",
+}
+
+
+def find_leaks(text: str) -> list[str]:
+    """Names of the patterns found, each with the matched text masked (never print a secret)."""
+    found = []
+    for name, pattern in LEAK_PATTERNS.items():
+        for match in pattern.finditer(text):
+            value = match.group(0)
+            found.append(f"{name}: {value[:6]}…({len(value)} chars)")
+    return found
+
+
+def repository_text_files() -> list[str]:
+    """Tracked files plus the new ones not ignored (the lead commits them next)."""
+    names = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+    ).stdout.splitlines()
+    return [n for n in names if Path(n).suffix in TEXT_SUFFIXES and (REPO_ROOT / n).is_file()]
+
+
+def test_scanner_catches_what_a_leak_looks_like():
+    # Built at run time so that this file itself holds no key-shaped literal.
+    key = "AKIA" + "Q" * 16
+    assert find_leaks(f"creds {key} here")
+    assert find_leaks("aws_secret_access_key = " + "FAKESECRET" + "EXAMPLEKEY")
+    assert find_leaks('password: "' + "hunter22" + '"')
+    assert find_leaks("host=db password=" + "hunter22" + " user=x")
+    assert find_leaks("postgresql://etl:" + "hunter22" + "@db:5432/imdb")
+    # References are how secrets are meant to arrive: not leaks.
+    assert not find_leaks("password: \"{{ env_var('PGPASSWORD', '') }}\"")
+    assert not find_leaks("password=${REDSHIFT_PASSWORD}")
+    assert not find_leaks("REDSHIFT_IAM_ROLE_ARN=arn:aws:iam::123456789012:role/copy")
+
+
+def test_no_credential_in_the_repository():
+    files = repository_text_files()
+    leaks = {}
+    for name in files:
+        if name in ALLOWLIST:
+            continue
+        text = (REPO_ROOT / name).read_text(encoding="utf-8", errors="replace")
+        hits = find_leaks(text)
+        if hits:
+            leaks[name] = hits
+    print(f"\nsecret scan: {len(files)} repository text files, {len(ALLOWLIST)} allowlisted by path, "
+          f"{len(leaks)} with a leak")
+    assert not leaks, leaks
+    missing = [p for p in ALLOWLIST if not (REPO_ROOT / p).exists()]
+    assert not missing, f"allowlisted paths that no longer exist (remove them): {missing}"
+
+
+def test_rendered_copy_statements_carry_a_role_never_a_key():
+    from imdb_elt.warehouse.redshift_loader import render_stage_statements
+
+    datasets = {"title_basics": "s3://imdb-lake/processed/snapshots/S/title_basics"}
+    role = "arn:aws:iam::123456789012:role/imdb-copy"
+    sql = ";\n".join(render_stage_statements("raw", datasets, role))
+    assert "IAM_ROLE 'arn:aws:iam::123456789012:role/imdb-copy'" in sql
+    assert not find_leaks(sql) and "CREDENTIALS" not in sql.upper()
+    fake = "aws_access_key_id=" + "AKIA" + "Z" * 16 + ";aws_secret_access_key=" + "s" * 40
+    with pytest.raises(ValueError) as refused:
+        render_stage_statements("raw", datasets, fake)
+    assert "AKIA" not in str(refused.value) and "s" * 40 not in str(refused.value)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_no_credential_in_run_logs_or_reports(baseline):
+    site = baseline["site"]
+    texts = {"pipeline output": baseline["out"]}
+    for path in sorted((site.lake / "reports").glob("*.json")):
+        texts[str(path.relative_to(site.lake))] = path.read_text()
+    for path in sorted((site.lake / "processed" / "snapshots").glob("*/_*.json")):
+        texts[str(path.relative_to(site.lake))] = path.read_text()
+    leaks = {name: find_leaks(text) for name, text in texts.items() if find_leaks(text)}
+    print(f"\nsecret scan of a run: {len(texts)} logs/reports/manifests, "
+          f"{sum(len(t) for t in texts.values()):,} characters, {len(leaks)} with a leak")
+    assert not leaks, leaks
