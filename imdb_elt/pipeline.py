@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from imdb_elt import lake, report
 from imdb_elt.config import REPO_ROOT, Settings
 from imdb_elt.dbt_runner import DbtOutcome, run_dbt
-from imdb_elt.locking import run_lock
+from imdb_elt.locking import RunLockedError, run_lock
 
 
 class PipelineError(RuntimeError):
@@ -78,11 +78,19 @@ def clean(settings: Settings, snapshot_id: str, deliveries: list[lake.Delivery])
         "--driver-memory",
         settings.spark_driver_memory,
     ]
-    completed = subprocess.run(cmd, cwd=REPO_ROOT, check=False)
-    if completed.returncode != 0 or not lake.spark_completed(settings, snapshot_id):
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True, errors="replace")
+    assert proc.stderr is not None
+    refusals = []
+    for line in proc.stderr:  # echo the job's log, keep its refusals for the report
+        sys.stderr.write(line)
+        if line.startswith("clean_imdb: "):
+            refusals.append(line.removeprefix("clean_imdb: ").strip())
+    returncode = proc.wait()
+    if returncode != 0 or not lake.spark_completed(settings, snapshot_id):
+        reason = "; ".join(refusals) or "see the job's log above"
         raise PipelineError(
-            f"Spark cleaning failed (exit {completed.returncode}) for snapshot {snapshot_id}; "
-            "see the error above. Nothing was published."
+            f"Spark cleaning failed (exit {returncode}) for snapshot {snapshot_id}: {reason}. "
+            "Nothing was published."
         )
     return lake.read_spark_stats(settings, snapshot_id)
 
@@ -134,6 +142,12 @@ def run_once(settings: Settings, *, rebuild: bool = False) -> RunResult:
         with run_lock(settings):
             _run_steps(settings, run_id, rep, rebuild=rebuild)
         result.status = rep["status"]
+    except RunLockedError as exc:  # the other run owns latest.json: record this one apart
+        result.error = rep["error"] = f"{type(exc).__name__}: {exc}"
+        rep["status"] = "refused"
+        rep["seconds"] = round(time.perf_counter() - started, 2)
+        report.write_report(settings, rep, update_latest=False)
+        return result
     except Exception as exc:  # the report records every failure, then the caller exits non-zero
         result.error = f"{type(exc).__name__}: {exc}"
         rep["status"] = "failed"

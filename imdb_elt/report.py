@@ -48,12 +48,13 @@ def new_report(run_id: str, settings: Settings) -> dict:
     }
 
 
-def write_report(settings: Settings, rep: dict) -> str:
+def write_report(settings: Settings, rep: dict, *, update_latest: bool = True) -> str:
     rep["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     text = json.dumps(rep, indent=2, sort_keys=False, default=str) + "\n"
     uri = f"{settings.reports_dir}/{rep['run_id']}.json"
     storage.write_text_atomic(uri, text)
-    storage.write_text_atomic(f"{settings.reports_dir}/latest.json", text)
+    if update_latest:
+        storage.write_text_atomic(f"{settings.reports_dir}/latest.json", text)
     return uri
 
 

@@ -7,6 +7,6 @@
     {%- if custom_schema_name is none -%}
         {{ target.schema }}
     {%- else -%}
-        {{ custom_schema_name | trim }}
+        {{ imdb_elt.safe_identifier(custom_schema_name | trim, 'the schema name ' ~ (custom_schema_name | trim)) }}
     {%- endif -%}
 {%- endmacro %}

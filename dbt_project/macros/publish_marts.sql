@@ -17,8 +17,8 @@
     transaction.
 #}
 {% macro publish_marts(dry_run=false) %}
-    {%- set audit_schema = env_var('IMDB_AUDIT_SCHEMA', 'marts_audit') -%}
-    {%- set publish_schema = env_var('IMDB_MARTS_SCHEMA', 'marts') -%}
+    {%- set audit_schema = imdb_elt.safe_identifier(env_var('IMDB_AUDIT_SCHEMA', 'marts_audit'), 'IMDB_AUDIT_SCHEMA') -%}
+    {%- set publish_schema = imdb_elt.safe_identifier(env_var('IMDB_MARTS_SCHEMA', 'marts'), 'IMDB_MARTS_SCHEMA') -%}
     {%- if audit_schema == publish_schema -%}
         {{ exceptions.raise_compiler_error("IMDB_AUDIT_SCHEMA and IMDB_MARTS_SCHEMA must differ") }}
     {%- endif -%}
@@ -115,6 +115,7 @@
     {%- if role == '' or target.type not in ('postgres', 'redshift') -%}
         {{ return([]) }}
     {%- endif -%}
+    {%- set role = imdb_elt.safe_identifier(role, 'IMDB_ANALYST_ROLE') -%}
     {%- set grantee = ('role ' if target.type == 'redshift' else '') ~ adapter.quote(role) -%}
     {%- set statements = ['grant usage on schema ' ~ adapter.quote(schema) ~ ' to ' ~ grantee] -%}
     {%- for name in names -%}

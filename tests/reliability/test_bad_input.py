@@ -228,11 +228,6 @@ def test_empty_delivery_is_refused_not_loaded(header_run, file_name):
 
 
 @pytest.mark.timeout(1800)
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.clean raises 'Spark cleaning failed (exit 1) ... see the error above': the "
-    "report (read by Airflow and dashboards) does not say which file failed or why",
-)
 def test_the_run_report_names_the_failed_files(header_run):
     error = header_run["report"].get("error") or ""
     print(f"report error: {error[:300]}")

@@ -102,11 +102,6 @@ def test_hostile_marts_schema_does_no_damage(baseline, hostile_publish):
 
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
-@pytest.mark.xfail(
-    strict=True,
-    reason="publish_marts puts IMDB_MARTS_SCHEMA into SQL through adapter.quote (no validation, no "
-    "escaping); it is refused only because DuckDB's parser rejects the whole batch",
-)
 def test_hostile_marts_schema_is_refused_before_any_sql(hostile_publish):
     log = hostile_publish["log"]
     # A deliberate refusal names the setting; a syntax error means the value reached SQL text.
