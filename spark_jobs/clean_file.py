@@ -1,19 +1,22 @@
 """Clean ONE raw file: header check, parse, dedup, write quarantine then processed output.
 
-The raw file is read once: the annotated rows are cached and every later step (counts, duplicate
-search, the two writes) reads the cache, not the gzip again. Counts come from one aggregation
-over the cache plus the small quarantine output, never from extra passes over the data.
+The raw file is read once and costs two Spark jobs (plus the stages AQE splits them into):
+the quarantine write computes the annotated, de-duplicated rows, caches them and, through an
+``Observation``, counts every disposition on the way; the processed write reads the cache. No
+separate count job, no joins, one shuffle (the duplicate windows). For a local file the header
+and emptiness check reads two lines in plain Python before any Spark job.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import zlib
 from datetime import datetime
 from typing import Any
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from imdb_elt.catalog import RawInput
@@ -23,9 +26,7 @@ from spark_jobs.errors import CleaningError, ThresholdExceeded, root_cause
 from spark_jobs.header import check_header
 from spark_jobs.transforms import (
     DEDUPLICATED,
-    conflict_order,
-    duplicate_dispositions,
-    exact_repeats,
+    mark_duplicates,
     number_lines,
     parse,
     to_output,
@@ -45,11 +46,15 @@ def quarantine_path(lake_dir: str, snapshot_id: str, dataset: str) -> str:
 
 def _first_lines(spark: SparkSession, raw: RawInput, path: str) -> list[str]:
     """The first two lines, read without touching the rest of the file."""
+    local = io.local_path(path)
     try:
-        rows = io.read_lines(spark, path).head(2)
-    except Exception as exc:  # a JVM error: not gzip, unreadable, ...
+        if local is not None:  # plain Python: no Spark job for a header
+            return io.first_lines_local(local, 2)
+        return [r.value for r in io.read_lines(spark, path).head(2)]
+    except (OSError, EOFError, zlib.error) as exc:  # not gzip, unreadable, ...
+        raise CleaningError(f"{raw.file_name}: cannot read the file: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # a JVM error
         raise CleaningError(f"{raw.file_name}: cannot read the file: {root_cause(exc)}") from exc
-    return [r.value for r in rows]
 
 
 def check_delivery(spark: SparkSession, raw: RawInput, path: str) -> None:
@@ -63,17 +68,18 @@ def check_delivery(spark: SparkSession, raw: RawInput, path: str) -> None:
         raise CleaningError(f"{name}: empty delivery (header only, no data lines)")
 
 
-def _drops(annotated: DataFrame, raw: RawInput) -> DataFrame:
-    """Rows to take out of the good rows or out of the quarantine: repeats and key conflicts."""
-    valid = annotated.filter(F.col("reason").isNull())
-    key = list(raw.key)
-    repeated_keys = valid.groupBy(*key).count().filter(F.col("count") > 1).drop("count")
-    order = conflict_order(raw)
-    extra = ["num_voted_users"] if raw.fmt == "kaggle_csv" else []
-    candidates = valid.join(repeated_keys, key, "left_semi").select("line_number", "value", *key, *extra)
-    in_valid = duplicate_dispositions(candidates, key, order)
-    in_refused = exact_repeats(annotated.filter(F.col("reason").isNotNull()))
-    return in_valid.unionByName(in_refused)
+#: Dispositions counted by the Observation: every reason, plus dropped repeats.
+_COUNTED = (*R.REASONS, DEDUPLICATED)
+
+
+def _counters(obs: Observation, marked: DataFrame) -> DataFrame:
+    """``marked`` unchanged, counting rows per final reason while an action streams through it."""
+    reason = F.col("reason")
+    return marked.observe(
+        obs,
+        F.count(F.lit(1)).alias("rows_read"),
+        *(F.count_if(reason == F.lit(r)).alias(r) for r in _COUNTED),
+    )
 
 
 def clean_file(
@@ -96,47 +102,27 @@ def clean_file(
         check_delivery(spark, raw, path)
     numbered = number_lines(io.read_lines(spark, path))
     annotated = parse(numbered.filter(F.col("line_number") > 1), raw)
-    annotated = annotated.persist(StorageLevel.MEMORY_AND_DISK)
-    drops: DataFrame | None = None
+    marked = mark_duplicates(annotated, raw).persist(StorageLevel.MEMORY_AND_DISK)
     try:
+        # Quarantine first: on a threshold failure it is there to inspect. This write is the
+        # first full read, so a truncated or corrupt gzip fails here, before any output exists.
+        obs = Observation(f"counts_{raw.dataset}")
+        quarantined = _counters(obs, marked).filter(
+            F.col("reason").isNotNull() & (F.col("reason") != F.lit(DEDUPLICATED))
+        )
+        q_path = quarantine_path(lake_dir, snapshot_id, raw.dataset)
         try:
-            by_reason = {r["reason"]: r["count"] for r in annotated.groupBy("reason").count().collect()}
-        except Exception as exc:  # the first full read: a truncated or corrupt gzip fails here
+            # repartition, not coalesce: one output file without squeezing the parse into one task.
+            io.write_parquet(to_quarantine(quarantined, name).repartition(1), q_path)
+        except Exception as exc:
             raise CleaningError(
                 f"{name}: cannot read the whole file (corrupt or truncated?): {root_cause(exc)}"
             ) from exc
-        rows_read = sum(by_reason.values())
-
-        drops = _drops(annotated, raw).persist(StorageLevel.MEMORY_AND_DISK)
-        drop_rows = drops.groupBy("reason", "refused_reason").count().collect()
-        drop_counts: dict[str, int] = {}
-        for r in drop_rows:
-            drop_counts[r["reason"]] = drop_counts.get(r["reason"], 0) + r["count"]
-        rows_deduplicated = drop_counts.get(DEDUPLICATED, 0)
-        # Quarantine counts without re-reading it: refused rows, minus their repeats, plus conflicts.
-        quarantined_by_reason = {k: v for k, v in by_reason.items() if k is not None}
-        for r in drop_rows:
-            if r["refused_reason"] is not None:
-                quarantined_by_reason[r["refused_reason"]] -= r["count"]
-        if drop_counts.get(R.DUPLICATE_KEY):
-            quarantined_by_reason[R.DUPLICATE_KEY] = drop_counts[R.DUPLICATE_KEY]
-        quarantined_by_reason = {k: v for k, v in quarantined_by_reason.items() if v}
+        counts = obs.get
+        rows_read = int(counts["rows_read"])
+        rows_deduplicated = int(counts[DEDUPLICATED])
+        quarantined_by_reason = {r: int(counts[r]) for r in R.REASONS if counts[r]}
         rows_quarantined = sum(quarantined_by_reason.values())
-
-        # Quarantine first: on a threshold failure it is there to inspect.
-        refused = annotated.filter(F.col("reason").isNotNull())
-        conflicts = drops.filter(F.col("reason") == R.DUPLICATE_KEY)
-        if drop_counts:
-            refused = refused.join(drops.select("line_number"), "line_number", "left_anti")
-        quarantined = refused.select("line_number", "value", "reason", "detail")
-        if drop_counts.get(R.DUPLICATE_KEY):
-            quarantined = quarantined.unionByName(
-                annotated.select("line_number", "value").join(
-                    conflicts.select("line_number", "reason", "detail"), "line_number"
-                )
-            )
-        q_path = quarantine_path(lake_dir, snapshot_id, raw.dataset)
-        io.write_parquet(to_quarantine(quarantined, name).coalesce(1), q_path)
 
         # Key conflicts are a property of the source (Kaggle repeats ids: ~1.6% of its rows), not a
         # broken delivery: they are quarantined but do not count towards the threshold.
@@ -148,16 +134,12 @@ def clean_file(
                 f"(ratio {ratio:.4f} > threshold {threshold}); see {q_path}"
             )
 
-        good = annotated.filter(F.col("reason").isNull())
-        if drop_counts:
-            good = good.join(drops.select("line_number"), "line_number", "left_anti")
+        good = marked.filter(F.col("reason").isNull())
         io.write_parquet(
             to_output(good, raw, snapshot_id, loaded_at), processed_path(lake_dir, snapshot_id, raw.dataset)
         )
     finally:
-        annotated.unpersist()
-        if drops is not None:
-            drops.unpersist()
+        marked.unpersist()
 
     seconds = time.perf_counter() - started
     rows_written = rows_read - rows_deduplicated - rows_quarantined

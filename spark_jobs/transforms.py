@@ -325,52 +325,47 @@ def conflict_order(raw: RawInput) -> list[Column]:
     return [F.col("line_number")]
 
 
-def duplicate_dispositions(rows: DataFrame, key: Sequence[str], order: Sequence[Column]) -> DataFrame:
-    """Valid rows that share a natural key → ``line_number``, ``reason``, ``detail`` of the rows to drop.
+def mark_duplicates(annotated: DataFrame, raw: RawInput) -> DataFrame:
+    """Annotated rows → the same rows, repeats and key conflicts re-labelled in ``reason``/``detail``.
 
-    A byte-identical repeat of an earlier line (CRLF ignored) is ``deduplicated``; among the
-    distinct lines of one key the first in ``order`` is kept and the others are ``duplicate_key``.
-    Rows not returned are kept. ``rows`` need ``line_number``, ``value``, the key and the order columns.
-    ``refused_reason`` is null (these rows passed every check).
+    A byte-identical repeat of an earlier line (CRLF ignored) becomes ``deduplicated`` (detail:
+    the first line), whether the line is valid or refused; among the distinct valid lines of one
+    natural key the first in ``conflict_order`` is kept and the others become ``duplicate_key``
+    (detail: the key and the kept line). Every other row is unchanged.
+
+    One shuffle: both windows partition on the same group (valid rows: their key; refused rows:
+    their text), the exact-repeat window only refines it (same text ⇒ same key), so Spark sorts
+    within the partitions it already has instead of exchanging the rows twice. Replaces a
+    groupBy + semi/anti joins + unions plan that cost a dozen jobs per file.
     """
+    key = list(raw.key)
+    valid = F.col("reason").isNull()
     text = strip_line_end(F.col("value"))
-    first_same = F.min("line_number").over(Window.partitionBy(*key, text))
-    marked = rows.withColumn("_first_same", first_same)
-    exact = marked.filter(F.col("line_number") > F.col("_first_same")).select(
-        "line_number",
-        F.lit(DEDUPLICATED).alias("reason"),
-        F.concat(F.lit("byte-identical to line "), F.col("_first_same").cast("string")).alias("detail"),
-    )
-    by_key = Window.partitionBy(*key).orderBy(*order)
-    distinct = marked.filter(F.col("line_number") == F.col("_first_same"))
-    ranked = distinct.select(
-        "line_number",
-        F.row_number().over(by_key).alias("_rank"),
-        F.first("line_number").over(by_key).alias("_kept"),
-        *key,
-    )
+    group = [F.when(valid, F.col(k)).alias(f"_g_{k}") for k in key]
+    group.append(F.when(~valid, text).alias("_g_text"))
+    names = [f"_g_{k}" for k in key] + ["_g_text"]
+    keyed = annotated.select("*", *group, text.alias("_text"))
+    by_group = Window.partitionBy(*names)
+    # The hash orders the sort cheaply; the text itself decides equality (no collision risk).
+    by_text = Window.partitionBy(*names, F.xxhash64("_text"), "_text")
+    first_same = F.min("line_number").over(by_text)
+    kept = F.first("line_number").over(by_group.orderBy(*conflict_order(raw)))
+    marked = keyed.select(*annotated.columns, first_same.alias("_first_same"), kept.alias("_kept"))
+    repeat = F.col("line_number") > F.col("_first_same")
+    conflict = valid & (F.col("line_number") != F.col("_kept"))
     key_text = F.concat_ws(", ", *(F.concat(F.lit(f"{k}="), F.col(k).cast("string")) for k in key))
-    conflicts = ranked.filter(F.col("_rank") > 1).select(
-        "line_number",
-        F.lit(R.DUPLICATE_KEY).alias("reason"),
-        F.concat(key_text, F.lit(" also on kept line "), F.col("_kept").cast("string")).alias("detail"),
+    reason = (
+        F.when(repeat, F.lit(DEDUPLICATED)).when(conflict, F.lit(R.DUPLICATE_KEY)).otherwise(F.col("reason"))
     )
-    return exact.unionByName(conflicts).withColumn("refused_reason", F.lit(None).cast("string"))
-
-
-def exact_repeats(rows: DataFrame) -> DataFrame:
-    """Byte-identical repeats among refused rows → ``line_number``, ``reason``, ``detail``,
-    ``refused_reason`` (the repeat's own reason, so the quarantine counts need no re-read)."""
-    text = strip_line_end(F.col("value"))
-    first_same = F.min("line_number").over(Window.partitionBy(text))
-    return (
-        rows.select("line_number", "reason", first_same.alias("_first"))
-        .filter(F.col("line_number") > F.col("_first"))
-        .select(
-            "line_number",
-            F.lit(DEDUPLICATED).alias("reason"),
-            F.concat(F.lit("byte-identical to line "), F.col("_first").cast("string")).alias("detail"),
-            F.col("reason").alias("refused_reason"),
+    detail = (
+        F.when(repeat, F.concat(F.lit("byte-identical to line "), F.col("_first_same").cast("string")))
+        .when(conflict, F.concat(key_text, F.lit(" also on kept line "), F.col("_kept").cast("string")))
+        .otherwise(F.col("detail"))
+    )
+    return marked.select(
+        *(
+            reason.alias(c) if c == "reason" else detail.alias(c) if c == "detail" else F.col(c)
+            for c in annotated.columns
         )
     )
 

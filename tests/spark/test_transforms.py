@@ -21,9 +21,7 @@ from imdb_elt.catalog import (
     RawInput,
 )
 from spark_jobs.transforms import (
-    conflict_order,
-    duplicate_dispositions,
-    exact_repeats,
+    mark_duplicates,
     number_lines,
     parse,
     to_output,
@@ -286,6 +284,11 @@ def test_number_lines_single_and_multi_partition(spark: SparkSession) -> None:
     assert sorted(r.line_number for r in numbered) == list(range(1, 51))
 
 
+def marked(spark: SparkSession, raw: RawInput, data: list[bytes | str]) -> dict[int, tuple]:
+    out = mark_duplicates(parse(lines(spark, data), raw), raw).select("line_number", "reason", "detail")
+    return {r.line_number: (r.reason, r.detail) for r in out.collect()}
+
+
 def test_tsv_duplicates_keep_smallest_line(spark: SparkSession) -> None:
     data = [
         "tt0000001\t7.0\t10",  # 2 kept
@@ -293,18 +296,27 @@ def test_tsv_duplicates_keep_smallest_line(spark: SparkSession) -> None:
         "tt0000001\t8.0\t10",  # 4 conflicting → duplicate_key
         "tt0000001\t8.0\t10",  # 5 repeat of 4 → deduplicated
         "tt0000002\t5.0\t1",  # 6 unique
+        "tt0000002\t5.0\tx",  # 7 refused: same key as a valid row, but no conflict
     ]
-    parsed = parse(lines(spark, data), TITLE_RATINGS)
-    drops = duplicate_dispositions(parsed, ["tconst"], conflict_order(TITLE_RATINGS))
-    assertDataFrameEqual(
-        drops.select("line_number", "reason"),
-        spark.createDataFrame(
-            [(3, "deduplicated"), (4, "duplicate_key"), (5, "deduplicated")],
-            "line_number bigint, reason string",
-        ),
-    )
-    detail = drops.filter("reason = 'duplicate_key'").first().detail
-    assert detail == "tconst=tt0000001 also on kept line 2"
+    assert marked(spark, TITLE_RATINGS, data) == {
+        2: (None, None),
+        3: ("deduplicated", "byte-identical to line 2"),
+        4: ("duplicate_key", "tconst=tt0000001 also on kept line 2"),
+        5: ("deduplicated", "byte-identical to line 4"),
+        6: (None, None),
+        7: ("bad_integer", "numVotes 'x' is not an integer"),
+    }
+
+
+def test_composite_key_compares_typed_values(spark: SparkSession) -> None:
+    data = [
+        "tt0000001\t1\tnm0000001\tself\t\\N\t\\N",  # 2 kept
+        "tt0000001\t01\tnm0000002\tself\t\\N\t\\N",  # 3 ordering 01 = 1 → duplicate_key
+        "tt0000001\t2\tnm0000001\tself\t\\N\t\\N",  # 4 other ordering: kept
+    ]
+    got = marked(spark, TITLE_PRINCIPALS, data)
+    assert {n: r for n, (r, _) in got.items()} == {2: None, 3: "duplicate_key", 4: None}
+    assert got[3][1] == "tconst=tt0000001, ordering=1 also on kept line 2"
 
 
 def test_kaggle_duplicates_keep_most_votes(spark: SparkSession) -> None:
@@ -314,18 +326,24 @@ def test_kaggle_duplicates_keep_most_votes(spark: SparkSession) -> None:
         kaggle(num_voted_users="100"),  # 4 exact repeat of 2
         kaggle(num_voted_users="500", color="Colour"),  # 5 tie on votes, later line → duplicate_key
     ]
-    parsed = parse(lines(spark, data), MOVIE_METADATA)
-    drops = duplicate_dispositions(parsed, ["tconst"], conflict_order(MOVIE_METADATA))
-    assert {r.line_number: r.reason for r in drops.collect()} == {
+    got = marked(spark, MOVIE_METADATA, data)
+    assert {n: r for n, (r, _) in got.items()} == {
         2: "duplicate_key",
+        3: None,
         4: "deduplicated",
         5: "duplicate_key",
     }
+    assert got[2][1] == "tconst=tt0499549 also on kept line 3"
 
 
 def test_exact_repeats_of_refused_lines(spark: SparkSession) -> None:
-    parsed = parse(lines(spark, ["bad", "bad", "bad\r", "other"]), TITLE_RATINGS)
-    assert sorted(r.line_number for r in exact_repeats(parsed).collect()) == [3, 4]
+    got = marked(spark, TITLE_RATINGS, ["bad", "bad", "bad\r", "other"])
+    assert {n: r for n, (r, _) in got.items()} == {
+        2: "field_count",
+        3: "deduplicated",
+        4: "deduplicated",
+        5: "field_count",
+    }
 
 
 def test_output_and_quarantine_layout(spark: SparkSession) -> None:
