@@ -344,13 +344,30 @@ def mark_duplicates(annotated: DataFrame, raw: RawInput) -> DataFrame:
     group = [F.when(valid, F.col(k)).alias(f"_g_{k}") for k in key]
     group.append(F.when(~valid, text).alias("_g_text"))
     names = [f"_g_{k}" for k in key] + ["_g_text"]
-    keyed = annotated.select("*", *group, text.alias("_text"))
+    # The shuffle carries each line once: the text without its CR plus a CR flag. A valid line
+    # is valid UTF-8, so it is rebuilt byte for byte; a refused line keeps its raw value.
+    rest = [c for c in annotated.columns if c != "value"]
+    keyed = annotated.select(
+        *rest,
+        *group,
+        text.alias("_text"),
+        F.col("value").endswith("\r").alias("_cr"),
+        F.when(~valid, F.col("value")).alias("_refused_value"),
+    )
     by_group = Window.partitionBy(*names)
     # The hash orders the sort cheaply; the text itself decides equality (no collision risk).
     by_text = Window.partitionBy(*names, F.xxhash64("_text"), "_text")
     first_same = F.min("line_number").over(by_text)
     kept = F.first("line_number").over(by_group.orderBy(*conflict_order(raw)))
-    marked = keyed.select(*annotated.columns, first_same.alias("_first_same"), kept.alias("_kept"))
+    value = F.coalesce(
+        F.col("_refused_value"),
+        F.concat(F.col("_text"), F.when(F.col("_cr"), F.lit("\r")).otherwise(F.lit(""))),
+    )
+    marked = keyed.select(
+        *(value.alias(c) if c == "value" else F.col(c) for c in annotated.columns),
+        first_same.alias("_first_same"),
+        kept.alias("_kept"),
+    )
     repeat = F.col("line_number") > F.col("_first_same")
     conflict = valid & (F.col("line_number") != F.col("_kept"))
     key_text = F.concat_ws(", ", *(F.concat(F.lit(f"{k}="), F.col(k).cast("string")) for k in key))

@@ -101,8 +101,8 @@ def test_second_run_is_refused_while_the_first_holds_the_lock(rebuild_with_conte
     refused = rebuild_with_contenders["refused"]
     assert refused.code != 0
     assert "another imdb-elt run holds" in refused.out, excerpt(refused.out)
-    failed = [r for r in rebuild_with_contenders["reports"].values() if r["status"] == "failed"]
-    assert len(failed) == 1 and "RunLockedError" in failed[0]["error"]
+    refusals = [r for r in rebuild_with_contenders["reports"].values() if r["status"] == "refused"]
+    assert len(refusals) == 1 and "RunLockedError" in refusals[0]["error"]
 
 
 @pytest.mark.timeout(2400)
