@@ -23,7 +23,7 @@ S3_URI_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*(
 
 #: What static AWS credentials look like; they must never reach SQL text or logs.
 ACCESS_KEY_RE = re.compile(
-    r"(AKIA|ASIA)[0-9A-Z]{16}|aws_access_key_id|aws_secret_access_key|aws_session_token",
+    r"A[KS]IA[0-9A-Z]{16}|aws_access_key_id|aws_secret_access_key|aws_session_token",
     re.IGNORECASE,
 )
 

@@ -18,6 +18,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from imdb_elt import config
 from imdb_elt.orchestration import aws_spark, redshift_stage
+from tests import fake_credentials as fake
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -334,6 +335,6 @@ def test_a_failed_copy_fails_the_stage_task(aws_env, redshift_data):
 
 
 def test_access_keys_are_refused_for_copy(aws_env, monkeypatch):
-    monkeypatch.setenv("REDSHIFT_COPY_CREDENTIALS", "aws_access_key_id=AKIA...;aws_secret_access_key=x")
+    monkeypatch.setenv("REDSHIFT_COPY_CREDENTIALS", fake.copy_credentials())
     with pytest.raises(ValueError, match="refused"):
         redshift_stage.stage_statements(config.load(), MANIFEST)

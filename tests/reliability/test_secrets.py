@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from imdb_elt.config import REPO_ROOT
+from tests import fake_credentials as fake
 
 LEAK_PATTERNS: dict[str, re.Pattern[str]] = {
-    "aws_access_key_id": re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Z0-9])"),
+    "aws_access_key_id": re.compile(r"(?<![A-Z0-9])A[KS]IA[0-9A-Z]{16}(?![A-Z0-9])"),
     "aws_secret_literal": re.compile(
         r"aws_secret_access_key[\"']?\s*[=:]\s*[\"']?[A-Za-z0-9/+]{16,}", re.IGNORECASE
     ),
@@ -30,9 +31,8 @@ LEAK_PATTERNS: dict[str, re.Pattern[str]] = {
 
 #: Files that deliberately hold fake credentials to prove they are refused (exact paths only).
 ALLOWLIST: dict[str, str] = {
-    "tests/warehouse/test_identifiers.py": "fake access keys the identifier checks must refuse",
-    "tests/warehouse/test_warehouse_redshift.py": "fake keys the Redshift COPY renderer must refuse",
-    "tests/airflow/test_aws_paths.py": "moto's fake credentials and a refused COPY credential",
+    "tests/warehouse/test_warehouse_redshift.py": "moto's placeholder client credentials",
+    "tests/airflow/test_aws_paths.py": "moto's placeholder credentials",
     "tests/dbt/test_dbt_postgres.py": "PGPASSWORD 'unused' for a trust-authenticated throwaway server",
     "tests/fixtures/postgres.py": "PGPASSWORD 'unused' for a trust-authenticated throwaway server",
     "tests/reliability/test_secrets.py": "the scanner's own patterns and the fakes that prove it can fail",
@@ -65,9 +65,8 @@ def repository_text_files() -> list[str]:
 
 def test_scanner_catches_what_a_leak_looks_like():
     # Built at run time so that this file itself holds no key-shaped literal.
-    key = "AKIA" + "Q" * 16
-    assert find_leaks(f"creds {key} here")
-    assert find_leaks("aws_secret_access_key = " + "FAKESECRET" + "EXAMPLEKEY")
+    assert find_leaks(f"creds {fake.KEY_ID} here")
+    assert find_leaks(f"aws_{'secret'}_access_key = {fake.SECRET}")
     assert find_leaks('password: "' + "hunter22" + '"')
     assert find_leaks("host=db password=" + "hunter22" + " user=x")
     assert find_leaks("postgresql://etl:" + "hunter22" + "@db:5432/imdb")
@@ -102,10 +101,9 @@ def test_rendered_copy_statements_carry_a_role_never_a_key():
     sql = ";\n".join(render_stage_statements("raw", datasets, role))
     assert "IAM_ROLE 'arn:aws:iam::123456789012:role/imdb-copy'" in sql
     assert not find_leaks(sql) and "CREDENTIALS" not in sql.upper()
-    fake = "aws_access_key_id=" + "AKIA" + "Z" * 16 + ";aws_secret_access_key=" + "s" * 40
     with pytest.raises(ValueError) as refused:
-        render_stage_statements("raw", datasets, fake)
-    assert "AKIA" not in str(refused.value) and "s" * 40 not in str(refused.value)
+        render_stage_statements("raw", datasets, fake.copy_credentials())
+    assert fake.KEY_ID not in str(refused.value) and fake.SECRET not in str(refused.value)
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from imdb_elt.warehouse.identifiers import (
     validate_iam_role_arn,
     validate_s3_uri,
 )
+from tests import fake_credentials as fake
 
 
 @pytest.mark.parametrize("name", ["raw", "_x", "titleType", "a1_B2", "x" * 63])
@@ -47,9 +48,9 @@ def test_role_arn_accepts_roles_and_chains_only() -> None:
 @pytest.mark.parametrize(
     "secret",
     [
-        "FAKE-KEY-ID",
-        "aws_access_key_id=FAKE-KEY-ID;aws_secret_access_key=FAKESECRET",
-        "FAKE-SESSION-KEY-ID",
+        fake.KEY_ID,
+        fake.copy_credentials(),
+        fake.SESSION_KEY_ID,
     ],
 )
 def test_access_keys_refused_without_echo(secret: str) -> None:

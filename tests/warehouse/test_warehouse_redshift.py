@@ -28,11 +28,12 @@ from imdb_elt.warehouse.redshift_loader import (
     stage_redshift,
     wait_for_statement,
 )
+from tests import fake_credentials as fake
 
 ROLE = "arn:aws:iam::123456789012:role/imdb-redshift-copy"
 SNAP = "s3://imdb-lake/processed/snapshots/20260301T000000000000Z"
 DATASETS = {"title_basics": f"{SNAP}/title_basics", "title_ratings": f"{SNAP}/title_ratings/"}
-KEY_PATTERN = re.compile(r"AKIA[0-9A-Z]{16}|aws_secret_access_key|aws_access_key_id", re.IGNORECASE)
+KEY_PATTERN = re.compile(r"A[KS]IA[0-9A-Z]{16}|aws_secret_access_key|aws_access_key_id", re.IGNORECASE)
 REGION = "eu-west-1"
 
 
@@ -97,8 +98,8 @@ def test_spectrum_ddl_renders_external_tables() -> None:
         ("raw; drop table x", ROLE, DATASETS["title_basics"]),
         ('"a"', ROLE, DATASETS["title_basics"]),
         ("x--", ROLE, DATASETS["title_basics"]),
-        ("raw", "FAKE-KEY-ID", DATASETS["title_basics"]),
-        ("raw", "aws_access_key_id=FAKE-KEY-ID;aws_secret_access_key=abc", DATASETS["title_basics"]),
+        ("raw", fake.KEY_ID, DATASETS["title_basics"]),
+        ("raw", fake.copy_credentials(), DATASETS["title_basics"]),
         ("raw", ROLE + "' CREDENTIALS 'x", DATASETS["title_basics"]),
         ("raw", ROLE, "s3://imdb-lake/x' IAM_ROLE 'other"),
         ("raw", ROLE, "/local/folder"),
@@ -112,14 +113,12 @@ def test_hostile_configuration_refused(schema: str, role: str, uri: str) -> None
 
 def test_configured_access_keys_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REDSHIFT_IAM_ROLE_ARN", ROLE)
-    monkeypatch.setenv(
-        "REDSHIFT_COPY_CREDENTIALS", "aws_access_key_id=FAKE-KEY-ID;aws_secret_access_key=s"
-    )
+    monkeypatch.setenv("REDSHIFT_COPY_CREDENTIALS", fake.copy_credentials())
     with pytest.raises(ValueError, match="refused") as info:
         redshift_options(config.load())
     assert not KEY_PATTERN.search(str(info.value).replace("REDSHIFT_COPY_CREDENTIALS", ""))
     monkeypatch.delenv("REDSHIFT_COPY_CREDENTIALS")
-    monkeypatch.setenv("REDSHIFT_IAM_ROLE_ARN", "FAKE-KEY-ID")
+    monkeypatch.setenv("REDSHIFT_IAM_ROLE_ARN", fake.KEY_ID)
     with pytest.raises(ValueError, match="refused"):
         redshift_options(config.load())
     monkeypatch.setenv("REDSHIFT_IAM_ROLE_ARN", ROLE)
@@ -261,6 +260,6 @@ def test_stage_snapshot_redshift_refuses_keys_before_any_call(monkeypatch: pytes
 
     monkeypatch.setenv("DBT_TARGET", "redshift")
     monkeypatch.setenv("REDSHIFT_IAM_ROLE_ARN", ROLE)
-    monkeypatch.setenv("REDSHIFT_COPY_CREDENTIALS", "aws_access_key_id=FAKE-KEY-ID")
+    monkeypatch.setenv("REDSHIFT_COPY_CREDENTIALS", fake.copy_credentials())
     with pytest.raises(ValueError, match="refused"):
         stage_snapshot(config.load(), DATASETS)
