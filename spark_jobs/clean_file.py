@@ -1,10 +1,11 @@
 """Clean ONE raw file: header check, parse, dedup, write quarantine then processed output.
 
-The raw file is read once and costs two Spark jobs (plus the stages AQE splits them into):
-the quarantine write computes the annotated, de-duplicated rows, caches them and, through an
-``Observation``, counts every disposition on the way; the processed write reads the cache. No
-separate count job, no joins, one shuffle (the duplicate windows). For a local file the header
-and emptiness check reads two lines in plain Python before any Spark job.
+The raw file is read once. Three jobs: the first parses, caches the annotated rows and counts
+the natural keys that occur more than once (a narrow aggregate: key columns only); the
+quarantine write relabels the few rows of those groups (a broadcast join and a small window)
+and counts every disposition through an ``Observation``; the processed write reads the cache.
+The full rows are never shuffled. For a local file the header and emptiness check reads two
+lines in plain Python before any Spark job.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from spark_jobs.errors import CleaningError, ThresholdExceeded, root_cause
 from spark_jobs.header import check_header
 from spark_jobs.transforms import (
     DEDUPLICATED,
+    duplicate_groups,
     mark_duplicates,
     number_lines,
     parse,
@@ -68,6 +70,10 @@ def check_delivery(spark: SparkSession, raw: RawInput, path: str) -> None:
         raise CleaningError(f"{name}: empty delivery (header only, no data lines)")
 
 
+#: Up to this many repeated groups are broadcast to the rows (a map-side join, no shuffle of the
+#: full rows); more (a pathological delivery) fall back to a shuffled join.
+BROADCAST_GROUPS = 200_000
+
 #: Dispositions counted by the Observation: every reason, plus dropped repeats.
 _COUNTED = (*R.REASONS, DEDUPLICATED)
 
@@ -101,23 +107,31 @@ def clean_file(
     if not checked:
         check_delivery(spark, raw, path)
     numbered = number_lines(io.read_lines(spark, path))
-    annotated = parse(numbered.filter(F.col("line_number") > 1), raw)
-    marked = mark_duplicates(annotated, raw).persist(StorageLevel.MEMORY_AND_DISK)
+    annotated = parse(numbered.filter(F.col("line_number") > 1), raw).persist(StorageLevel.MEMORY_AND_DISK)
+    groups = duplicate_groups(annotated, raw).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        # Quarantine first: on a threshold failure it is there to inspect. This write is the
-        # first full read, so a truncated or corrupt gzip fails here, before any output exists.
+        # The first full read (parse, cache, narrow key count), so a truncated or corrupt gzip
+        # fails here, before any output exists.
+        try:
+            repeated_groups = groups.count()
+        except Exception as exc:
+            raise CleaningError(
+                f"{name}: cannot read the whole file (corrupt or truncated?): {root_cause(exc)}"
+            ) from exc
+        if repeated_groups == 0:
+            marked = annotated  # the common case: nothing to relabel, no join, no window
+        else:
+            small = repeated_groups <= BROADCAST_GROUPS
+            marked = mark_duplicates(annotated, raw, F.broadcast(groups) if small else groups)
+
+        # Quarantine first: on a threshold failure it is there to inspect.
         obs = Observation(f"counts_{raw.dataset}")
         quarantined = _counters(obs, marked).filter(
             F.col("reason").isNotNull() & (F.col("reason") != F.lit(DEDUPLICATED))
         )
         q_path = quarantine_path(lake_dir, snapshot_id, raw.dataset)
-        try:
-            # repartition, not coalesce: one output file without squeezing the parse into one task.
-            io.write_parquet(to_quarantine(quarantined, name).repartition(1), q_path)
-        except Exception as exc:
-            raise CleaningError(
-                f"{name}: cannot read the whole file (corrupt or truncated?): {root_cause(exc)}"
-            ) from exc
+        # repartition, not coalesce: one output file without squeezing the parse into one task.
+        io.write_parquet(to_quarantine(quarantined, name).repartition(1), q_path)
         counts = obs.get
         rows_read = int(counts["rows_read"])
         rows_deduplicated = int(counts[DEDUPLICATED])
@@ -139,7 +153,8 @@ def clean_file(
             to_output(good, raw, snapshot_id, loaded_at), processed_path(lake_dir, snapshot_id, raw.dataset)
         )
     finally:
-        marked.unpersist()
+        groups.unpersist()
+        annotated.unpersist()
 
     seconds = time.perf_counter() - started
     rows_written = rows_read - rows_deduplicated - rows_quarantined

@@ -325,7 +325,25 @@ def conflict_order(raw: RawInput) -> list[Column]:
     return [F.col("line_number")]
 
 
-def mark_duplicates(annotated: DataFrame, raw: RawInput) -> DataFrame:
+def _group_columns(raw: RawInput) -> tuple[list[Column], list[str]]:
+    """The duplicate group of a row: its natural key if valid, its text (CRLF ignored) if refused."""
+    valid = F.col("reason").isNull()
+    columns = [F.when(valid, F.col(k)).alias(f"_g_{k}") for k in raw.key]
+    columns.append(F.when(~valid, strip_line_end(F.col("value"))).alias("_g_text"))
+    return columns, [f"_g_{k}" for k in raw.key] + ["_g_text"]
+
+
+def duplicate_groups(annotated: DataFrame, raw: RawInput) -> DataFrame:
+    """The groups (see ``_group_columns``) that occur on more than one line: usually few.
+
+    A narrow aggregate (the key columns only) instead of shuffling whole rows: the rows of every
+    other group are unique and pass through ``mark_duplicates`` unchanged.
+    """
+    columns, names = _group_columns(raw)
+    return annotated.select(*columns).groupBy(*names).count().filter(F.col("count") > 1).select(*names)
+
+
+def mark_duplicates(annotated: DataFrame, raw: RawInput, groups: DataFrame | None = None) -> DataFrame:
     """Annotated rows → the same rows, repeats and key conflicts re-labelled in ``reason``/``detail``.
 
     A byte-identical repeat of an earlier line (CRLF ignored) becomes ``deduplicated`` (detail:
@@ -333,41 +351,31 @@ def mark_duplicates(annotated: DataFrame, raw: RawInput) -> DataFrame:
     natural key the first in ``conflict_order`` is kept and the others become ``duplicate_key``
     (detail: the key and the kept line). Every other row is unchanged.
 
-    One shuffle: both windows partition on the same group (valid rows: their key; refused rows:
-    their text), the exact-repeat window only refines it (same text ⇒ same key), so Spark sorts
-    within the partitions it already has instead of exchanging the rows twice. Replaces a
-    groupBy + semi/anti joins + unions plan that cost a dozen jobs per file.
+    Only the rows of ``groups`` (default: ``duplicate_groups``, computed lazily) reach the
+    windows. The job materialises ``groups`` first and passes it in, broadcast when small, so
+    that the full rows are never shuffled.
     """
+    columns, names = _group_columns(raw)
+    if groups is None:
+        groups = duplicate_groups(annotated, raw)
+    keyed = annotated.select("*", *columns)
+    flags = groups.select(*(F.col(n).alias(f"_d{n}") for n in names), F.lit(True).alias("_candidate"))
+    # Null-safe: a valid row's text group and a refused row's key groups are null.
+    matches = [keyed[n].eqNullSafe(flags[f"_d{n}"]) for n in names]
+    condition = matches[0]
+    for match in matches[1:]:
+        condition = condition & match
+    flagged = keyed.join(flags, condition, "left")
+    unique = flagged.filter(F.col("_candidate").isNull()).select(*annotated.columns)
+    candidates = flagged.filter(F.col("_candidate")).select(*annotated.columns, *names)
+
     key = list(raw.key)
     valid = F.col("reason").isNull()
-    text = strip_line_end(F.col("value"))
-    group = [F.when(valid, F.col(k)).alias(f"_g_{k}") for k in key]
-    group.append(F.when(~valid, text).alias("_g_text"))
-    names = [f"_g_{k}" for k in key] + ["_g_text"]
-    # The shuffle carries each line once: the text without its CR plus a CR flag. A valid line
-    # is valid UTF-8, so it is rebuilt byte for byte; a refused line keeps its raw value.
-    rest = [c for c in annotated.columns if c != "value"]
-    keyed = annotated.select(
-        *rest,
-        *group,
-        text.alias("_text"),
-        F.col("value").endswith("\r").alias("_cr"),
-        F.when(~valid, F.col("value")).alias("_refused_value"),
-    )
     by_group = Window.partitionBy(*names)
-    # The hash orders the sort cheaply; the text itself decides equality (no collision risk).
-    by_text = Window.partitionBy(*names, F.xxhash64("_text"), "_text")
-    first_same = F.min("line_number").over(by_text)
+    text = strip_line_end(F.col("value"))
+    first_same = F.min("line_number").over(Window.partitionBy(*names, text))
     kept = F.first("line_number").over(by_group.orderBy(*conflict_order(raw)))
-    value = F.coalesce(
-        F.col("_refused_value"),
-        F.concat(F.col("_text"), F.when(F.col("_cr"), F.lit("\r")).otherwise(F.lit(""))),
-    )
-    marked = keyed.select(
-        *(value.alias(c) if c == "value" else F.col(c) for c in annotated.columns),
-        first_same.alias("_first_same"),
-        kept.alias("_kept"),
-    )
+    windowed = candidates.select("*", first_same.alias("_first_same"), kept.alias("_kept"))
     repeat = F.col("line_number") > F.col("_first_same")
     conflict = valid & (F.col("line_number") != F.col("_kept"))
     key_text = F.concat_ws(", ", *(F.concat(F.lit(f"{k}="), F.col(k).cast("string")) for k in key))
@@ -379,12 +387,13 @@ def mark_duplicates(annotated: DataFrame, raw: RawInput) -> DataFrame:
         .when(conflict, F.concat(key_text, F.lit(" also on kept line "), F.col("_kept").cast("string")))
         .otherwise(F.col("detail"))
     )
-    return marked.select(
+    relabelled = windowed.select(
         *(
             reason.alias(c) if c == "reason" else detail.alias(c) if c == "detail" else F.col(c)
             for c in annotated.columns
         )
     )
+    return unique.unionByName(relabelled)
 
 
 def to_output(rows: DataFrame, raw: RawInput, snapshot_id: str, loaded_at: datetime) -> DataFrame:
