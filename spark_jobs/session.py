@@ -67,6 +67,10 @@ def build_session(
         # The de-duplicated rows are cached after the shuffle; without this AQE may not coalesce
         # the cached plan's partitions, and a 300-line file would be written as 8 tiny files.
         "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
+        # Small memory pages: with the default (up to 128 MB, one contiguous G1 humongous object)
+        # a 2 GB driver cleaning three files at once hit "Java heap space" in the duplicate-key
+        # aggregate at SF=0.1 although Spark's own accounting still had room.
+        "spark.buffer.pageSize": "8m",
         "spark.ui.enabled": "true" if ui else "false",
         # Progress bars from concurrent files interleave into noise; the job logs per file.
         "spark.ui.showConsoleProgress": "false",
