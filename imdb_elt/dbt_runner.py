@@ -24,6 +24,7 @@ class DbtOutcome:
     seconds: float = 0.0
     statuses: Counter = field(default_factory=Counter)  # (resource_type, status) -> n
     failures: list[str] = field(default_factory=list)
+    built_models: list[str] = field(default_factory=list)  # names of models built successfully
 
     @property
     def ok(self) -> bool:
@@ -98,6 +99,8 @@ def run_dbt(
         for result in results.get("results", []):
             resource_type = result["unique_id"].split(".", 1)[0]
             outcome.statuses[(resource_type, result["status"])] += 1
+            if resource_type == "model" and result["status"] == "success":
+                outcome.built_models.append(result["unique_id"].rsplit(".", 1)[-1])
             if result["status"] in ("fail", "error"):
                 outcome.failures.append(f"{result['unique_id']}: {result.get('message')}")
     return outcome

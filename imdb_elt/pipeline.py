@@ -7,12 +7,14 @@ visible to readers until `publish`: the marts swap in one transaction, then CURR
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from imdb_elt import lake, report
+from imdb_elt import build_state, lake, report
 from imdb_elt.config import REPO_ROOT, Settings
 from imdb_elt.dbt_runner import DbtOutcome, run_dbt
 from imdb_elt.locking import RunLockedError, run_lock
@@ -102,9 +104,14 @@ def prepare_snapshot(settings: Settings, snapshot_id: str, spark_stats: dict) ->
 
 
 def stage(settings: Settings, manifest: dict) -> dict[str, int]:
-    """Point the warehouse's raw relations at the manifest's datasets."""
+    """Point the warehouse's raw relations at the manifest's datasets.
+
+    From here on the audit schema may diverge from the published marts, so the saved build
+    state goes first: whatever happens next, a later run only trusts a state saved after publish.
+    """
     from imdb_elt.warehouse import stage_snapshot  # the adapters' imports cost ~1 s
 
+    build_state.forget(settings)
     return stage_snapshot(settings, {name: d["path"] for name, d in manifest["datasets"].items()})
 
 
@@ -116,13 +123,30 @@ def dbt_vars(manifest: dict) -> dict:
     }
 
 
-def build(settings: Settings, manifest: dict) -> DbtOutcome:
-    """dbt build into the audit schema: models, then their tests; a failing test stops here."""
-    return run_dbt(settings, ["build"], dbt_vars=dbt_vars(manifest))
+def build(
+    settings: Settings,
+    manifest: dict,
+    selection: list[str] | None = None,
+    previous: dict | None = None,
+) -> DbtOutcome:
+    """dbt build into the audit schema: models, then their tests; a failing test stops here.
+
+    With a selection (see build_state), only those nodes and their tests, compared with the
+    ``previous`` manifest for ``state:modified``.
+    """
+    if not selection or previous is None:
+        return run_dbt(settings, ["build"], dbt_vars=dbt_vars(manifest))
+    with build_state.state_dir(previous) as folder:
+        args = ["build", "--select", " ".join(selection), "--state", folder]
+        return run_dbt(settings, args, dbt_vars=dbt_vars(manifest))
 
 
-def publish_marts(settings: Settings, manifest: dict) -> DbtOutcome:
-    return run_dbt(settings, ["run-operation", "publish_marts"], dbt_vars=dbt_vars(manifest))
+def publish_marts(settings: Settings, manifest: dict, only: list[str] | None = None) -> DbtOutcome:
+    """Copy the audit marts (all, or the ``only`` ones a selective build rebuilt) to the marts."""
+    args = ["run-operation", "publish_marts"]
+    if only is not None:
+        args += ["--args", json.dumps({"only": sorted(only)})]
+    return run_dbt(settings, args, dbt_vars=dbt_vars(manifest))
 
 
 def publish_snapshot(settings: Settings, manifest: dict, deliveries: list[lake.Delivery]) -> list[str]:
@@ -181,17 +205,23 @@ def _run_steps(settings: Settings, run_id: str, rep: dict, *, rebuild: bool) -> 
         manifest = current
     rep["snapshot_id"] = manifest["snapshot_id"]
 
+    previous = None if rebuild else build_state.load_manifest(settings)
+    selection = build_state.selectors(previous, [d.dataset for d in found.new]) if previous else None
     rep["staged_rows"] = stage(settings, manifest)
-    outcome = build(settings, manifest)
-    rep["dbt"] = report.dbt_summary(outcome)
+    outcome = build(settings, manifest, selection, previous)
+    rep["dbt"] = report.dbt_summary(outcome, selection)
     if not outcome.ok:
         raise PipelineError(
             "dbt build failed: published marts are unchanged. "
             + "; ".join(outcome.failures[:5])
         )
-    published = publish_marts(settings, manifest)
+    built_manifest = Path(settings.dbt_target_path) / "manifest.json"
+    built_manifest_copy = built_manifest.read_text() if built_manifest.exists() else None
+    published = publish_marts(settings, manifest, only=outcome.built_models if selection else None)
     if not published.ok:
         raise PipelineError("publishing the marts failed: published marts are unchanged")
+    if built_manifest_copy is not None:
+        build_state.remember(settings, json.loads(built_manifest_copy))
     rep["pruned_snapshots"] = publish_snapshot(settings, manifest, found.new)
     rep["marts"] = report.mart_row_counts(settings)
     rep["status"] = "success"

@@ -58,7 +58,7 @@ def write_report(settings: Settings, rep: dict, *, update_latest: bool = True) -
     return uri
 
 
-def dbt_summary(outcome: DbtOutcome) -> dict:
+def dbt_summary(outcome: DbtOutcome, selection: list[str] | None = None) -> dict:
     return {
         "ok": outcome.ok,
         "seconds": round(outcome.seconds, 2),
@@ -68,6 +68,7 @@ def dbt_summary(outcome: DbtOutcome) -> dict:
         "tests_warned": outcome.count("test", "warn"),
         "tests_failed": outcome.count("test", "fail", "error") + outcome.count("unit_test", "fail", "error"),
         "skipped": sum(n for (_, st), n in outcome.statuses.items() if st == "skipped"),
+        "selected": selection or "all",
         "failures": outcome.failures[:20],
     }
 
@@ -119,6 +120,9 @@ def format_summary(rep: dict) -> str:
             f"  dbt: {dbt['models_ok']} models built, tests {dbt['tests_passed']} passed, "
             f"{dbt['tests_warned']} warned, {dbt['tests_failed']} failed ({dbt['seconds']:.1f} s)"
         )
+        if dbt.get("selected", "all") != "all":
+            lines.append("       selective build, only what the new deliveries or changed code reach: "
+                         + " ".join(dbt["selected"]))
         for failure in dbt.get("failures", [])[:5]:
             lines.append(f"    FAILED {failure}")
     if rep.get("error"):

@@ -15,8 +15,12 @@
     and CREATE TABLE ... (LIKE ...) keeps the audit table's dist and sort keys.
     When IMDB_ANALYST_ROLE is set (PostgreSQL/Redshift), select is granted to it in the same
     transaction.
+
+    `only` (a list of model names) publishes just the marts among them: the runner passes the
+    models a selective build rebuilt (imdb_elt/build_state.py); the other marts are already
+    equal in both schemas.
 #}
-{% macro publish_marts(dry_run=false) %}
+{% macro publish_marts(dry_run=false, only=none) %}
     {%- set audit_schema = imdb_elt.safe_identifier(env_var('IMDB_AUDIT_SCHEMA', 'marts_audit'), 'IMDB_AUDIT_SCHEMA') -%}
     {%- set publish_schema = imdb_elt.safe_identifier(env_var('IMDB_MARTS_SCHEMA', 'marts'), 'IMDB_MARTS_SCHEMA') -%}
     {%- if audit_schema == publish_schema -%}
@@ -24,6 +28,9 @@
     {%- endif -%}
 
     {%- set names = imdb_elt.published_mart_names() -%}
+    {%- if only is not none -%}
+        {%- set names = names | select('in', only) | list -%}
+    {%- endif -%}
     {%- set statements = [] -%}
     {%- for name in names -%}
         {%- set source_relation = adapter.get_relation(database=target.database, schema=audit_schema, identifier=name) -%}

@@ -11,7 +11,7 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
-from imdb_elt import lake, pipeline, report
+from imdb_elt import build_state, lake, pipeline, report
 from imdb_elt.config import Settings
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,12 @@ def clean_locally(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def prepare_snapshot(settings: Settings, plan: dict[str, Any], spark_stats: dict | None = None) -> dict:
-    """Write the snapshot's manifest. EMR modes pass no stats: the job left them in the lake."""
+    """Write the snapshot's manifest. EMR modes pass no stats: the job left them in the lake.
+
+    The DAG rebuilds every model, so a saved selective-build state no longer describes the
+    audit schema once its dbt tasks start: forget it here, ahead of them, on every target.
+    """
+    build_state.forget(settings)
     snapshot_id = plan["snapshot_id"]
     if spark_stats is None:
         if not lake.spark_completed(settings, snapshot_id):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from imdb_elt import build_state
 from imdb_elt.config import REPO_ROOT
 
 #: Lineage columns that legitimately differ between two lakes loaded from the same files
@@ -118,6 +119,10 @@ def clone(src: Site, dest_root: Path) -> Site:
     shutil.copy2(src.db, dest.db)
     for manifest in (dest.lake / "processed" / "snapshots").glob("*/_MANIFEST.json"):
         manifest.write_text(manifest.read_text().replace(str(src.lake), str(dest.lake)))
+    # The saved build state names its warehouse; the copy is the same warehouse, moved.
+    state = dest.lake / "state" / build_state.STATE_FILE
+    if state.exists():
+        state.write_text(state.read_text().replace(str(src.db), str(dest.db)))
     return dest
 
 
