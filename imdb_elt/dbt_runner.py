@@ -60,6 +60,7 @@ def run_dbt(
     dbt_vars: dict | None = None,
     target_path: str | None = None,
     echo: bool = True,
+    extra_env: dict[str, str] | None = None,
 ) -> DbtOutcome:
     """Run one dbt command against the project; never raises on dbt failure (check ``ok``)."""
     target_dir = Path(target_path or settings.dbt_target_path)
@@ -81,7 +82,7 @@ def run_dbt(
     results_file.unlink(missing_ok=True)
     proc = subprocess.Popen(
         cmd,
-        env=dbt_env(settings),
+        env={**dbt_env(settings), **(extra_env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

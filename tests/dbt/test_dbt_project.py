@@ -306,3 +306,20 @@ def test_reconciliation_fails_on_row_count_mismatch(wh: Warehouse) -> None:
     proc = wh.dbt("test", "--select", "reconcile_staged_rows", dbt_vars=wrong)
     assert proc.returncode != 0
     assert statuses(wh.run_results())["test.imdb_elt.reconcile_staged_rows"] == "fail"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("title_basics_rows, verdict", [(None, "pass"), (999, "fail")])
+def test_reconciliation_reads_the_local_runners_env_var(
+    wh: Warehouse, title_basics_rows: int | None, verdict: str
+) -> None:
+    """The local runner passes the figures in IMDB_EXPECTED_ROWS, not as a var (see pipeline.dbt_run_env)."""
+    expected = dict(BASE_VARS["expected_rows"])
+    if title_basics_rows is not None:
+        expected["title_basics"] = title_basics_rows
+    other_vars = {k: v for k, v in BASE_VARS.items() if k != "expected_rows"}
+    env = {**wh.env, "IMDB_EXPECTED_ROWS": json.dumps(expected)}
+    run_dbt(["test", "--select", "reconcile_staged_rows", "--vars", json.dumps(other_vars)], env,
+            target_path=wh.root / "target")  # fmt: skip
+    assert statuses(wh.run_results())["test.imdb_elt.reconcile_staged_rows"] == verdict

@@ -48,7 +48,7 @@ CRASH_BEFORE_PUBLISH = """
 import os
 from imdb_elt import config, pipeline
 
-def crash(settings, manifest):
+def crash(*args, **kwargs):
     print("simulated crash: after staging and the audit build, before publish_marts", flush=True)
     os._exit(70)
 
