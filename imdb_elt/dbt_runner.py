@@ -57,7 +57,6 @@ def run_dbt(
     settings: Settings,
     args: list[str],
     *,
-    dbt_vars: dict | None = None,
     target_path: str | None = None,
     echo: bool = True,
     extra_env: dict[str, str] | None = None,
@@ -76,8 +75,6 @@ def run_dbt(
         "--target-path",
         str(target_dir),
     ]
-    if dbt_vars:
-        cmd += ["--vars", json.dumps(dbt_vars)]
     results_file = target_dir / "run_results.json"
     results_file.unlink(missing_ok=True)
     proc = subprocess.Popen(

@@ -149,7 +149,7 @@ def build(
         return run_dbt(settings, args, extra_env=dbt_run_env(manifest))
 
 
-def publish_marts(settings: Settings, manifest: dict, only: list[str] | None = None) -> DbtOutcome:
+def publish_marts(settings: Settings, only: list[str] | None = None) -> DbtOutcome:
     """Copy the audit marts (all, or the ``only`` ones a selective build rebuilt) to the marts."""
     args = ["run-operation", "publish_marts"]
     if only is not None:
@@ -223,13 +223,14 @@ def _run_steps(settings: Settings, run_id: str, rep: dict, *, rebuild: bool) -> 
             "dbt build failed: published marts are unchanged. "
             + "; ".join(outcome.failures[:5])
         )
-    built_manifest = Path(settings.dbt_target_path) / "manifest.json"
-    built_manifest_copy = built_manifest.read_text() if built_manifest.exists() else None
-    published = publish_marts(settings, manifest, only=outcome.built_models if selection else None)
+    # Read now: the publish run-operation rewrites the target folder.
+    manifest_file = Path(settings.dbt_target_path) / "manifest.json"
+    built = json.loads(manifest_file.read_text()) if manifest_file.exists() else None
+    published = publish_marts(settings, only=outcome.built_models if selection else None)
     if not published.ok:
         raise PipelineError("publishing the marts failed: published marts are unchanged")
-    if built_manifest_copy is not None:
-        build_state.remember(settings, json.loads(built_manifest_copy))
+    if built is not None:
+        build_state.remember(settings, built)
     rep["pruned_snapshots"] = publish_snapshot(settings, manifest, found.new)
     rep["marts"] = report.mart_row_counts(settings)
     rep["status"] = "success"

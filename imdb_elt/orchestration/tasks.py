@@ -113,7 +113,7 @@ def release_dbt_duckdb(context: Any = None) -> None:
 
 
 def publish_marts(settings: Settings, manifest: dict) -> None:
-    outcome = pipeline.publish_marts(settings, manifest)
+    outcome = pipeline.publish_marts(settings)
     if not outcome.ok:
         raise pipeline.PipelineError("publishing the marts failed: published marts are unchanged")
 

@@ -14,6 +14,7 @@
     ('akas', 'dim_title_akas', 'tconst', 'dim_titles', 'tconst'),
     ('title_genres', 'bridge_title_genres', 'tconst', 'dim_titles', 'tconst'),
 ] -%}
+{%- set parent_ctes = {'dim_titles': 'titles', 'dim_people': 'people'} -%}
 
 with
 
@@ -82,7 +83,6 @@ current_ratings as (
 )
 
 {% for child_cte, child, child_column, parent, parent_column in checks %}
-{%- set parent_cte = 'titles' if parent == 'dim_titles' else 'people' %}
 select
     cast('{{ child }}.{{ child_column }}' as {{ imdb_elt.string_type() }}) as reference,
     cast('{{ parent }}.{{ parent_column }}' as {{ imdb_elt.string_type() }}) as referenced,
@@ -92,7 +92,7 @@ select
     ), 0) as bigint) as dangling_rows
 
 from {{ child_cte }} as child
-left join {{ parent_cte }} as parent
+left join {{ parent_ctes[parent] }} as parent
     on child.{{ child_column }} = parent.{{ parent_column }}
 {% if not loop.last %}union all{% endif %}
 {% endfor %}
