@@ -42,7 +42,7 @@ lock: ## re-resolve requirements.txt into requirements.lock
 	@$(BIN)/uv pip compile -q requirements.txt --python-version 3.11 -o requirements.lock
 
 sample: setup ## regenerate the bundled sample in data/sample
-	@$(BIN)/python -m imdb_elt sample --out data/sample
+	@$(BIN)/python -m devtools.sample --out data/sample
 
 parse: setup ## build the dbt manifest Cosmos renders the DAG from
 	@$(BIN)/python -m imdb_elt.orchestration.dbt_manifest

@@ -39,7 +39,7 @@ def ensure_inputs(
     marker = folder / ROWS_FILE
     if marker.exists():
         return folder, json.loads(marker.read_text())
-    from imdb_elt import sample  # generator imports are only needed on a cache miss
+    from devtools import sample  # generator imports are only needed on a cache miss
 
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)

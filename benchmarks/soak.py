@@ -65,7 +65,7 @@ def redeliver_identical(raw_dir: Path, names: list[str]) -> None:
 def deliver_snapshot(raw_dir: Path, names: list[str], scale: float, seed: int, snapshot: int,
                      changed_fraction: float) -> None:
     """Regenerate ``names`` as delivery ``snapshot`` and move them into the raw folder."""
-    from imdb_elt import sample
+    from devtools import sample
 
     with tempfile.TemporaryDirectory(prefix="soak-delivery-") as tmp:
         sample.generate(Path(tmp), scale=scale, seed=seed, inputs=names, snapshot=snapshot,

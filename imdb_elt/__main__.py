@@ -1,4 +1,4 @@
-"""Command line: `python -m imdb_elt run | sample | status`."""
+"""Command line: `python -m imdb_elt run | status`."""
 
 from __future__ import annotations
 
@@ -24,12 +24,6 @@ def _status(_: argparse.Namespace) -> int:
     return 0
 
 
-def _sample(args: argparse.Namespace) -> int:
-    from imdb_elt import sample
-
-    return sample.main(["--out", args.out, *args.extra])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="imdb_elt", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -39,13 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_run)
     status = sub.add_parser("status", help="show the current snapshot and the ledger size")
     status.set_defaults(func=_status)
-    smp = sub.add_parser("sample", help="generate sample raw files (see python -m imdb_elt.sample -h)")
-    smp.add_argument("--out", required=True)
-    smp.set_defaults(func=_sample)
-    args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "sample":
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    args.extra = extra
+    args = parser.parse_args(argv)
     return args.func(args)
 
 

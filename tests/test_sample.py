@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from imdb_elt import catalog, sample
+from devtools import sample
+from imdb_elt import catalog
 from imdb_elt.config import SAMPLE_DIR
 
 TSV_FILES = [i.file_name for i in catalog.INPUTS if i.fmt == "imdb_tsv"]
@@ -159,11 +160,11 @@ def test_parallel_writing_gives_the_same_bytes(clean, tmp_path: Path, monkeypatc
 
 
 def test_bundled_sample_is_the_documented_generation(tmp_path: Path) -> None:
-    # data/sample/README.md documents: python -m imdb_elt.sample --out data/sample
+    # data/sample/README.md documents: python -m devtools.sample --out data/sample
     assert sample.main(["--out", str(tmp_path), "--quiet"]) == 0
     for f in catalog.BY_FILE_NAME:
         assert (SAMPLE_DIR / f).read_bytes() == (tmp_path / f).read_bytes(), f"{f} drifted: regenerate"
-    assert "python -m imdb_elt.sample --out data/sample" in (SAMPLE_DIR / "README.md").read_text()
+    assert "python -m devtools.sample --out data/sample" in (SAMPLE_DIR / "README.md").read_text()
 
 
 def test_inputs_subset_writes_only_those_files_identically(clean, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from imdb_elt import sample
+from devtools import sample
 from tests.reliability.helpers import Site, excerpt, run_cli, table_checksums
 
 #: ~600 titles, 5k principals: every file non-empty, dangling references present, seconds to clean.

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from imdb_elt import catalog, sample
+from devtools import sample
+from imdb_elt import catalog
 from imdb_elt.config import REPO_ROOT
 from tests.reliability.helpers import clone, excerpt, query_files, run_cli, table_checksums
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from imdb_elt import sample
+from devtools import sample
 from imdb_elt.config import REPO_ROOT
 from tests.reliability.conftest import SCALE, SEED
 from tests.reliability.helpers import (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from imdb_elt import sample
+from devtools import sample
 from tests.reliability.conftest import SCALE, SEED
 from tests.reliability.helpers import clone, excerpt, run_cli, table_checksums
 

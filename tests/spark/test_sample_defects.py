@@ -13,10 +13,10 @@ import pyspark
 import pytest
 from pyspark.sql import SparkSession
 
+from devtools.sample import DEFAULT_DIRTY_SCALE, SIDECAR, generate
+from devtools.sample_defects import REASONS as INJECTED_REASONS
 from imdb_elt.catalog import BY_FILE_NAME
 from imdb_elt.config import REPO_ROOT
-from imdb_elt.sample import DEFAULT_DIRTY_SCALE, SIDECAR, generate
-from imdb_elt.sample_defects import REASONS as INJECTED_REASONS
 from spark_jobs.clean_imdb import DONE_MARKER, run
 
 pytestmark = pytest.mark.slow

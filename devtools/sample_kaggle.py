@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from imdb_elt import sample_vocab as V
-from imdb_elt.sample_tables import T_MOVIE, TITLE_TRAPS, Universe, tconsts
+from devtools import sample_vocab as V
+from devtools.sample_tables import T_MOVIE, TITLE_TRAPS, Universe, tconsts
 
 REAL_ROWS = 5_043
 REAL_REPEATED, REAL_EXACT = 124, 45

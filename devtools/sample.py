@@ -11,7 +11,7 @@ cleaner must give, in ``_injected_defects.json``. ``snapshot=k, changed_fraction
 next daily delivery: identical files except that each delivery changes the votes (and sometimes the
 rating) of about ``f`` of the title.ratings rows.
 
-CLI: ``python -m imdb_elt.sample --out DIR [--scale F] [--seed N] [--dirty] [--inputs a,b]
+CLI: ``python -m devtools.sample --out DIR [--scale F] [--seed N] [--dirty] [--inputs a,b]
 [--snapshot K --changed-fraction F]``.
 """
 
@@ -32,10 +32,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devtools import sample_defects as D
+from devtools import sample_tables as T
+from devtools.sample_kaggle import kaggle_rows
 from imdb_elt import catalog
-from imdb_elt import sample_defects as D
-from imdb_elt import sample_tables as T
-from imdb_elt.sample_kaggle import kaggle_rows
 
 DEFAULT_SCALE = 0.0002  # ≈ 2,500 titles, 20k principals: the bundled sample (< 1 MB)
 DEFAULT_DIRTY_SCALE = 0.002  # big enough that every defect kind fits under 0.5% of each file
@@ -379,7 +379,7 @@ def _sidecar(results: list[FileResult], seed: int, scale: float, snapshot: int) 
             "skipped_too_small": r.skipped,
         }
     return {
-        "about": ("Lines injected by imdb_elt.sample (dirty=True). line_number is 1-based in the "
+        "about": ("Lines injected by devtools.sample (dirty=True). line_number is 1-based in the "
                   "decompressed file, header = line 1. Each defect line has exactly one defect; "
                   "for duplicate_key/exact_duplicate it is the later copy (first_line_number: the "
                   "earlier one). not_defects must be accepted as data. legitimate_duplicates are "
@@ -392,7 +392,7 @@ def _sidecar(results: list[FileResult], seed: int, scale: float, snapshot: int) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m imdb_elt.sample", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.sample", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--scale", type=float, default=None,
                         help=f"share of the real dumps' rows (default {DEFAULT_SCALE}, "

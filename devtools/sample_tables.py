@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imdb_elt import sample_vocab as V
+from devtools import sample_vocab as V
 
 NULL = "\\N"
 #: Rows of the real dumps (early 2026); ``scale`` multiplies these.
