@@ -1,11 +1,22 @@
-"""imdb_elt_hourly: acquire → detect → clean (Spark) → stage → dbt (Cosmos) → publish → report.
+"""imdb_elt_hourly: the run engine's steps as Airflow tasks, one task per dbt model.
 
-This file only describes the flow; what each step does lives in imdb_elt.pipeline and
-imdb_elt.orchestration, and every setting comes from the environment through imdb_elt.config.
-With no new delivery the run stops after `detect`: no JVM, no dbt.
+    acquire → detect ─(short-circuit)→ clean → stage → select_models ─(branch)→ dbt.* → publish
+            └────────────────────────────────────────────────────────────────────────→ report
 
-Schedule: IMDB_SCHEDULE (default @hourly, which catches IMDb's daily refresh within the hour);
-"0 7 * * *" runs every day at 7am.
+Every step is the function ``python -m imdb_elt run`` runs (imdb_elt.pipeline); the run's plan
+goes from task to task through XCom. This file only wires them: what each task does lives in
+imdb_elt.orchestration.tasks, every setting in imdb_elt.config.
+
+- ``detect`` takes the lake's run lease (shared with the command line) and plans the run. With
+  nothing new (or when another run holds the lease) it writes the report itself and
+  short-circuits: no later task starts.
+- ``select_models`` branches to the dbt tasks of the models the plan rebuilds (all of them, or
+  the selective build's); the others are skipped. Tasks after it run when nothing upstream failed
+  (``none_failed_min_one_success``).
+- ``report`` runs whatever happened (``all_done``), writes the same report as the command line,
+  gives the lease back, and fails the run if a step failed.
+
+Schedule: IMDB_SCHEDULE (default @hourly, which catches IMDb's daily refresh within the hour).
 """
 
 from __future__ import annotations
@@ -14,17 +25,18 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Asset, TriggerRule, task
 
-from imdb_elt import config
+from imdb_elt import config, pipeline
 from imdb_elt.orchestration import aws_spark, redshift_stage, tasks
-from imdb_elt.orchestration.cosmos_dbt import dbt_task_group
+from imdb_elt.orchestration.cosmos_dbt import dbt_task_group, dbt_tasks
 from imdb_elt.orchestration.dbt_manifest import ensure_manifest
 
 settings = config.load()
+AFTER_DETECT = TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
 
 # Downstream DAGs can schedule on these (data-aware scheduling).
 PROCESSED_SNAPSHOT = Asset(name="imdb_elt_processed_snapshot", uri=f"file://{settings.current_pointer}"
                            if "://" not in settings.lake_dir else settings.current_pointer)
-MARTS = Asset(name="imdb_elt_marts", uri=f"imdb-elt://{settings.dbt_target}/marts")
+MARTS = Asset(name="imdb_elt_marts", uri=f"imdb-elt://{settings.dbt_target}/{settings.marts_schema}")
 
 with DAG(
     dag_id="imdb_elt_hourly",
@@ -46,94 +58,66 @@ with DAG(
     def acquire() -> dict:
         return tasks.acquire_raw(settings)
 
-    @task(task_id=tasks.DETECT_TASK)
-    def detect() -> dict:
-        return tasks.detect_deliveries(settings)
-
-    @task.short_circuit(ignore_downstream_trigger_rules=False)
-    def has_new_deliveries(plan: dict) -> bool:
-        return tasks.has_new_deliveries(plan)
-
-    @task(task_id=tasks.PREPARE_TASK)
-    def prepare_snapshot(plan: dict, spark_stats: dict | None = None) -> dict:
-        return tasks.prepare_snapshot(settings, plan, spark_stats)
+    @task.short_circuit(task_id=tasks.DETECT_TASK, ignore_downstream_trigger_rules=False)
+    def detect() -> dict | None:
+        return tasks.detect(settings)
 
     plan = detect()
-    gate = has_new_deliveries(plan)
     acquire() >> plan
 
     # ---- clean: Spark where IMDB_SPARK_MODE says ----
-    if settings.spark_mode == "emr":
+    if settings.spark_mode == "local":
 
-        @task
-        def emr_step(plan: dict) -> list[dict]:
-            return aws_spark.emr_steps(settings, plan)
+        @task(task_id=tasks.CLEAN_TASK)
+        def clean(plan: dict, **context) -> dict:
+            return tasks.run_step(settings, pipeline.clean, plan, context)
 
-        steps = emr_step(plan)
-        submit = aws_spark.add_emr_step(settings, steps)
-        wait = aws_spark.wait_for_emr_step(settings)
-        gate >> steps >> submit >> wait
-        manifest = prepare_snapshot(plan)
-        wait >> manifest
-    elif settings.spark_mode == "emr-serverless":
-
-        @task
-        def emr_serverless_driver(plan: dict) -> dict:
-            return aws_spark.emr_serverless_job_driver(settings, plan)
-
-        driver = emr_serverless_driver(plan)
-        job = aws_spark.start_emr_serverless_job(settings, driver)
-        gate >> driver >> job
-        manifest = prepare_snapshot(plan)
-        job >> manifest
+        cleaned = clean(plan)
     else:
+        spark_job = aws_spark.spark_job_tasks(settings, plan)
 
-        @task
-        def clean(plan: dict) -> dict:
-            return tasks.clean_locally(settings, plan)
+        @task(task_id=tasks.RECORD_TASK, trigger_rule=AFTER_DETECT)
+        def record_snapshot(plan: dict, **context) -> dict:
+            return tasks.run_step(settings, pipeline.record_snapshot, plan, context)
 
-        stats = clean(plan)
-        gate >> stats
-        manifest = prepare_snapshot(plan, stats)
+        cleaned = record_snapshot(plan)
+        spark_job >> cleaned
 
     # ---- stage the snapshot into the warehouse ----
     if settings.dbt_target == "redshift":
-
-        @task
-        def copy_statements(manifest: dict) -> list[str]:
-            return redshift_stage.stage_statements(settings, manifest)
-
-        staged = redshift_stage.copy_into_redshift(settings, copy_statements(manifest))
+        staged = redshift_stage.stage_tasks(settings, cleaned)
     else:
 
-        @task(pool=settings.dbt_pool)
-        def stage(manifest: dict) -> dict:
-            return tasks.stage_locally(settings, manifest)
+        @task(task_id=tasks.STAGE_TASK, pool=settings.dbt_pool, trigger_rule=AFTER_DETECT)
+        def stage(plan: dict, **context) -> dict:
+            return tasks.run_step(settings, pipeline.stage, plan, context)
 
-        staged = stage(manifest)
+        staged = stage(cleaned)
 
     # ---- dbt: one task per model (`dbt build`: the model, then its tests) ----
     dbt = dbt_task_group(settings, ensure_manifest(settings.dbt_manifest_dir))
+    dbt_nodes = dbt_tasks(dbt)
+
+    @task.branch(task_id=tasks.SELECT_TASK, trigger_rule=AFTER_DETECT)
+    def select_models(plan: dict) -> list[str]:
+        return tasks.selected_dbt_tasks(plan, dbt_nodes, tasks.PUBLISH_TASK)
+
+    selected = select_models(staged)
+    for task_id in dbt_nodes:  # the branch decides for every dbt task, not only the first ones
+        selected >> dag.get_task(task_id)
 
     # ---- publish: marts swap, then CURRENT + ledger (the last writes of a run) ----
-    @task(pool=settings.dbt_pool, outlets=[MARTS])
-    def publish_marts(manifest: dict) -> None:
-        tasks.publish_marts(settings, manifest)
-
-    @task(task_id=tasks.PUBLISH_SNAPSHOT_TASK, outlets=[PROCESSED_SNAPSHOT])
-    def publish_snapshot(manifest: dict, plan: dict) -> dict:
-        return tasks.publish_snapshot(settings, manifest, plan)
+    @task(task_id=tasks.PUBLISH_TASK, pool=settings.dbt_pool, trigger_rule=AFTER_DETECT,
+          outlets=[MARTS, PROCESSED_SNAPSHOT])
+    def publish(plan: dict, **context) -> dict:
+        return tasks.publish(settings, plan, context["ti"], list(dbt_nodes))
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def report(**context) -> dict:
-        ti = context["ti"]
-        return tasks.run_report(
-            settings,
-            plan=ti.xcom_pull(task_ids=tasks.DETECT_TASK),
-            manifest=ti.xcom_pull(task_ids=tasks.PREPARE_TASK),
-            published=ti.xcom_pull(task_ids=tasks.PUBLISH_SNAPSHOT_TASK),
-        )
+        return tasks.report(settings, context["ti"], list(dbt_nodes))
 
-    marts = publish_marts(manifest)
-    published = publish_snapshot(manifest, plan)
-    staged >> dbt >> marts >> published >> report()
+    published = publish(staged)
+    selected >> dbt >> published
+    selected >> published
+    published >> report()
+    plan >> dag.get_task("report")

@@ -6,15 +6,14 @@ import argparse
 import json
 import sys
 
-from imdb_elt import config, lake, pipeline, report
+from imdb_elt import config, lake, pipeline
 
 
 def _run(args: argparse.Namespace) -> int:
     settings = config.load()
     print(f"imdb-elt: raw zone {settings.raw_dir} -> lake {settings.lake_dir} -> {settings.dbt_target}")
-    result = pipeline.run_once(settings, rebuild=args.rebuild)
-    print(report.format_summary(result.report))
-    return 0 if result.ok else 1
+    plan = pipeline.run_once(settings, rebuild=args.rebuild)
+    return 0 if plan.status in (pipeline.SUCCESS, pipeline.NOTHING_NEW) else 1
 
 
 def _status(_: argparse.Namespace) -> int:

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imdb_elt import layout
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 PROFILES_DIR = REPO_ROOT
@@ -36,6 +38,10 @@ def _resolve(value: str) -> str:
 
 def _flag(name: str, default: bool) -> bool:
     return _env(name, "true" if default else "false").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _schedule(value: str) -> str | None:
+    return None if value.strip().lower() == "none" else value
 
 
 def _raw_dir() -> str:
@@ -69,7 +75,14 @@ class Settings:
         default_factory=lambda: _resolve(_env("DBT_TARGET_PATH", str(DBT_PROJECT_DIR / "target")))
     )
     raw_schema: str = field(default_factory=lambda: _env("IMDB_RAW_SCHEMA", "raw"))
-    schedule: str = field(default_factory=lambda: _env("IMDB_SCHEDULE", "@hourly"))
+    # Write-audit-publish: dbt builds and tests the marts in the audit schema, publish copies them.
+    audit_schema: str = field(default_factory=lambda: _env("IMDB_AUDIT_SCHEMA", "marts_audit"))
+    marts_schema: str = field(default_factory=lambda: _env("IMDB_MARTS_SCHEMA", "marts"))
+    analyst_role: str = field(default_factory=lambda: _env("IMDB_ANALYST_ROLE", ""))
+    # Where a run's full Spark and dbt logs go (local folder; the summary names the files).
+    log_dir: str = field(default_factory=lambda: _resolve(_env("IMDB_LOG_DIR", "logs")))
+    # A cron expression or preset; "none" = triggered runs only (no schedule).
+    schedule: str | None = field(default_factory=lambda: _schedule(_env("IMDB_SCHEDULE", "@hourly")))
     # Redshift (target "redshift"): COPY authenticates with the IAM role only.
     redshift_iam_role_arn: str = field(default_factory=lambda: _env("REDSHIFT_IAM_ROLE_ARN", ""))
     redshift_method: str = field(default_factory=lambda: _env("REDSHIFT_METHOD", "data_api"))
@@ -82,6 +95,7 @@ class Settings:
     redshift_db_user: str = field(default_factory=lambda: _env("REDSHIFT_DB_USER", ""))
     redshift_secret_arn: str = field(default_factory=lambda: _env("REDSHIFT_SECRET_ARN", ""))
     redshift_database: str = field(default_factory=lambda: _env("REDSHIFT_DATABASE", "dev"))
+    redshift_auth_method: str = field(default_factory=lambda: _env("REDSHIFT_AUTH_METHOD", "iam"))
     redshift_host: str = field(default_factory=lambda: _env("REDSHIFT_HOST", ""))
     redshift_port: str = field(default_factory=lambda: _env("REDSHIFT_PORT", "5439"))
     redshift_user: str = field(default_factory=lambda: _env("REDSHIFT_USER", ""))
@@ -89,6 +103,10 @@ class Settings:
     aws_region: str = field(default_factory=lambda: _env("AWS_DEFAULT_REGION", "us-east-1"))
     lock_wait_seconds: float = field(
         default_factory=lambda: float(_env("IMDB_LOCK_WAIT_SECONDS", "0"))
+    )
+    # A run that has not renewed its lease for this long is considered crashed (imdb_elt/locking.py).
+    lock_stale_seconds: float = field(
+        default_factory=lambda: float(_env("IMDB_LOCK_STALE_SECONDS", "600"))
     )
 
     # ---- Airflow DAG (dags/imdb_elt_dag.py, imdb_elt.orchestration) ----
@@ -122,35 +140,68 @@ class Settings:
     spark_code_uri: str = field(default_factory=lambda: _env("IMDB_SPARK_CODE_URI", ""))
     emr_log_uri: str = field(default_factory=lambda: _env("IMDB_EMR_LOG_URI", ""))
 
-    # Layout of the lake. Everything below is derived, not configured.
+    # Layout of the lake: derived (imdb_elt/layout.py), not configured.
     @property
     def processed_dir(self) -> str:
-        return f"{self.lake_dir}/processed"
+        return layout.processed_dir(self.lake_dir)
 
     @property
     def snapshots_dir(self) -> str:
-        return f"{self.processed_dir}/snapshots"
+        return layout.snapshots_dir(self.lake_dir)
 
     @property
     def current_pointer(self) -> str:
-        return f"{self.processed_dir}/CURRENT"
+        return layout.current_pointer(self.lake_dir)
 
     @property
     def quarantine_dir(self) -> str:
-        return f"{self.lake_dir}/quarantine"
+        return layout.quarantine_root(self.lake_dir)
 
     @property
     def reports_dir(self) -> str:
-        return f"{self.lake_dir}/reports"
+        return layout.reports_dir(self.lake_dir)
 
     @property
     def state_dir(self) -> str:
-        return f"{self.lake_dir}/state"
+        return layout.state_dir(self.lake_dir)
 
     def snapshot_dir(self, snapshot_id: str) -> str:
-        return f"{self.snapshots_dir}/{snapshot_id}"
+        return layout.snapshot_dir(self.lake_dir, snapshot_id)
 
 
 def load() -> Settings:
     """Read the environment now (tests change it between calls)."""
     return Settings()
+
+
+#: Environment variables dbt reads (profiles.yml, dbt_project.yml, macros) and the setting behind
+#: each. Secrets (PGPASSWORD, REDSHIFT_PASSWORD) are not settings: dbt reads them from the process
+#: environment, and they never go into an Airflow-serialised operator.
+DBT_VARIABLES: dict[str, str] = {
+    "DBT_TARGET": "dbt_target",
+    "DUCKDB_PATH": "duckdb_path",
+    "IMDB_RAW_SCHEMA": "raw_schema",
+    "IMDB_AUDIT_SCHEMA": "audit_schema",
+    "IMDB_MARTS_SCHEMA": "marts_schema",
+    "IMDB_ANALYST_ROLE": "analyst_role",
+    "REDSHIFT_HOST": "redshift_host",
+    "REDSHIFT_PORT": "redshift_port",
+    "REDSHIFT_DATABASE": "redshift_database",
+    "REDSHIFT_USER": "redshift_user",
+    "REDSHIFT_AUTH_METHOD": "redshift_auth_method",
+    "REDSHIFT_CLUSTER_ID": "redshift_cluster_id",
+    "AWS_DEFAULT_REGION": "aws_region",
+}
+
+
+def dbt_environment(settings: Settings) -> dict[str, str]:
+    """The variables dbt sees, resolved from the settings: the one place the runner, Cosmos and
+    the scripts take them from, so the defaults of profiles.yml never decide a production run.
+
+    ``IMDB_ENV=prod`` marks a pipeline build (the reconciliation figures are then mandatory).
+    """
+    env = {name: str(getattr(settings, attr)) for name, attr in DBT_VARIABLES.items()}
+    env = {name: value for name, value in env.items() if value != ""}
+    env["IMDB_ENV"] = "prod"
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
+    return env

@@ -1,104 +1,172 @@
-"""Running dbt from the pipeline: one subprocess per command, results read from run_results.json.
+"""Running dbt from the pipeline: dbt's Python API in this process, one invocation per command.
 
-A subprocess (rather than dbt's in-process runner) keeps dbt's global state and its DuckDB
-connection out of the pipeline process, the same way Cosmos runs it under Airflow.
+In-process rather than a ``dbt`` subprocess: the interpreter start and dbt's imports (several
+seconds on a small machine) are paid once per run instead of once per command. The console gets
+one line per node as it starts and finishes (the progress a person watches); dbt's full log goes
+to ``--log-path`` (``IMDB_LOG_DIR/<run>/``), which the run summary names.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import subprocess
 import sys
-from collections import Counter
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from imdb_elt.config import DBT_PROJECT_DIR, PROFILES_DIR, Settings
+from imdb_elt.config import DBT_PROJECT_DIR, PROFILES_DIR, Settings, dbt_environment
+
+#: dbt events echoed to the console: a model starts or finishes, a test does not pass.
+_MODEL_EVENTS = frozenset({"LogModelResult", "LogSnapshotResult", "LogSeedResult", "LogSkipBecauseError"})
 
 
 @dataclass
 class DbtOutcome:
     command: list[str]
-    returncode: int
+    ok: bool
     seconds: float = 0.0
-    statuses: Counter = field(default_factory=Counter)  # (resource_type, status) -> n
-    failures: list[str] = field(default_factory=list)
-    built_models: list[str] = field(default_factory=list)  # names of models built successfully
+    results: list[dict[str, Any]] = field(default_factory=list)  # one per node, from run_results
+    error: str | None = None
+    log_file: str | None = None
 
     @property
-    def ok(self) -> bool:
-        return self.returncode == 0
+    def built_models(self) -> list[str]:
+        """Names of the models built successfully."""
+        return [r["name"] for r in self.results if r["resource_type"] == "model" and r["status"] == "success"]
 
-    def count(self, resource_type: str, *statuses: str) -> int:
-        return sum(n for (rt, st), n in self.statuses.items() if rt == resource_type and st in statuses)
-
-
-def dbt_env(settings: Settings) -> dict[str, str]:
-    """Environment for dbt: profiles.yml reads these with env_var()."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "DBT_TARGET": settings.dbt_target,
-            "DUCKDB_PATH": settings.duckdb_path,
-            "IMDB_RAW_SCHEMA": settings.raw_schema,
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        }
-    )
-    return env
+    @property
+    def failures(self) -> list[str]:
+        bad = [r for r in self.results if r["status"] in ("fail", "error")]
+        found = [f"{r['unique_id']}: {r['message']}" for r in bad]
+        return found or ([self.error] if self.error else [])
 
 
-def dbt_executable() -> str:
-    candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else "dbt"
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """dbt reads env_var() from os.environ: set the run's values for the call, then restore."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def release_duckdb() -> None:
+    """Close the DuckDB file dbt-duckdb keeps open after an in-process invocation.
+
+    dbt-duckdb keeps its environment (and the file's single-writer lock) in a class attribute;
+    the next writer (another invocation, a staging step, a reader) would fail with "Could not set
+    lock on file". A no-op on other targets.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    with DuckDBConnectionManager._LOCK:
+        env, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if env is not None:
+        env.close()
+
+
+def node_results(run_results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The parts of dbt's run_results.json the run report keeps, one dict per node."""
+    out = []
+    for result in run_results.get("results", []):
+        unique_id = result["unique_id"]
+        out.append({
+            "unique_id": unique_id,
+            "resource_type": unique_id.split(".", 1)[0],
+            "name": unique_id.split(".")[2] if unique_id.count(".") >= 2 else unique_id,
+            "status": result["status"],
+            "failures": result.get("failures"),
+            "message": result.get("message"),
+            "seconds": round(float(result.get("execution_time") or 0.0), 3),
+        })
+    return out
+
+
+def _printer(echo: Callable[[str], None]) -> Callable[[Any], None]:
+    """One console line per model start and finish, and per test that did not pass: enough to
+    see what runs and how far the build has got, without a line per passing test."""
+    def on_event(event: Any) -> None:
+        name = event.info.name
+        if (name in _MODEL_EVENTS
+                or (name == "LogStartLine" and " model " in event.info.msg)
+                or (name == "LogTestResult" and event.data.status != "pass")):
+            echo(f"  dbt | {event.info.msg}")
+    return on_event
 
 
 def run_dbt(
     settings: Settings,
     args: list[str],
     *,
-    target_path: str | None = None,
-    echo: bool = True,
     extra_env: dict[str, str] | None = None,
+    log_path: str | None = None,
+    target_path: str | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> DbtOutcome:
-    """Run one dbt command against the project; never raises on dbt failure (check ``ok``)."""
+    """Run one dbt command against the project in this process; never raises on a dbt failure."""
+    from dbt.cli.main import dbtRunner  # deferred: ~2 s of imports a nothing-new run never pays
+
     target_dir = Path(target_path or settings.dbt_target_path)
-    cmd = [
-        dbt_executable(),
+    log_dir = Path(log_path) if log_path else target_dir.parent / "logs"
+    command = [
         *args,
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(PROFILES_DIR),
-        "--target",
-        settings.dbt_target,
-        "--target-path",
-        str(target_dir),
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(PROFILES_DIR),
+        "--target", settings.dbt_target,
+        "--target-path", str(target_dir),
+        "--log-path", str(log_dir),
+        "--quiet",  # the console gets PROGRESS_EVENTS; everything goes to the log file
     ]
+    if not sys.stdout.isatty():
+        command.append("--no-use-colors")
     results_file = target_dir / "run_results.json"
     results_file.unlink(missing_ok=True)
-    proc = subprocess.Popen(
-        cmd,
-        env={**dbt_env(settings), **(extra_env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=DBT_PROJECT_DIR,
+    printer = echo or (lambda line: print(line, flush=True))
+    started = time.perf_counter()
+    env = {**dbt_environment(settings), **(extra_env or {})}
+    try:
+        with _environment(env):
+            res = dbtRunner(callbacks=[_printer(printer)]).invoke(command)
+    finally:
+        release_duckdb()
+    outcome = DbtOutcome(
+        command=["dbt", *command],
+        ok=bool(res.success),
+        seconds=round(time.perf_counter() - started, 2),
+        error=f"{type(res.exception).__name__}: {res.exception}" if res.exception else None,
+        log_file=str(log_dir / "dbt.log"),
     )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if echo:
-            print(f"  dbt | {line.rstrip()}", flush=True)
-    returncode = proc.wait()
-    outcome = DbtOutcome(command=cmd, returncode=returncode)
     if results_file.exists():
-        results = json.loads(results_file.read_text())
-        outcome.seconds = float(results.get("elapsed_time", 0.0))
-        for result in results.get("results", []):
-            resource_type = result["unique_id"].split(".", 1)[0]
-            outcome.statuses[(resource_type, result["status"])] += 1
-            if resource_type == "model" and result["status"] == "success":
-                outcome.built_models.append(result["unique_id"].rsplit(".", 1)[-1])
-            if result["status"] in ("fail", "error"):
-                outcome.failures.append(f"{result['unique_id']}: {result.get('message')}")
+        outcome.results = node_results(json.loads(results_file.read_text()))
     return outcome
+
+
+def list_nodes(settings: Settings, select: list[str], state_dir: str | None = None,
+               resource_types: tuple[str, ...] = ("model",), output: str = "name") -> list[str]:
+    """The nodes a selection picks (``dbt ls``), as names or as selectors, for a run's plan."""
+    from dbt.cli.main import dbtRunner
+
+    command = ["ls", "--select", " ".join(select), "--output", output,
+               "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR),
+               "--target", settings.dbt_target, "--target-path", settings.dbt_target_path, "--quiet"]
+    for resource_type in resource_types:
+        command += ["--resource-type", resource_type]
+    if state_dir:
+        command += ["--state", state_dir]
+    with _environment(dbt_environment(settings)):
+        res = dbtRunner().invoke(command)
+    if not res.success:
+        raise RuntimeError(f"dbt ls {' '.join(select)} failed: {res.exception}")
+    return sorted(set(res.result or []))

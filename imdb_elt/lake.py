@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from imdb_elt import catalog, storage
+from imdb_elt import catalog, layout, storage
 from imdb_elt.config import Settings
 
-MANIFEST_FILE = "_MANIFEST.json"
-SPARK_DONE_MARKER = "_SPARK_DONE"
-SPARK_STATS_FILE = "_spark_stats.json"
+MANIFEST_FILE = layout.MANIFEST_FILE
+SPARK_DONE_MARKER = layout.SPARK_DONE_MARKER
+SPARK_STATS_FILE = layout.SPARK_STATS_FILE
 LEDGER_FILE = "ledger.jsonl"
 
 
@@ -129,7 +129,7 @@ def build_manifest(settings: Settings, snapshot_id: str, spark_stats: dict) -> d
     for dataset, stats in spark_stats.get("datasets", {}).items():
         datasets[dataset] = {
             "snapshot_id": snapshot_id,
-            "path": f"{settings.snapshot_dir(snapshot_id)}/{dataset}",
+            "path": layout.dataset_dir(settings.lake_dir, snapshot_id, dataset),
             "rows": stats["rows_written"],
             "source_file": stats["source_file"],
         }

@@ -1,8 +1,17 @@
-"""The pipeline's steps, shared by the local runner (`make run`) and the Airflow DAG.
+"""The run engine: one plan and one set of steps, for the command line and the Airflow DAG.
 
-detect → clean (Spark) → manifest → stage → dbt build (audit) → publish marts → CURRENT + ledger.
-Each step is a plain function of the settings so that Airflow tasks stay one-liners. Nothing is
-visible to readers until `publish`: the marts swap in one transaction, then CURRENT moves.
+    detect → clean → stage → build → publish → finish
+
+``detect`` takes the lake's run lease and makes the :class:`Plan` once: the run (and snapshot)
+id, the new deliveries, the dbt selection. Every later step takes the plan, does its work and
+records what it did in it; ``finish`` writes the run report (the plan itself), prints the
+summary and gives the lease back. ``python -m imdb_elt run`` runs the steps in a loop
+(:func:`run_once`); the DAG runs each step as a task and hands the plan on through XCom. A plan
+whose status is no longer ``running`` (nothing new, refused, failed) makes every later step a
+no-op: the command line stops, the DAG's tasks skip.
+
+Nothing is visible to readers until ``publish``: the marts swap in one transaction, then CURRENT
+moves and the ledger records the deliveries.
 """
 
 from __future__ import annotations
@@ -10,14 +19,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from imdb_elt import build_state, lake, report
+from imdb_elt import build_state, lake, locking, report
 from imdb_elt.config import REPO_ROOT, Settings
-from imdb_elt.dbt_runner import DbtOutcome, run_dbt
-from imdb_elt.locking import RunLockedError, run_lock
+from imdb_elt.dbt_runner import DbtOutcome, list_nodes, run_dbt
+
+RUNNING = "running"
+SUCCESS = "success"
+NOTHING_NEW = "nothing_new"
+REFUSED = "refused"
+FAILED = "failed"
 
 
 class PipelineError(RuntimeError):
@@ -25,85 +41,204 @@ class PipelineError(RuntimeError):
 
 
 @dataclass
-class Detection:
-    new: list[lake.Delivery]
-    already_processed: list[lake.Delivery]
-    missing: list[str]
+class Plan:
+    """What a run will do and, as its steps go, what it did. Serialised, it is the run report."""
 
-
-@dataclass
-class RunResult:
     run_id: str
-    status: str  # success | nothing_new | failed
-    report: dict = field(default_factory=dict)
+    orchestrator: str  # "cli" | "airflow"
+    started_at: str
+    raw_dir: str
+    lake_dir: str
+    dbt_target: str
+    rebuild: bool = False
+    status: str = RUNNING
+    snapshot_id: str | None = None
+    deliveries: list[dict] = field(default_factory=list)  # the new deliveries (lake.Delivery)
+    new_deliveries: list[str] = field(default_factory=list)
+    already_processed: list[str] = field(default_factory=list)
+    missing_inputs: list[str] = field(default_factory=list)
+    # dbt selection: None builds everything; else {"selectors": the dbt selectors (new sources,
+    # modified code), "models": the model names they pick, "nodes": those models and sources as
+    # dbt selectors}, resolved once by `dbt ls` against the last published build's manifest.
+    selection: dict | None = None
+    files: dict = field(default_factory=dict)  # Spark stats per dataset
+    manifest: dict | None = None  # the snapshot manifest (dataset -> Parquet folder, rows)
+    staged_rows: dict = field(default_factory=dict)
+    dbt: dict = field(default_factory=dict)
+    published: list[str] | None = None
+    pruned_snapshots: list[str] = field(default_factory=list)
+    marts_schema: str = "marts"
+    marts: dict = field(default_factory=dict)
+    logs: dict = field(default_factory=dict)  # what -> local log file
     error: str | None = None
+    finished_at: str | None = None
+    seconds: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
 
     @property
-    def ok(self) -> bool:
-        return self.status in ("success", "nothing_new")
+    def active(self) -> bool:
+        return self.status == RUNNING
+
+    @property
+    def new(self) -> list[lake.Delivery]:
+        return [lake.Delivery(**d) for d in self.deliveries]
+
+    @property
+    def expected_rows(self) -> dict[str, int]:
+        """The reconciliation figures: rows Spark wrote per dataset of the snapshot."""
+        return {name: d["rows"] for name, d in (self.manifest or {}).get("datasets", {}).items()}
+
+    @property
+    def models(self) -> list[str] | None:
+        """The models this run builds (None: all of them)."""
+        return None if self.selection is None else self.selection["models"]
+
+    def log_dir(self, settings: Settings) -> Path:
+        return Path(settings.log_dir) / self.run_id
 
 
-def detect(settings: Settings) -> Detection:
-    """Which catalogue files are in the raw zone, and which of them the ledger has not seen."""
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# ---- detect ------------------------------------------------------------------------------------
+
+
+def detect(settings: Settings, *, orchestrator: str = "cli", rebuild: bool = False) -> Plan:
+    """Take the run lease and make the plan; a run with nothing to do gives the lease back."""
+    plan = Plan(
+        run_id=lake.new_snapshot_id(),
+        orchestrator=orchestrator,
+        started_at=_now(),
+        raw_dir=settings.raw_dir,
+        lake_dir=settings.lake_dir,
+        dbt_target=settings.dbt_target,
+        rebuild=rebuild,
+        marts_schema=settings.marts_schema,
+    )
+    holder = "process" if orchestrator == "cli" else "run"
+    try:
+        locking.acquire(settings, plan.run_id, holder=holder)
+    except locking.RunLockedError as exc:
+        plan.status, plan.error = REFUSED, f"{type(exc).__name__}: {exc}"
+        return plan
+    try:
+        _plan_work(settings, plan)
+    except BaseException:
+        locking.release(settings, plan.run_id)
+        raise
+    if not plan.active:
+        locking.release(settings, plan.run_id)
+    return plan
+
+
+def _plan_work(settings: Settings, plan: Plan) -> None:
     deliveries, missing = lake.list_deliveries(settings)
     new, known = lake.new_deliveries(settings, deliveries)
-    return Detection(new=new, already_processed=known, missing=missing)
+    plan.deliveries = [asdict(d) for d in new]
+    plan.new_deliveries = [d.file_name for d in new]
+    plan.already_processed = [d.file_name for d in known]
+    plan.missing_inputs = missing
+    current = lake.current_manifest(settings)
+    if not new and not (plan.rebuild and current):
+        plan.status = NOTHING_NEW
+        plan.snapshot_id = current["snapshot_id"] if current else None
+        return
+    plan.snapshot_id = plan.run_id if new else current["snapshot_id"]  # type: ignore[index]
+    previous = None if plan.rebuild else build_state.load_manifest(settings)
+    selectors = build_state.selectors(previous, [d.dataset for d in new]) if previous else None
+    if selectors and previous is not None:
+        with build_state.state_dir(previous) as folder:
+            models = list_nodes(settings, selectors, folder, ("model",), "name")
+            # Models and the new sources (whose tests, the reconciliation among them, gate the build).
+            nodes = list_nodes(settings, selectors, folder, ("model", "source"), "selector")
+        plan.selection = {"selectors": selectors, "models": models, "nodes": nodes}
 
 
-def clean(settings: Settings, snapshot_id: str, deliveries: list[lake.Delivery]) -> dict:
-    """Run the Spark cleaning job on the new deliveries (local mode) and return its stats.
+# ---- clean -------------------------------------------------------------------------------------
+
+#: Lines of the cleaning job's output that reach the console (its own progress and refusals);
+#: everything else (the JVM's and Spark's logging) goes to the run's spark.log.
+_JOB_LINES = (" spark_jobs.", "clean_imdb: ")
+
+
+def clean(settings: Settings, plan: Plan) -> None:
+    """Run the Spark cleaning job on the new deliveries (local mode), then record the snapshot.
 
     The job runs in its own process, as spark-submit would run it on EMR: the JVM and its
     memory go away with it, and a crash cannot take the orchestrator down.
     """
+    if not plan.new:  # a rebuild of the current snapshot: nothing to clean
+        plan.manifest = lake.current_manifest(settings)
+        return
     if settings.spark_mode != "local":
         raise PipelineError(
             f"IMDB_SPARK_MODE={settings.spark_mode!r}: the local runner only runs Spark locally; "
             "EMR modes run from the Airflow DAG"
         )
     cmd = [
-        sys.executable,
-        "-m",
-        "spark_jobs.clean_imdb",
-        "--raw-dir",
-        settings.raw_dir,
-        "--lake-dir",
-        settings.lake_dir,
-        "--snapshot-id",
-        snapshot_id,
-        "--files",
-        ",".join(d.file_name for d in deliveries),
-        "--threshold",
-        str(settings.quarantine_threshold),
-        "--master",
-        settings.spark_master,
-        "--driver-memory",
-        settings.spark_driver_memory,
+        sys.executable, "-m", "spark_jobs.clean_imdb",
+        "--raw-dir", settings.raw_dir,
+        "--lake-dir", settings.lake_dir,
+        "--snapshot-id", plan.run_id,
+        "--files", ",".join(plan.new_deliveries),
+        "--threshold", str(settings.quarantine_threshold),
+        "--master", settings.spark_master,
+        "--driver-memory", settings.spark_driver_memory,
     ]
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True, errors="replace")
-    assert proc.stderr is not None
+    log_file = plan.log_dir(settings) / "spark.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    plan.logs["spark"] = str(log_file)
+    print(f"cleaning {len(plan.new)} new delivery file(s) into snapshot {plan.run_id} "
+          f"(Spark log: {log_file})", flush=True)
     refusals = []
-    for line in proc.stderr:  # echo the job's log, keep its refusals for the report
-        sys.stderr.write(line)
-        if line.startswith("clean_imdb: "):
-            refusals.append(line.removeprefix("clean_imdb: ").strip())
-    returncode = proc.wait()
-    if returncode != 0 or not lake.spark_completed(settings, snapshot_id):
-        reason = "; ".join(refusals) or "see the job's log above"
+    with open(log_file, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, errors="replace")
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            if any(marker in line for marker in _JOB_LINES):
+                print("  spark | " + line.rstrip().split(": ", 1)[-1], flush=True)
+            if line.startswith("clean_imdb: "):
+                refusals.append(line.removeprefix("clean_imdb: ").strip())
+        returncode = proc.wait()
+    if returncode != 0 or not lake.spark_completed(settings, plan.run_id):
+        reason = "; ".join(refusals) or f"see {log_file}"
         raise PipelineError(
-            f"Spark cleaning failed (exit {returncode}) for snapshot {snapshot_id}: {reason}. "
+            f"Spark cleaning failed (exit {returncode}) for snapshot {plan.run_id}: {reason}. "
             "Nothing was published."
         )
-    return lake.read_spark_stats(settings, snapshot_id)
+    record_snapshot(settings, plan)
 
 
-def prepare_snapshot(settings: Settings, snapshot_id: str, spark_stats: dict) -> dict:
-    manifest = lake.build_manifest(settings, snapshot_id, spark_stats)
-    lake.write_manifest(settings, manifest)
-    return manifest
+def record_snapshot(settings: Settings, plan: Plan) -> None:
+    """Read the job's stats from the lake and write the snapshot's manifest.
+
+    The job's success marker is the proof it finished (on EMR the DAG learns nothing else).
+    """
+    if not lake.spark_completed(settings, plan.run_id):
+        raise PipelineError(
+            f"the Spark job for snapshot {plan.run_id} did not finish: "
+            f"{settings.snapshot_dir(plan.run_id)}/{lake.SPARK_DONE_MARKER} is missing"
+        )
+    stats = lake.read_spark_stats(settings, plan.run_id)
+    plan.files = stats["datasets"]
+    plan.manifest = lake.build_manifest(settings, plan.run_id, stats)
+    lake.write_manifest(settings, plan.manifest)
 
 
-def stage(settings: Settings, manifest: dict) -> dict[str, int]:
+# ---- stage and build ---------------------------------------------------------------------------
+
+
+def stage(settings: Settings, plan: Plan) -> None:
     """Point the warehouse's raw relations at the manifest's datasets.
 
     From here on the audit schema may diverge from the published marts, so the saved build
@@ -111,126 +246,117 @@ def stage(settings: Settings, manifest: dict) -> dict[str, int]:
     """
     from imdb_elt.warehouse import stage_snapshot  # the adapters' imports cost ~1 s
 
+    assert plan.manifest is not None
     build_state.forget(settings)
-    return stage_snapshot(settings, {name: d["path"] for name, d in manifest["datasets"].items()})
+    plan.staged_rows = stage_snapshot(settings, {n: d["path"] for n, d in plan.manifest["datasets"].items()})
 
 
-def expected_rows(manifest: dict) -> dict[str, int]:
-    """The reconciliation figures: rows Spark wrote per dataset of the snapshot."""
-    return {name: d["rows"] for name, d in manifest["datasets"].items()}
+def dbt_run_env(plan: Plan) -> dict[str, str]:
+    """The figures reach dbt in an env var, not a var: a var that changes every run costs dbt a
+    full re-parse of the project (~9 s) on every run."""
+    return {"IMDB_EXPECTED_ROWS": json.dumps(plan.expected_rows, sort_keys=True)}
 
 
-def dbt_vars(manifest: dict) -> dict:
-    """The run's dbt vars for the Airflow DAG's Cosmos tasks: the snapshot and the figures."""
-    return {"snapshot_id": manifest["snapshot_id"], "expected_rows": expected_rows(manifest)}
+def build(settings: Settings, plan: Plan) -> None:
+    """dbt build into the audit schema: models, then their tests; a failing test stops here."""
+    args = ["build"]
+    log_path = str(plan.log_dir(settings))
+    plan.logs["dbt"] = str(Path(log_path) / "dbt.log")
+    if plan.selection:
+        args += ["--select", " ".join(plan.selection["nodes"])]
+    outcome = run_dbt(settings, args, extra_env=dbt_run_env(plan), log_path=log_path)
+    record_build(settings, plan, outcome.results, outcome.seconds, outcome.error)
+    if not outcome.ok:
+        raise PipelineError(
+            "dbt build failed: published marts are unchanged. " + "; ".join(outcome.failures[:5])
+        )
 
 
-def dbt_run_env(manifest: dict) -> dict[str, str]:
-    """The local runner hands the figures over in an env var, not a var: a var that changes
-    every run costs dbt a full re-parse of the project (~9 s) on every run."""
-    return {"IMDB_EXPECTED_ROWS": json.dumps(expected_rows(manifest), sort_keys=True)}
+def record_build(settings: Settings, plan: Plan, results: list[dict], seconds: float,
+                 error: str | None = None) -> None:
+    plan.dbt = report.dbt_summary(results, seconds, plan.models, error)
 
 
-def build(
-    settings: Settings,
-    manifest: dict,
-    selection: list[str] | None = None,
-    previous: dict | None = None,
-) -> DbtOutcome:
-    """dbt build into the audit schema: models, then their tests; a failing test stops here.
-
-    With a selection (see build_state), only those nodes and their tests, compared with the
-    ``previous`` manifest for ``state:modified``.
-    """
-    if not selection or previous is None:
-        return run_dbt(settings, ["build"], extra_env=dbt_run_env(manifest))
-    with build_state.state_dir(previous) as folder:
-        args = ["build", "--select", " ".join(selection), "--state", folder]
-        return run_dbt(settings, args, extra_env=dbt_run_env(manifest))
+# ---- publish -----------------------------------------------------------------------------------
 
 
-def publish_marts(settings: Settings, only: list[str] | None = None) -> DbtOutcome:
+def publish_marts(settings: Settings, only: list[str] | None, log_path: str | None = None) -> DbtOutcome:
     """Copy the audit marts (all, or the ``only`` ones a selective build rebuilt) to the marts."""
     args = ["run-operation", "publish_marts"]
     if only is not None:
         args += ["--args", json.dumps({"only": sorted(only)})]
-    return run_dbt(settings, args)
+    return run_dbt(settings, args, log_path=log_path)
 
 
-def publish_snapshot(settings: Settings, manifest: dict, deliveries: list[lake.Delivery]) -> list[str]:
-    """Move CURRENT, record the deliveries, prune old snapshots: the last writes of a run."""
-    lake.set_current(settings, manifest["snapshot_id"])
-    lake.append_ledger(settings, lake.ledger_entries(deliveries, manifest["snapshot_id"]))
-    return lake.prune_snapshots(settings)
+def publish(settings: Settings, plan: Plan) -> None:
+    """The last writes of a run: marts, then CURRENT and the ledger, then pruning.
 
-
-def run_once(settings: Settings, *, rebuild: bool = False) -> RunResult:
-    """One whole run. Returns a result (never raises for a failed step) with its report written."""
-    run_id = lake.new_snapshot_id()
-    started = time.perf_counter()
-    rep = report.new_report(run_id, settings)
-    result = RunResult(run_id=run_id, status="failed", report=rep)
-    try:
-        with run_lock(settings):
-            _run_steps(settings, run_id, rep, rebuild=rebuild)
-        result.status = rep["status"]
-    except RunLockedError as exc:  # the other run owns latest.json: record this one apart
-        result.error = rep["error"] = f"{type(exc).__name__}: {exc}"
-        rep["status"] = "refused"
-        rep["seconds"] = round(time.perf_counter() - started, 2)
-        report.write_report(settings, rep, update_latest=False)
-        return result
-    except Exception as exc:  # the report records every failure, then the caller exits non-zero
-        result.error = f"{type(exc).__name__}: {exc}"
-        rep["status"] = "failed"
-        rep["error"] = result.error
-    rep["seconds"] = round(time.perf_counter() - started, 2)
-    report.write_report(settings, rep)
-    return result
-
-
-def _run_steps(settings: Settings, run_id: str, rep: dict, *, rebuild: bool) -> None:
-    found = detect(settings)
-    rep["missing_inputs"] = found.missing
-    rep["already_processed"] = [d.file_name for d in found.already_processed]
-    rep["new_deliveries"] = [d.file_name for d in found.new]
-    current = lake.current_manifest(settings)
-
-    if not found.new and not (rebuild and current):
-        rep["status"] = "nothing_new"
-        rep["snapshot_id"] = current["snapshot_id"] if current else None
-        return
-
-    if found.new:
-        snapshot_id = run_id
-        print(f"cleaning {len(found.new)} new delivery file(s) into snapshot {snapshot_id}", flush=True)
-        spark_stats = clean(settings, snapshot_id, found.new)
-        rep["files"] = spark_stats["datasets"]
-        manifest = prepare_snapshot(settings, snapshot_id, spark_stats)
-    else:
-        assert current is not None
-        print(f"no new deliveries: rebuilding the warehouse from snapshot {current['snapshot_id']}")
-        manifest = current
-    rep["snapshot_id"] = manifest["snapshot_id"]
-
-    previous = None if rebuild else build_state.load_manifest(settings)
-    selection = build_state.selectors(previous, [d.dataset for d in found.new]) if previous else None
-    rep["staged_rows"] = stage(settings, manifest)
-    outcome = build(settings, manifest, selection, previous)
-    rep["dbt"] = report.dbt_summary(outcome, selection)
-    if not outcome.ok:
-        raise PipelineError(
-            "dbt build failed: published marts are unchanged. "
-            + "; ".join(outcome.failures[:5])
-        )
-    # Read now: the publish run-operation rewrites the target folder.
+    The lease is checked first: a run that lost it (it stalled past IMDB_LOCK_STALE_SECONDS and
+    another run took over) must not publish.
+    """
+    locking.renew(settings, plan.run_id)
     manifest_file = Path(settings.dbt_target_path) / "manifest.json"
     built = json.loads(manifest_file.read_text()) if manifest_file.exists() else None
-    published = publish_marts(settings, only=outcome.built_models if selection else None)
-    if not published.ok:
-        raise PipelineError("publishing the marts failed: published marts are unchanged")
+    rebuilt = [r["name"] for r in plan.dbt.get("nodes", []) if r["resource_type"] == "model"
+               and r["status"] == "success"] if plan.selection else None
+    outcome = publish_marts(settings, rebuilt, log_path=str(plan.log_dir(settings)))
+    if not outcome.ok:
+        raise PipelineError("publishing the marts failed: published marts are unchanged. "
+                            + "; ".join(outcome.failures[:3]))
     if built is not None:
         build_state.remember(settings, built)
-    rep["pruned_snapshots"] = publish_snapshot(settings, manifest, found.new)
-    rep["marts"] = report.mart_row_counts(settings)
-    rep["status"] = "success"
+    assert plan.manifest is not None
+    lake.set_current(settings, plan.manifest["snapshot_id"])
+    lake.append_ledger(settings, lake.ledger_entries(plan.new, plan.manifest["snapshot_id"]))
+    plan.pruned_snapshots = lake.prune_snapshots(settings)
+    plan.published = report.published_mart_names(built) if rebuilt is None else sorted(rebuilt)
+    plan.marts = report.mart_row_counts(settings, report.published_mart_names(built))
+    plan.status = SUCCESS
+
+
+# ---- finish ------------------------------------------------------------------------------------
+
+
+def fail(plan: Plan, exc: BaseException) -> None:
+    plan.status = FAILED
+    plan.error = f"{type(exc).__name__}: {exc}"
+
+
+def finish(settings: Settings, plan: Plan) -> str:
+    """Write the run report, give the lease back, return the summary a person reads."""
+    plan.finished_at = _now()
+    plan.logs.setdefault("report", f"{settings.reports_dir}/{plan.run_id}.json")
+    started = datetime.fromisoformat(plan.started_at)
+    plan.seconds = round((datetime.now(UTC) - started).total_seconds(), 2)
+    # A refused run never held the lease: it records itself apart and leaves latest.json alone.
+    report.write_report(settings, plan.to_dict(), update_latest=plan.status != REFUSED)
+    if plan.status != REFUSED:
+        locking.release(settings, plan.run_id)
+    return report.format_summary(plan.to_dict())
+
+
+#: The steps after detect, in order; the command line loops over them, the DAG maps them to tasks.
+STEPS: tuple[Callable[[Settings, Plan], None], ...] = (clean, stage, build, publish)
+
+
+def run_once(settings: Settings, *, rebuild: bool = False) -> Plan:
+    """One whole run on the command line. Never raises for a failed step: the plan says."""
+    plan = detect(settings, rebuild=rebuild)
+    try:
+        with locking.kept_alive(settings, plan.run_id) if plan.active else _nothing():
+            for step in STEPS:
+                if not plan.active:
+                    break
+                step(settings, plan)
+    except Exception as exc:  # the report records every failure, then the caller exits non-zero
+        fail(plan, exc)
+    print(finish(settings, plan), flush=True)
+    return plan
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -1,55 +1,24 @@
 """The run report: one JSON document per run in the lake, and the summary printed at the end.
 
-`reports/<run_id>.json` keeps every run; `reports/latest.json` is a copy of the newest so that
-dashboards and the Airflow DAG can read it without listing the folder.
+The report is the run's plan (``imdb_elt.pipeline.Plan``) as it stands when the run ends, the
+same document for the command line and the Airflow DAG. ``reports/<run_id>.json`` keeps every
+run; ``reports/latest.json`` is a copy of the newest so that dashboards can read it without
+listing the folder.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 from imdb_elt import catalog, storage
 from imdb_elt.config import Settings
-from imdb_elt.dbt_runner import DbtOutcome
-
-MART_TABLES = (
-    "movies",
-    "top_ten_movies_by_year",
-    "movies_of_the_decade",
-    "director_movies",
-    "director_profit_by_rating",
-    "dim_titles",
-    "dim_people",
-    "bridge_title_genres",
-    "fct_title_ratings",
-    "fct_title_principals",
-    "fct_episodes",
-    "dim_title_akas",
-)
-
-
-def new_report(run_id: str, settings: Settings) -> dict:
-    return {
-        "run_id": run_id,
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "status": "running",
-        "snapshot_id": None,
-        "raw_dir": settings.raw_dir,
-        "lake_dir": settings.lake_dir,
-        "dbt_target": settings.dbt_target,
-        "missing_inputs": [],
-        "new_deliveries": [],
-        "already_processed": [],
-        "files": {},
-        "staged_rows": {},
-        "dbt": {},
-        "marts": {},
-    }
 
 
 def write_report(settings: Settings, rep: dict, *, update_latest: bool = True) -> str:
-    rep["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    rep.setdefault("finished_at", datetime.now(UTC).isoformat(timespec="seconds"))
     text = json.dumps(rep, indent=2, sort_keys=False, default=str) + "\n"
     uri = f"{settings.reports_dir}/{rep['run_id']}.json"
     storage.write_text_atomic(uri, text)
@@ -58,26 +27,57 @@ def write_report(settings: Settings, rep: dict, *, update_latest: bool = True) -
     return uri
 
 
-def dbt_summary(outcome: DbtOutcome, selection: list[str] | None = None) -> dict:
+def dbt_summary(results: list[dict[str, Any]], seconds: float, models: list[str] | None,
+                error: str | None = None) -> dict[str, Any]:
+    """The build's figures from its node results (``dbt_runner.node_results``), whoever ran it.
+
+    ``warnings`` names each warn-severity test that found rows and how many: plausibility
+    checks that do not block publication, but an operator should see them.
+    """
+    count: Counter[tuple[str, str]] = Counter((r["resource_type"], r["status"]) for r in results)
+
+    def n(resource_type: str, *statuses: str) -> int:
+        return sum(count[(resource_type, s)] for s in statuses)
+
+    failures = [f"{r['unique_id']}: {r['message']}" for r in results if r["status"] in ("fail", "error")]
     return {
-        "ok": outcome.ok,
-        "seconds": round(outcome.seconds, 2),
-        "models_ok": outcome.count("model", "success"),
-        "models_failed": outcome.count("model", "error"),
-        "tests_passed": outcome.count("test", "pass") + outcome.count("unit_test", "pass"),
-        "tests_warned": outcome.count("test", "warn"),
-        "tests_failed": outcome.count("test", "fail", "error") + outcome.count("unit_test", "fail", "error"),
-        "skipped": sum(n for (_, st), n in outcome.statuses.items() if st == "skipped"),
-        "selected": selection or "all",
-        "failures": outcome.failures[:20],
+        "ok": not failures and error is None,
+        "seconds": round(seconds, 2),
+        "models_ok": n("model", "success"),
+        "models_failed": n("model", "error"),
+        "tests_passed": n("test", "pass") + n("unit_test", "pass"),
+        "tests_warned": n("test", "warn"),
+        "tests_failed": n("test", "fail", "error") + n("unit_test", "fail", "error"),
+        "skipped": sum(v for (_, st), v in count.items() if st == "skipped"),
+        "selected": "all" if models is None else models,
+        "warnings": {r["name"]: r.get("failures") for r in results if r["status"] == "warn"},
+        "failures": (failures or ([error] if error else []))[:20],
+        "nodes": results,
     }
 
 
-def mart_row_counts(settings: Settings) -> dict[str, int]:
+def published_mart_names(manifest: dict | None) -> list[str]:
+    """The marts: table and incremental models under models/marts (macro published_mart_names)."""
+    if not manifest:
+        return []
+    names = [
+        node["alias"] or node["name"]
+        for node in manifest.get("nodes", {}).values()
+        if node["resource_type"] == "model"
+        and len(node["fqn"]) > 1
+        and node["fqn"][1] == "marts"
+        and node["config"].get("materialized") in ("table", "incremental")
+    ]
+    return sorted(names)
+
+
+def mart_row_counts(settings: Settings, names: list[str]) -> dict[str, int]:
     """Rows per published mart, read back from the warehouse (local targets only)."""
+    if settings.dbt_target not in ("duckdb", "postgres"):
+        return {}
     from imdb_elt.readback import count_rows
 
-    return count_rows(settings, "marts", MART_TABLES)
+    return count_rows(settings, settings.marts_schema, names)
 
 
 def format_summary(rep: dict) -> str:
@@ -85,7 +85,8 @@ def format_summary(rep: dict) -> str:
     lines = [
         "",
         f"imdb-elt run {rep['run_id']}  status: {rep['status'].upper()}  "
-        f"snapshot: {rep.get('snapshot_id') or '-'}  target: {rep['dbt_target']}",
+        f"snapshot: {rep.get('snapshot_id') or '-'}  target: {rep['dbt_target']}  "
+        f"({rep.get('orchestrator', 'cli')})",
     ]
     files = rep.get("files") or {}
     if files:
@@ -99,12 +100,15 @@ def format_summary(rep: dict) -> str:
             lines.append(
                 f"  {name:<24} {st['rows_read']:>10,} {st['rows_written']:>10,} "
                 f"{st['rows_deduplicated']:>8,} {st['rows_quarantined']:>9,} "
-                f"{st.get('rows_per_second', 0):>10,.0f}"
+                f"{st.get('rows_per_second') or 0:>10,.0f}"
             )
             reasons = st.get("quarantined_by_reason") or {}
             if reasons:
                 lines.append("      set aside: " + ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())))
-    if rep.get("new_deliveries") == [] and rep["status"] == "nothing_new":
+            if st.get("final_newline") is False:
+                lines.append("      WARNING: the file does not end with a newline (an interrupted "
+                             "download?): its last line was quarantined; re-fetch the file")
+    if rep["status"] == "nothing_new":
         lines.append("  no new deliveries: nothing cleaned, nothing rebuilt")
     if rep.get("already_processed"):
         lines.append(f"  already processed (skipped): {', '.join(rep['already_processed'])}")
@@ -113,7 +117,8 @@ def format_summary(rep: dict) -> str:
     marts = rep.get("marts") or {}
     if marts:
         lines.append("")
-        lines.append("  marts: " + ", ".join(f"{k} {v:,}" for k, v in marts.items()))
+        lines.append(f"  marts ({rep.get('marts_schema', 'marts')}): "
+                     + ", ".join(f"{k} {v:,}" for k, v in marts.items()))
     dbt = rep.get("dbt") or {}
     if dbt:
         lines.append(
@@ -121,12 +126,16 @@ def format_summary(rep: dict) -> str:
             f"{dbt['tests_warned']} warned, {dbt['tests_failed']} failed ({dbt['seconds']:.1f} s)"
         )
         if dbt.get("selected", "all") != "all":
-            lines.append("       selective build, only what the new deliveries or changed code reach: "
-                         + " ".join(dbt["selected"]))
+            lines.append(f"       selective build: {len(dbt['selected'])} models that the new deliveries "
+                         "or changed code reach")
+        for name, rows in sorted((dbt.get("warnings") or {}).items()):
+            lines.append(f"    warn {name}: {rows} row(s)")
         for failure in dbt.get("failures", [])[:5]:
             lines.append(f"    FAILED {failure}")
     if rep.get("error"):
         lines.append(f"  error: {rep['error']}")
-    report_uri = f"{rep['lake_dir']}/reports/{rep['run_id']}.json"
-    lines.append(f"  wall time: {rep.get('seconds', 0):.1f} s   report: {report_uri}")
+    logs = rep.get("logs") or {}
+    if logs:
+        lines.append("  logs: " + "   ".join(f"{k} {v}" for k, v in logs.items()))
+    lines.append(f"  wall time: {rep.get('seconds') or 0:.1f} s")
     return "\n".join(lines)

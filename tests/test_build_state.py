@@ -79,7 +79,9 @@ def test_staging_forgets_the_state_before_the_audit_schema_changes(
         warehouse, "stage_snapshot", lambda s, d: seen.append(build_state.load_manifest(s) is None) or {}
     )
     build_state.remember(settings, MANIFEST)
-    pipeline.stage(settings, {"datasets": {}})
+    plan = pipeline.Plan("r1", "cli", "2026-01-01T00:00:00+00:00", "raw", "lake", "duckdb",
+                         manifest={"snapshot_id": "r1", "datasets": {}})
+    pipeline.stage(settings, plan)
     assert seen == [True]
     assert not Path(build_state.state_uri(settings)).exists()
 

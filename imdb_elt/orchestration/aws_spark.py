@@ -45,8 +45,8 @@ def job_arguments(settings: Settings, plan: dict[str, Any]) -> list[str]:
     return [
         "--raw-dir", settings.raw_dir,
         "--lake-dir", settings.lake_dir,
-        "--snapshot-id", plan["snapshot_id"],
-        "--files", ",".join(d["file_name"] for d in plan["new"]),
+        "--snapshot-id", plan["run_id"],
+        "--files", ",".join(plan["new_deliveries"]),
         "--threshold", str(settings.quarantine_threshold),
     ]
 
@@ -55,7 +55,7 @@ def emr_steps(settings: Settings, plan: dict[str, Any]) -> list[dict]:
     """One EMR step: spark-submit in cluster mode through command-runner.jar."""
     entry, py_files = code_locations(settings)
     return [{
-        "Name": f"imdb_elt clean {plan['snapshot_id']}",
+        "Name": f"imdb_elt clean {plan['run_id']}",
         # CONTINUE: a failed step fails this run (the sensor sees FAILED) but keeps a shared cluster up.
         "ActionOnFailure": "CONTINUE",
         "HadoopJarStep": {
@@ -134,3 +134,31 @@ def start_emr_serverless_job(
         wait_for_completion=True,
         deferrable=settings.deferrable,
     )
+
+
+def spark_job_tasks(settings: Settings, plan: Any) -> Any:
+    """The DAG's Spark step on AWS (IMDB_SPARK_MODE emr | emr-serverless); returns its last task.
+
+    ``plan`` is the detect task's XComArg; the step/job definition is built from it by a small
+    task and handed to the operator's templated field.
+    """
+    from airflow.sdk import task
+
+    if settings.spark_mode == "emr":
+
+        @task
+        def emr_step(plan: dict[str, Any]) -> list[dict]:
+            return emr_steps(settings, plan)
+
+        submit = add_emr_step(settings, emr_step(plan))
+        wait = wait_for_emr_step(settings)
+        submit >> wait
+        return wait
+    if settings.spark_mode == "emr-serverless":
+
+        @task
+        def emr_serverless_driver(plan: dict[str, Any]) -> dict:
+            return emr_serverless_job_driver(settings, plan)
+
+        return start_emr_serverless_job(settings, emr_serverless_driver(plan))
+    raise AwsConfigError(f"IMDB_SPARK_MODE={settings.spark_mode!r}: expected local, emr or emr-serverless")

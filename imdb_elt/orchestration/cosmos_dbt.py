@@ -17,32 +17,29 @@ Choices, measured in docs/airflow.md:
   (measured: ~4 s per task instead of ~19 s on a loaded 2-core machine, most of the difference
   being the subprocess's interpreter start and dbt imports). The DuckDB handle dbt-duckdb keeps
   afterwards is closed by a task callback (tasks.release_dbt_duckdb).
-- The run's dbt vars reach each task through an interceptor (tasks.dbt_vars_interceptor).
-- The environment handed to dbt is only what profiles.yml reads (DBT_TARGET, DUCKDB_PATH,
-  IMDB_RAW_SCHEMA): the DAG is serialised into Airflow's database, so no secret goes in it.
+- The run's reconciliation figures reach each task's environment through an interceptor
+  (tasks.dbt_env_interceptor), as IMDB_EXPECTED_ROWS, the same hand-over as the command line.
+- Each task leaves its node results in XCom (callback tasks.push_dbt_results): the publish and
+  report tasks build the run report's dbt figures from them.
+- Tasks of models the run's plan does not select are skipped by the branch before the group
+  (tasks.selected_dbt_tasks); trigger rule none_failed_min_one_success lets a selected model run
+  when some of its parents were skipped.
+- The environment handed to dbt is config.dbt_environment (settings only): the DAG is
+  serialised into Airflow's database, so no secret goes in it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-from imdb_elt.config import DBT_PROJECT_DIR, PROFILES_DIR, Settings
-from imdb_elt.dbt_runner import dbt_executable
-from imdb_elt.orchestration.tasks import dbt_vars_interceptor, release_dbt_duckdb
+from imdb_elt.config import DBT_PROJECT_DIR, PROFILES_DIR, Settings, dbt_environment
+from imdb_elt.orchestration.tasks import dbt_env_interceptor, push_dbt_results, release_dbt_duckdb
 
 PROFILE_NAME = "imdb_elt"
-
-
-def dbt_environment(settings: Settings) -> dict[str, str]:
-    return {
-        "DBT_TARGET": settings.dbt_target,
-        "DUCKDB_PATH": settings.duckdb_path,
-        "IMDB_RAW_SCHEMA": settings.raw_schema,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-    }
 
 
 def dbt_task_group(settings: Settings, manifest: Path, group_id: str = "dbt") -> DbtTaskGroup:
@@ -61,7 +58,6 @@ def dbt_task_group(settings: Settings, manifest: Path, group_id: str = "dbt") ->
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.DBT_RUNNER,
-            dbt_executable_path=dbt_executable(),
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
@@ -70,7 +66,9 @@ def dbt_task_group(settings: Settings, manifest: Path, group_id: str = "dbt") ->
         ),
         operator_args={
             "env": dbt_environment(settings),
-            "interceptors": [dbt_vars_interceptor],
+            "interceptors": [dbt_env_interceptor],
+            "callback": push_dbt_results,
+            "trigger_rule": "none_failed_min_one_success",
             "pool": settings.dbt_pool,
             "install_deps": False,
             # No per-model Assets: publish_marts/publish_snapshot carry the DAG's Assets, and the
@@ -81,3 +79,24 @@ def dbt_task_group(settings: Settings, manifest: Path, group_id: str = "dbt") ->
             "on_failure_callback": release_dbt_duckdb,
         },
     )
+
+
+def dbt_tasks(group: DbtTaskGroup) -> dict[str, dict]:
+    """Every task of the group and the dbt node it runs (unique id, type, parents), in order."""
+    found: dict[str, dict] = {}
+    for task in _walk(group):
+        node = (getattr(task, "extra_context", None) or {}).get("dbt_node_config")
+        if node:
+            found[task.task_id] = {
+                "unique_id": node["unique_id"],
+                "resource_type": str(node["resource_type"]),
+                "depends_on": list(node.get("depends_on", [])),
+            }
+    return found
+
+
+def _walk(group: Any) -> list[Any]:
+    tasks: list[Any] = []
+    for child in group.children.values():
+        tasks.extend(_walk(child) if hasattr(child, "children") else [child])
+    return tasks

@@ -13,12 +13,12 @@ shows up at the next DAG parse.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from imdb_elt.config import DBT_PROJECT_DIR, PROFILES_DIR, load
-from imdb_elt.dbt_runner import dbt_env, dbt_executable
+from imdb_elt.config import DBT_PROJECT_DIR, PROFILES_DIR, dbt_environment, load
 
 _PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "tests", "seeds", "snapshots", "analyses")
 
@@ -45,13 +45,14 @@ def parse(manifest_dir: str | None = None, timeout: float = 300) -> Path:
     """Run `dbt parse` into ``manifest_dir`` and return the manifest's path."""
     target = manifest_path(manifest_dir).parent
     cmd = [
-        dbt_executable(), "parse",
+        str(Path(sys.executable).with_name("dbt")), "parse",
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(PROFILES_DIR),
         "--target-path", str(target),
         "--no-partial-parse",
     ]
-    done = subprocess.run(cmd, env=dbt_env(load()), cwd=DBT_PROJECT_DIR, capture_output=True, text=True,
+    env = {**os.environ, **dbt_environment(load())}
+    done = subprocess.run(cmd, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True,
                           timeout=timeout, check=False)
     path = manifest_path(manifest_dir)
     if done.returncode != 0 or not path.is_file():

@@ -21,6 +21,30 @@ def stage_statements(settings: Settings, manifest: dict) -> list[str]:
     return render_stage_statements(settings.raw_schema, datasets, options.iam_role_arn)
 
 
+def stage_tasks(settings: Settings, plan: Any) -> Any:
+    """The DAG's staging on Redshift: the COPY batch through the Data API, then the plan handed on.
+
+    Returns the task (id ``stage``) whose XCom holds the plan after staging, as the local path's.
+    """
+    from airflow.sdk import TriggerRule, task
+
+    from imdb_elt.orchestration import tasks
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    def copy_statements(plan: dict) -> list[str]:
+        return stage_statements(settings, plan["manifest"])
+
+    @task(task_id=tasks.STAGE_TASK)
+    def stage(plan: dict) -> dict:
+        # The staged counts are checked in the warehouse by dbt's reconcile_staged_rows test.
+        return plan
+
+    copy = copy_into_redshift(settings, copy_statements(plan), task_id="copy_into_redshift")
+    staged = stage(plan)
+    copy >> staged
+    return staged
+
+
 def copy_into_redshift(settings: Settings, sql: Any, task_id: str = "stage"):
     from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
 

@@ -1,25 +1,38 @@
-"""What each Airflow task does, as plain functions of the settings and the upstream XComs.
+"""The Airflow tasks of imdb_elt_hourly: the run engine's steps, one task each.
 
-The DAG wraps these in ``@task`` one-liners. They call ``imdb_elt.pipeline`` rather than
-re-implement it, so ``python -m imdb_elt run`` and the DAG run the very same steps. Values that
-cross task boundaries (XComs) are JSON: the detection "plan", the Spark stats and the manifest.
+The DAG file only wires these together. Each task takes the run's plan (``pipeline.Plan``) from
+the task before it through XCom, runs the very step ``python -m imdb_elt run`` runs, and hands
+the updated plan on. Only ``detect`` decides whether the run has work; the scheduler then skips
+what follows without starting a process for it (see the trigger rules in the DAG file).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
-from imdb_elt import build_state, lake, pipeline, report
+from imdb_elt import locking, pipeline
 from imdb_elt.config import Settings
+from imdb_elt.pipeline import Plan
 
 log = logging.getLogger(__name__)
 
-# Task ids other tasks read XComs from (the Cosmos interceptor and the report).
+# Task ids other tasks read XComs from.
 DETECT_TASK = "detect"
-PREPARE_TASK = "prepare_snapshot"
-PUBLISH_SNAPSHOT_TASK = "publish_snapshot"
+CLEAN_TASK = "clean"
+RECORD_TASK = "record_snapshot"
+STAGE_TASK = "stage"
+SELECT_TASK = "select_models"
+PUBLISH_TASK = "publish"
+#: Tasks that hand the plan on, in run order: the newest one present holds the latest plan.
+PLAN_TASKS = (DETECT_TASK, CLEAN_TASK, RECORD_TASK, STAGE_TASK, PUBLISH_TASK)
+#: XCom key under which a dbt task leaves its node results, and a failed step its plan.
+DBT_RESULTS_KEY = "dbt_results"
+FAILED_PLAN_KEY = "failed_plan"
 
 
 def acquire_raw(settings: Settings) -> dict[str, Any]:
@@ -32,136 +45,136 @@ def acquire_raw(settings: Settings) -> dict[str, Any]:
     return {"acquire": "on", "files": [asdict(r) for r in results]}
 
 
-def detect_deliveries(settings: Settings) -> dict[str, Any]:
-    """The run's plan: a fresh snapshot id and the deliveries the ledger has not seen."""
-    found = pipeline.detect(settings)
-    plan = {
-        "snapshot_id": lake.new_snapshot_id(),
-        "new": [asdict(d) for d in found.new],
-        "already_processed": [d.file_name for d in found.already_processed],
-        "missing": found.missing,
-    }
-    log.info("new deliveries: %s; already processed: %s; missing: %s",
-             [d.file_name for d in found.new] or "none", plan["already_processed"], found.missing)
-    return plan
+def detect(settings: Settings) -> dict[str, Any] | None:
+    """The run's plan, or None (the short-circuit) when there is nothing to do.
 
-
-def deliveries(plan: dict[str, Any]) -> list[lake.Delivery]:
-    return [lake.Delivery(**d) for d in plan["new"]]
-
-
-def has_new_deliveries(plan: dict[str, Any]) -> bool:
-    """The short-circuit: False skips Spark, staging, dbt and publish (no JVM, no dbt)."""
-    return bool(plan["new"])
-
-
-def clean_locally(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
-    return pipeline.clean(settings, plan["snapshot_id"], deliveries(plan))
-
-
-def prepare_snapshot(settings: Settings, plan: dict[str, Any], spark_stats: dict | None = None) -> dict:
-    """Write the snapshot's manifest. EMR modes pass no stats: the job left them in the lake.
-
-    The DAG rebuilds every model, so a saved selective-build state no longer describes the
-    audit schema once its dbt tasks start: forget it here, ahead of them, on every target.
+    A run with nothing to do (or refused: another run holds the lease) is finished here, report
+    and summary included, so that nothing after this task needs to start.
     """
-    build_state.forget(settings)
-    snapshot_id = plan["snapshot_id"]
-    if spark_stats is None:
-        if not lake.spark_completed(settings, snapshot_id):
-            raise pipeline.PipelineError(
-                f"the Spark job reported success but {settings.snapshot_dir(snapshot_id)}/"
-                f"{lake.SPARK_DONE_MARKER} is missing"
-            )
-        spark_stats = lake.read_spark_stats(settings, snapshot_id)
-    return pipeline.prepare_snapshot(settings, snapshot_id, spark_stats)
+    plan = pipeline.detect(settings, orchestrator="airflow")
+    if plan.active:
+        log.info("plan: snapshot %s, new deliveries %s, dbt selection %s", plan.snapshot_id,
+                 plan.new_deliveries, "all models" if plan.models is None else plan.models)
+        return plan.to_dict()
+    log.info("%s", pipeline.finish(settings, plan))
+    return None
 
 
-def stage_locally(settings: Settings, manifest: dict) -> dict[str, int]:
-    return pipeline.stage(settings, manifest)
+def run_step(settings: Settings, step: Callable[[Settings, Plan], None], plan_dict: dict,
+             context: dict[str, Any]) -> dict[str, Any]:
+    """One engine step on the plan, the run's lease renewed while it works.
 
-
-def dbt_vars_interceptor(context: Any, operator: Any) -> None:
-    """Cosmos interceptor: hand the run's dbt vars (snapshot_id, expected_rows) to each dbt task.
-
-    Cosmos templates ``vars`` as strings, which would turn the ``expected_rows`` mapping into a
-    string; an interceptor sets the real mapping just before the dbt command line is built.
+    A failing step leaves its plan (with the error) in XCom for the report, then fails the task.
     """
-    manifest = context["ti"].xcom_pull(task_ids=PREPARE_TASK)
-    if manifest:
-        operator.vars = {**(operator.vars or {}), **pipeline.dbt_vars(manifest)}
+    plan = Plan.from_dict(plan_dict)
+    try:
+        with locking.kept_alive(settings, plan.run_id):
+            step(settings, plan)
+    except Exception as exc:
+        pipeline.fail(plan, exc)
+        context["ti"].xcom_push(key=FAILED_PLAN_KEY, value=plan.to_dict())
+        raise
+    return plan.to_dict()
+
+
+# ---- dbt through Cosmos ------------------------------------------------------------------------
+
+
+def selected_dbt_tasks(plan_dict: dict, dbt_tasks: dict[str, dict], publish_task: str) -> list[str]:
+    """The Cosmos tasks this run's plan builds (the branch after staging skips the others).
+
+    ``dbt_tasks`` maps each task id to its dbt node (``extra_context["dbt_node_config"]``). A
+    model runs when the plan selects it; a test task (a test on several models) when any of its
+    parents is selected, as dbt's eager test selection does on the command line.
+    """
+    plan = Plan.from_dict(plan_dict)
+    if plan.selection is None:
+        return [*dbt_tasks, publish_task]
+    models = set(plan.selection["models"])
+    sources = {s.removeprefix("source:") for s in plan.selection["nodes"] if s.startswith("source:")}
+
+    def selected(unique_id: str) -> bool:
+        kind, _, rest = unique_id.partition(".")
+        if kind == "model":
+            return rest.rsplit(".", 1)[-1] in models
+        return kind == "source" and rest in sources
+
+    chosen = [
+        task_id for task_id, node in dbt_tasks.items()
+        if selected(node["unique_id"]) or (
+            node["resource_type"] != "model" and any(selected(p) for p in node.get("depends_on", []))
+        )
+    ]
+    return [*chosen, publish_task]
+
+
+def dbt_env_interceptor(context: Any, operator: Any) -> None:
+    """Cosmos interceptor: hand the run's reconciliation figures to the dbt task's environment.
+
+    An environment variable, not a dbt var: a var that changes every run costs dbt a full
+    re-parse of the project, and the command line hands them over the same way.
+    """
+    plan_dict = context["ti"].xcom_pull(task_ids=STAGE_TASK)
+    if plan_dict:
+        operator.env = {**(operator.env or {}), **pipeline.dbt_run_env(Plan.from_dict(plan_dict))}
+
+
+def push_dbt_results(project_dir: str, context: Any = None, **_: Any) -> None:
+    """Cosmos callback (after the dbt command, failed or not): leave its node results in XCom."""
+    from imdb_elt.dbt_runner import node_results
+
+    results_file = Path(project_dir) / "target" / "run_results.json"
+    if context is not None and results_file.is_file():
+        context["ti"].xcom_push(key=DBT_RESULTS_KEY, value=node_results(json.loads(results_file.read_text())))
 
 
 def release_dbt_duckdb(context: Any = None) -> None:
-    """Close the DuckDB file dbt-duckdb leaves open after an in-process dbt call.
+    """Task callback: close the DuckDB file dbt-duckdb keeps open after an in-process run."""
+    from imdb_elt.dbt_runner import release_duckdb
 
-    With InvocationMode.DBT_RUNNER, dbt runs inside the task's process. After the command,
-    dbt-duckdb keeps its environment (and the DuckDB file lock) in a class attribute, so the
-    next process that opens the file (`dbt run-operation publish_marts`, a reader) fails with
-    "Could not set lock on file". Run as the dbt tasks' success and failure callback; a no-op
-    on other targets. (Under the scheduler each task is its own process, which frees the lock
-    at exit anyway; under `dag.test()` every task shares one process.)
+    release_duckdb()
+
+
+# ---- publish and report ------------------------------------------------------------------------
+
+
+def collect_dbt_results(ti: Any, dbt_task_ids: list[str]) -> list[dict]:
+    found = ti.xcom_pull(task_ids=dbt_task_ids, key=DBT_RESULTS_KEY) or []
+    if isinstance(found, dict):  # a single task id returns its value, not a list
+        found = [found]
+    return [node for results in found if results for node in results]
+
+
+def publish(settings: Settings, plan_dict: dict, ti: Any, dbt_task_ids: list[str]) -> dict[str, Any]:
+    """Record what the dbt tasks built, then publish (the same step as the command line)."""
+    plan = Plan.from_dict(plan_dict)
+    results = collect_dbt_results(ti, dbt_task_ids)
+    pipeline.record_build(settings, plan, results, sum(r["seconds"] for r in results))
+    return run_step(settings, pipeline.publish, plan.to_dict(), {"ti": ti})
+
+
+def report(settings: Settings, ti: Any, dbt_task_ids: list[str]) -> dict[str, Any]:
+    """Write the run report whatever happened and give the lease back; raise if the run failed.
+
+    Runs with trigger rule ``all_done``: the newest plan a task handed on, or the plan a failed
+    step left, says how far the run got. Raising keeps the DagRun failed.
     """
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # dbt-duckdb not installed: nothing to release
-        return
-    with DuckDBConnectionManager._LOCK:
-        env, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
-    if env is not None:
-        env.close()
-
-
-def publish_marts(settings: Settings, manifest: dict) -> None:
-    outcome = pipeline.publish_marts(settings)
-    if not outcome.ok:
-        raise pipeline.PipelineError("publishing the marts failed: published marts are unchanged")
-
-
-def publish_snapshot(settings: Settings, manifest: dict, plan: dict[str, Any]) -> dict[str, Any]:
-    pruned = pipeline.publish_snapshot(settings, manifest, deliveries(plan))
-    return {"snapshot_id": manifest["snapshot_id"], "pruned": pruned}
-
-
-def run_report(
-    settings: Settings,
-    plan: dict | None,
-    manifest: dict | None,
-    published: dict | None,
-    staged: dict | None = None,
-) -> dict[str, Any]:
-    """Write the run report whatever happened; raise afterwards if the run failed.
-
-    The report task runs with trigger rule ``all_done`` so that failed runs get a report too;
-    raising keeps the DagRun failed (a successful leaf would otherwise mark it success).
-    """
-    run_id = (plan or {}).get("snapshot_id") or lake.new_snapshot_id()
-    rep = report.new_report(run_id, settings)
-    if plan:
-        rep["new_deliveries"] = [d["file_name"] for d in plan["new"]]
-        rep["already_processed"] = plan["already_processed"]
-        rep["missing_inputs"] = plan["missing"]
-    if manifest:
-        rep["snapshot_id"] = manifest["snapshot_id"]
-    rep["staged_rows"] = staged or {}
-    rep["orchestrator"] = "airflow"
-    if plan is not None and not plan["new"]:
-        rep["status"] = "nothing_new"
-        rep["snapshot_id"] = lake.current_snapshot_id(settings)
-    elif published:
-        rep["status"] = "success"
-        rep["pruned_snapshots"] = published.get("pruned", [])
-        if settings.dbt_target in ("duckdb", "postgres"):
-            try:
-                rep["marts"] = report.mart_row_counts(settings)
-            except Exception as exc:  # counts are informative: never fail a published run on them
-                log.warning("could not count mart rows: %s", exc)
-    else:
-        rep["status"] = "failed"
-        rep["error"] = ("a step failed before publish (see its task log): "
-                        "published marts and CURRENT unchanged")
-    uri = report.write_report(settings, rep)
-    log.info("run report: %s\n%s", uri, report.format_summary(rep))
-    if rep["status"] == "failed":
-        raise pipeline.PipelineError(rep["error"])
-    return {"status": rep["status"], "report": uri}
+    failed = [p for p in (ti.xcom_pull(task_ids=list(PLAN_TASKS), key=FAILED_PLAN_KEY) or []) if p]
+    plans = [p for p in (ti.xcom_pull(task_ids=list(PLAN_TASKS)) or []) if p]
+    if not plans and not failed:
+        return {"status": "skipped"}
+    plan = Plan.from_dict(failed[-1] if failed else plans[-1])
+    if not plan.dbt:
+        results = collect_dbt_results(ti, dbt_task_ids)
+        if results:
+            pipeline.record_build(settings, plan, results, sum(r["seconds"] for r in results))
+    if plan.status == pipeline.RUNNING:  # a task failed without handing on its plan (a dbt task)
+        failures = "; ".join(plan.dbt.get("failures", [])[:5]) if plan.dbt else ""
+        pipeline.fail(plan, pipeline.PipelineError(
+            "a step failed before publish (see its task log): published marts and CURRENT unchanged"
+            + (f". {failures}" if failures else "")))
+    summary = pipeline.finish(settings, plan)
+    log.info("%s", summary)
+    if plan.status == pipeline.FAILED:
+        raise pipeline.PipelineError(plan.error)
+    return {"status": plan.status, "report": plan.logs.get("report")}

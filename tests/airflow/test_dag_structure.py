@@ -39,10 +39,9 @@ def test_schedule_and_run_policy(dagbag):
     assert dag.max_active_runs == 1
     assert dag.catchup is False
     assert dag.schedule == "@hourly"  # IMDB_SCHEDULE's default
-    publish = dag.get_task("publish_snapshot")
+    publish = dag.get_task("publish")
     assert publish.retry_exponential_backoff
-    assert [a.name for a in publish.outlets] == ["imdb_elt_processed_snapshot"]
-    assert [a.name for a in dag.get_task("publish_marts").outlets] == ["imdb_elt_marts"]
+    assert sorted(a.name for a in publish.outlets) == ["imdb_elt_marts", "imdb_elt_processed_snapshot"]
 
 
 def _models(manifest: Path) -> dict[str, dict]:
@@ -90,20 +89,29 @@ def test_a_test_on_two_models_runs_after_both(dagbag, dbt_manifest):
             assert test["name"] in (dag.task_dict[parent].exclude or "")
 
 
-def test_dbt_runs_after_staging_and_before_publish(dagbag):
+def test_the_engine_steps_in_order_and_the_branch_before_every_dbt_task(dagbag):
     dag = dagbag.dags["imdb_elt_hourly"]
-    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
-    roots = [t for t in dbt_tasks if not any(u.startswith("dbt.") for u in t.upstream_task_ids)]
-    assert roots and all(t.upstream_task_ids == {"stage"} for t in roots)
-    upstream_of_publish = dag.get_task("publish_marts").get_flat_relative_ids(upstream=True)
-    assert {t.task_id for t in dbt_tasks} <= upstream_of_publish
-    order = ["acquire", "detect", "has_new_deliveries", "clean", "prepare_snapshot", "stage"]
+    order = ["acquire", "detect", "clean", "stage", "select_models", "publish", "report"]
     for before, after in itertools.pairwise(order):
-        assert before in dag.get_task(after).get_flat_relative_ids(upstream=True)
+        assert before in dag.get_task(after).upstream_task_ids
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
+    # The branch is a direct parent of every dbt task: it skips the unselected ones outright.
+    assert all("select_models" in t.upstream_task_ids for t in dbt_tasks)
+    upstream_of_publish = dag.get_task("publish").get_flat_relative_ids(upstream=True)
+    assert {t.task_id for t in dbt_tasks} <= upstream_of_publish
+    # After detect's short-circuit, a task runs when nothing upstream failed and something ran.
+    after_detect = [dag.get_task(t) for t in ("stage", "select_models", "publish")] + dbt_tasks
+    assert {t.trigger_rule for t in after_detect} == {"none_failed_min_one_success"}
+    # detect skips clean and report directly when there is nothing to do; report runs otherwise.
+    assert {"clean", "report"} <= dag.get_task("detect").downstream_task_ids
     assert dag.get_task("report").trigger_rule == "all_done"
 
 
-def test_dbt_tasks_get_only_the_profile_environment(dagbag):
+def test_dbt_tasks_get_the_settings_environment_and_no_secret(dagbag):
+    from imdb_elt import config
+
     dag = dagbag.dags["imdb_elt_hourly"]
     task = _model_task(dag, "movies")
-    assert set(task.env) == {"DBT_TARGET", "DUCKDB_PATH", "IMDB_RAW_SCHEMA", "DBT_SEND_ANONYMOUS_USAGE_STATS"}
+    assert task.env == config.dbt_environment(config.load())
+    assert task.env["IMDB_ENV"] == "prod"
+    assert not {"PGPASSWORD", "REDSHIFT_PASSWORD", "AWS_SECRET_ACCESS_KEY"} & set(task.env)
