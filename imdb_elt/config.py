@@ -121,6 +121,8 @@ class Settings:
     max_retry_delay_seconds: int = field(
         default_factory=lambda: int(_env("IMDB_MAX_RETRY_DELAY_SECONDS", "900"))
     )
+    # How Cosmos runs dbt: "watcher" (one dbt build, a light task per model) or "local".
+    dbt_execution_mode: str = field(default_factory=lambda: _env("IMDB_DBT_EXECUTION_MODE", "watcher"))
     # Everything that opens the DuckDB file runs in this pool (created with one slot).
     dbt_pool: str = field(default_factory=lambda: _env("IMDB_DBT_POOL", "imdb_elt_dbt"))
     # Where `dbt parse` writes the manifest Cosmos renders the DAG from.

@@ -14,6 +14,8 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 # `airflow standalone` starts `airflow <component>` by name: the venv's bin must be on PATH.
 export PATH="$REPO/.venv/bin:$PATH"
+# The DAG imports this checkout's code, whatever else the venv has installed.
+export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 
 PORT="${IMDB_AIRFLOW_PORT:-8080}"
 export AIRFLOW_HOME="${AIRFLOW_HOME:-$REPO/.airflow}"

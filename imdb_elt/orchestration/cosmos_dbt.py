@@ -1,27 +1,26 @@
-"""The dbt part of the DAG, rendered by Cosmos: one task per model that builds it and runs its tests.
+"""The dbt part of the DAG, rendered by Cosmos: one task per model.
 
-Choices, measured in docs/airflow.md:
+Two ways to run it (IMDB_DBT_EXECUTION_MODE; measured in docs/airflow.md):
+- ``watcher`` (default): Cosmos' ExecutionMode.WATCHER. One producer task runs the run's models
+  in a single `dbt build` (one dbt start-up and one parse per run); one light task per model
+  reports that model's outcome from the producer's events, so the graph still shows every model.
+  The tests run after the models in one `dbt test` task (TestBehavior.AFTER_ALL), before
+  publish: a failing test fails that task and nothing is published.
+- ``local``: one `dbt build --select <model>` per model task (TestBehavior.BUILD: the model,
+  then its tests; tests on two models detached after both). Every task pays dbt's start-up and
+  parse: several seconds each.
+
+Common to both:
 - LoadMode.DBT_MANIFEST from a manifest built ahead by `dbt parse` (dbt_manifest.py): the DAG
   parses in well under a second instead of running `dbt ls` (~4 s) at every parse.
-- TestBehavior.BUILD: each model's task runs `dbt build --select <model>`, i.e. the model (after
-  its unit tests) and then its data tests, in one dbt process. A failing test still fails that
-  task and stops everything downstream, but a run starts half as many dbt processes as with one
-  task per model plus one per test (AFTER_EACH), and each process costs seconds of start-up.
-- Tests on two models (relationships, reconciliation) get their own task after both parents
-  (should_detach_multiple_parents_tests): inside one parent's build they would run before the
-  other parent was built.
-- ExecutionMode.LOCAL with every dbt task in a pool of one slot: DuckDB allows one writer per
-  file, and parallel dbt processes fail on its lock. WATCHER mode also serialises dbt, but under
-  `dag.test()` its consumer tasks can poll forever, so the tested path is LOCAL + pool.
-- InvocationMode.DBT_RUNNER: dbt's Python API in the task's process, not a `dbt` subprocess
-  (measured: ~4 s per task instead of ~19 s on a loaded 2-core machine, most of the difference
-  being the subprocess's interpreter start and dbt imports). The DuckDB handle dbt-duckdb keeps
-  afterwards is closed by a task callback (tasks.release_dbt_duckdb).
-- The run's reconciliation figures reach each task's environment through an interceptor
-  (tasks.dbt_env_interceptor), as IMDB_EXPECTED_ROWS, the same hand-over as the command line.
-- Each task leaves its node results in XCom (callback tasks.push_dbt_results): the publish and
-  report tasks build the run report's dbt figures from them.
-- Tasks of models the run's plan does not select are skipped by the branch before the group
+- InvocationMode.DBT_RUNNER: dbt's Python API in the task's process, not a `dbt` subprocess.
+  The DuckDB handle dbt-duckdb keeps afterwards is closed by a task callback.
+- Every task that runs dbt is in the pool of one slot (IMDB_DBT_POOL): DuckDB allows one writer.
+- The run's reconciliation figures and the plan's selection reach dbt through an interceptor
+  (tasks.dbt_env_interceptor): IMDB_EXPECTED_ROWS, the same hand-over as the command line.
+- Each dbt task leaves its node results in XCom (callback tasks.push_dbt_results): the publish
+  and report tasks build the run report's dbt figures from them.
+- Model tasks the run's plan does not select are skipped by the branch before the group
   (tasks.selected_dbt_tasks); trigger rule none_failed_min_one_success lets a selected model run
   when some of its parents were skipped.
 - The environment handed to dbt is config.dbt_environment (settings only): the DAG is
@@ -43,7 +42,21 @@ PROFILE_NAME = "imdb_elt"
 
 
 def dbt_task_group(settings: Settings, manifest: Path, group_id: str = "dbt") -> DbtTaskGroup:
-    return DbtTaskGroup(
+    watcher = settings.dbt_execution_mode == "watcher"
+    operator_args: dict[str, Any] = {
+        "env": dbt_environment(settings),
+        "interceptors": [dbt_env_interceptor],
+        "callback": push_dbt_results,
+        "trigger_rule": "none_failed_min_one_success",
+        "install_deps": False,
+        # No per-model Assets: the publish task carries the DAG's Assets.
+        "emit_datasets": False,
+        "on_success_callback": release_dbt_duckdb,
+        "on_failure_callback": release_dbt_duckdb,
+    }
+    if not watcher:
+        operator_args["pool"] = settings.dbt_pool
+    group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
             dbt_project_path=DBT_PROJECT_DIR,
@@ -56,42 +69,41 @@ def dbt_task_group(settings: Settings, manifest: Path, group_id: str = "dbt") ->
             profiles_yml_filepath=PROFILES_DIR / "profiles.yml",
         ),
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
+            execution_mode=ExecutionMode.WATCHER if watcher else ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.DBT_RUNNER,
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.BUILD,
-            should_detach_multiple_parents_tests=True,
+            test_behavior=TestBehavior.AFTER_ALL if watcher else TestBehavior.BUILD,
+            should_detach_multiple_parents_tests=not watcher,
         ),
-        operator_args={
-            "env": dbt_environment(settings),
-            "interceptors": [dbt_env_interceptor],
-            "callback": push_dbt_results,
-            "trigger_rule": "none_failed_min_one_success",
-            "pool": settings.dbt_pool,
-            "install_deps": False,
-            # No per-model Assets: publish_marts/publish_snapshot carry the DAG's Assets, and the
-            # lineage bookkeeping cost ~1 s per dbt task under dag.test().
-            "emit_datasets": False,
-            # dbt runs in the task's process: free the DuckDB file whatever the outcome
-            "on_success_callback": release_dbt_duckdb,
-            "on_failure_callback": release_dbt_duckdb,
-        },
+        operator_args=operator_args,
     )
+    if watcher:
+        from cosmos.operators._watcher.base import BaseConsumerSensor
+
+        for task in _walk(group):
+            if isinstance(task, BaseConsumerSensor):  # reads the producer's events, runs no dbt
+                task.poke_interval = 2
+            elif hasattr(task, "interceptors"):  # the producer and the tests run dbt
+                task.pool = settings.dbt_pool
+    return group
 
 
 def dbt_tasks(group: DbtTaskGroup) -> dict[str, dict]:
-    """Every task of the group and the dbt node it runs (unique id, type, parents), in order."""
+    """Every task of the group and the dbt node it runs (unique id, type, parents), in order.
+
+    Tasks that run for the whole selection (the watcher's producer, the tests after all) map to
+    an empty node: the branch always follows them.
+    """
     found: dict[str, dict] = {}
     for task in _walk(group):
         node = (getattr(task, "extra_context", None) or {}).get("dbt_node_config")
-        if node:
-            found[task.task_id] = {
-                "unique_id": node["unique_id"],
-                "resource_type": str(node["resource_type"]),
-                "depends_on": list(node.get("depends_on", [])),
-            }
+        found[task.task_id] = {
+            "unique_id": node["unique_id"],
+            "resource_type": str(node["resource_type"]),
+            "depends_on": list(node.get("depends_on", [])),
+        } if node else {}
     return found
 
 

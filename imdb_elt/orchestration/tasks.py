@@ -101,7 +101,7 @@ def selected_dbt_tasks(plan_dict: dict, dbt_tasks: dict[str, dict], publish_task
 
     chosen = [
         task_id for task_id, node in dbt_tasks.items()
-        if selected(node["unique_id"]) or (
+        if not node or selected(node["unique_id"]) or (
             node["resource_type"] != "model" and any(selected(p) for p in node.get("depends_on", []))
         )
     ]
@@ -109,14 +109,21 @@ def selected_dbt_tasks(plan_dict: dict, dbt_tasks: dict[str, dict], publish_task
 
 
 def dbt_env_interceptor(context: Any, operator: Any) -> None:
-    """Cosmos interceptor: hand the run's reconciliation figures to the dbt task's environment.
+    """Cosmos interceptor: hand the run's reconciliation figures to the dbt task's environment,
+    and the plan's selection to a task that runs dbt for the whole selection (the watcher's
+    producer, the tests after all models).
 
-    An environment variable, not a dbt var: a var that changes every run costs dbt a full
-    re-parse of the project, and the command line hands them over the same way.
+    Figures in an environment variable, not a dbt var: a var that changes every run costs dbt a
+    full re-parse of the project, and the command line hands them over the same way.
     """
     plan_dict = context["ti"].xcom_pull(task_ids=STAGE_TASK)
-    if plan_dict:
-        operator.env = {**(operator.env or {}), **pipeline.dbt_run_env(Plan.from_dict(plan_dict))}
+    if not plan_dict:
+        return
+    plan = Plan.from_dict(plan_dict)
+    operator.env = {**(operator.env or {}), **pipeline.dbt_run_env(plan)}
+    whole_selection = not (getattr(operator, "extra_context", None) or {}).get("dbt_node_config")
+    if whole_selection and plan.selection is not None:
+        operator.select = " ".join(plan.selection["nodes"])
 
 
 def push_dbt_results(project_dir: str, context: Any = None, **_: Any) -> None:
