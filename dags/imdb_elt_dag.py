@@ -98,12 +98,7 @@ with DAG(
 
     # ---- stage the snapshot into the warehouse ----
     if settings.dbt_target == "redshift":
-
-        @task
-        def copy_statements(manifest: dict) -> list[str]:
-            return redshift_stage.stage_statements(settings, manifest)
-
-        staged = redshift_stage.copy_into_redshift(settings, copy_statements(manifest))
+        staged = redshift_stage.stage_tasks(settings, manifest)  # REDSHIFT_STAGING: copy | spectrum
     else:
 
         @task(pool=settings.dbt_pool)

@@ -42,6 +42,8 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "DUCKDB_PATH": settings.duckdb_path,
         "IMDB_RAW_SCHEMA": settings.raw_schema,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        # dbt_project.yml materialises staging as tables when Redshift reads the raw zone by Spectrum.
+        **({"REDSHIFT_STAGING": settings.redshift_staging} if settings.dbt_target == "redshift" else {}),
     }
 
 
