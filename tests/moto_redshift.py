@@ -46,8 +46,13 @@ def patch_redshift_data(monkeypatch: pytest.MonkeyPatch, region: str) -> dict[st
             sql=self._get_param("Sql"),
         )
         statement.status = state["status"]
-        return 200, {}, json.dumps({"Id": statement.id, "CreatedAt": statement.created_at,
-                                    "Database": statement.database})
+        return (
+            200,
+            {},
+            json.dumps(
+                {"Id": statement.id, "CreatedAt": statement.created_at, "Database": statement.database}
+            ),
+        )
 
     def batch_execute_statement(self: RedshiftDataAPIServiceResponse) -> tuple[int, dict, str]:
         sqls = self._get_param("Sqls")
@@ -62,8 +67,13 @@ def patch_redshift_data(monkeypatch: pytest.MonkeyPatch, region: str) -> dict[st
             sql=";\n".join(sqls),
         )
         statement.status = state["status"]
-        return 200, {}, json.dumps({"Id": statement.id, "CreatedAt": statement.created_at,
-                                    "Database": statement.database})
+        return (
+            200,
+            {},
+            json.dumps(
+                {"Id": statement.id, "CreatedAt": statement.created_at, "Database": statement.database}
+            ),
+        )
 
     def get_statement_result(self: RedshiftDataAPIServiceBackend, statement_id: str) -> StatementResult:
         if state["records"] is None:
@@ -72,8 +82,9 @@ def patch_redshift_data(monkeypatch: pytest.MonkeyPatch, region: str) -> dict[st
         return StatementResult([], state["records"], len(state["records"]))
 
     monkeypatch.setattr(RedshiftDataAPIServiceResponse, "execute_statement", execute_statement)
-    monkeypatch.setattr(RedshiftDataAPIServiceResponse, "batch_execute_statement", batch_execute_statement,
-                        raising=False)
+    monkeypatch.setattr(
+        RedshiftDataAPIServiceResponse, "batch_execute_statement", batch_execute_statement, raising=False
+    )
     monkeypatch.setattr(RedshiftDataAPIServiceBackend, "get_statement_result", get_statement_result)
     state["backend"] = lambda: redshiftdata_backends[DEFAULT_ACCOUNT_ID][region]
     return state

@@ -72,8 +72,9 @@ def test_external_table_ddl_parses_with_the_catalogue_types(dataset: str) -> Non
     assert props["LocationProperty"].this.name == f"{SNAP_A}/{dataset}/"
     assert (tree.this.this.db, tree.this.this.name) == ("raw_ext", dataset)
     columns = [(c.name, c.args["kind"]) for c in tree.this.expressions]
-    expected = [(name, exp.DataType.build(spectrum, dialect="redshift")) for name, _, spectrum, _ in
-                COLUMNS[dataset]]
+    expected = [
+        (name, exp.DataType.build(spectrum, dialect="redshift")) for name, _, spectrum, _ in COLUMNS[dataset]
+    ]
     assert columns == expected
     # arrays and decimals, spelled exactly as Redshift documents them
     for name, _, spectrum, _ in COLUMNS[dataset]:
@@ -89,13 +90,16 @@ def test_external_table_ddl_text_exact() -> None:
 
 
 def test_missing_datasets_get_an_empty_table_and_hostile_locations_are_refused() -> None:
-    plan = render_spectrum_statements("raw_ext", "imdb_elt_raw", ROLE, _snapshot(SNAP_A, ["title_basics"]),
-                                      {}, EMPTY)
+    plan = render_spectrum_statements(
+        "raw_ext", "imdb_elt_raw", ROLE, _snapshot(SNAP_A, ["title_basics"]), {}, EMPTY
+    )
     assert len(plan.tables) == 8
     assert plan.tables[0].endswith(f"LOCATION '{SNAP_A}/title_basics/'")
     assert plan.tables[-1].endswith(f"LOCATION '{EMPTY}/movie_metadata/'")
     with pytest.raises(ValueError, match="invalid S3 URI"):
-        render_spectrum_statements("raw_ext", "db", ROLE, {"title_basics": "s3://b/x' IAM_ROLE 'y"}, {}, EMPTY)
+        render_spectrum_statements(
+            "raw_ext", "db", ROLE, {"title_basics": "s3://b/x' IAM_ROLE 'y"}, {}, EMPTY
+        )
     with pytest.raises(ValueError, match="invalid S3 URI"):  # a local lake has no Spectrum path
         render_spectrum_statements("raw_ext", "db", ROLE, {}, {}, "/tmp/lake/processed/empty")
     with pytest.raises(ValueError, match="unknown datasets"):
@@ -123,7 +127,9 @@ class SpectrumCatalog:
             name = f"{table.db}.{table.name}"
             assert table.db in self.schemas, f"{name}: no external schema"
             assert name not in self.tables, f"{name} already exists"
-            location = next(p for p in tree.args["properties"].expressions if isinstance(p, exp.LocationProperty))
+            location = next(
+                p for p in tree.args["properties"].expressions if isinstance(p, exp.LocationProperty)
+            )
             self.tables[name] = location.this.name
         elif isinstance(tree, exp.Alter):
             name = f"{tree.this.db}.{tree.this.name}"
@@ -137,8 +143,9 @@ class SpectrumCatalog:
             raise AssertionError(f"unexpected statement {sql}")
 
 
-def _windows(catalog: SpectrumCatalog, statements: list[str], before: dict[str, str],
-             after: dict[str, str]) -> list[str]:
+def _windows(
+    catalog: SpectrumCatalog, statements: list[str], before: dict[str, str], after: dict[str, str]
+) -> list[str]:
     """Apply statements one by one; after each, every table must exist at its old or new location."""
     problems = []
     for sql in statements:
@@ -152,8 +159,9 @@ def _windows(catalog: SpectrumCatalog, statements: list[str], before: dict[str, 
 
 def _existing(catalog: SpectrumCatalog) -> dict[str, ExternalTable]:
     return {
-        name.split(".")[1]: ExternalTable(name.split(".")[1], location,
-                                          tuple(c[0].lower() for c in COLUMNS[name.split(".")[1]]))
+        name.split(".")[1]: ExternalTable(
+            name.split(".")[1], location, tuple(c[0].lower() for c in COLUMNS[name.split(".")[1]])
+        )
         for name, location in catalog.tables.items()
     }
 
@@ -167,7 +175,11 @@ def test_moving_to_a_new_snapshot_never_leaves_a_window_without_a_table() -> Non
     assert catalog.tables == at_a
 
     # Snapshot B re-delivers two datasets; the others carry forward (their location stays).
-    moved = {**_snapshot(SNAP_A), "title_basics": f"{SNAP_B}/title_basics", "title_akas": f"{SNAP_B}/title_akas"}
+    moved = {
+        **_snapshot(SNAP_A),
+        "title_basics": f"{SNAP_B}/title_basics",
+        "title_akas": f"{SNAP_B}/title_akas",
+    }
     second = render_spectrum_statements("raw_ext", "imdb_elt_raw", ROLE, moved, _existing(catalog), EMPTY)
     assert [s.split()[0] for s in second.tables] == ["ALTER"] * 8  # never DROP, never CREATE again
     at_b = {f"raw_ext.{d}": f"{moved[d]}/" for d in DATASETS}
@@ -182,14 +194,18 @@ def test_moving_to_a_new_snapshot_never_leaves_a_window_without_a_table() -> Non
 def test_the_window_check_catches_drop_and_create() -> None:
     """The check above can fail: the DROP + CREATE a naive move would run leaves a gap."""
     catalog = SpectrumCatalog()
-    for sql in render_spectrum_statements("raw_ext", "imdb_elt_raw", ROLE, _snapshot(SNAP_A), {}, EMPTY).statements:
+    for sql in render_spectrum_statements(
+        "raw_ext", "imdb_elt_raw", ROLE, _snapshot(SNAP_A), {}, EMPTY
+    ).statements:
         catalog.apply(sql)
     before = {"raw_ext.title_ratings": f"{SNAP_A}/title_ratings/"}
     after = {"raw_ext.title_ratings": f"{SNAP_B}/title_ratings/"}
-    naive = ['DROP TABLE IF EXISTS "raw_ext"."title_ratings"',
-             create_external_table_sql("raw_ext", "title_ratings", f"{SNAP_B}/title_ratings")]
+    naive = [
+        'DROP TABLE IF EXISTS "raw_ext"."title_ratings"',
+        create_external_table_sql("raw_ext", "title_ratings", f"{SNAP_B}/title_ratings"),
+    ]
     assert _windows(catalog, naive, before, after) == [
-        "after 'DROP TABLE IF EXISTS \"raw_ext\".\"title_ratings\"': raw_ext.title_ratings is None"
+        'after \'DROP TABLE IF EXISTS "raw_ext"."title_ratings"\': raw_ext.title_ratings is None'
     ]
 
 
@@ -198,8 +214,11 @@ def test_the_window_check_catches_drop_and_create() -> None:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": REGION}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
         yield boto3.client("glue", region_name=REGION)
@@ -208,11 +227,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def register(glue: Any, dataset: str, location: str, columns: list[str] | None = None) -> None:
     """What Redshift's CREATE EXTERNAL TABLE leaves in Glue: lower-cased column names."""
     names = columns or [c[0] for c in COLUMNS[dataset]]
-    glue.create_table(DatabaseName="imdb_elt_raw", TableInput={
-        "Name": dataset, "TableType": "EXTERNAL_TABLE",
-        "StorageDescriptor": {"Location": location,
-                              "Columns": [{"Name": n.lower(), "Type": "string"} for n in names]},
-    })
+    glue.create_table(
+        DatabaseName="imdb_elt_raw",
+        TableInput={
+            "Name": dataset,
+            "TableType": "EXTERNAL_TABLE",
+            "StorageDescriptor": {
+                "Location": location,
+                "Columns": [{"Name": n.lower(), "Type": "string"} for n in names],
+            },
+        },
+    )
 
 
 def test_the_glue_catalog_decides_create_or_set_location(aws: Any) -> None:
@@ -222,13 +247,14 @@ def test_the_glue_catalog_decides_create_or_set_location(aws: Any) -> None:
     register(aws, "title_ratings", f"{SNAP_A}/title_ratings/")
     existing = read_external_tables(aws, "imdb_elt_raw")
     assert existing["title_ratings"] == ExternalTable(
-        "title_ratings", f"{SNAP_A}/title_ratings/",
+        "title_ratings",
+        f"{SNAP_A}/title_ratings/",
         ("tconst", "averagerating", "numvotes", "_snapshot_id", "_loaded_at"),
     )
     plan = render_spectrum_statements("raw_ext", "imdb_elt_raw", ROLE, _snapshot(SNAP_B), existing, EMPTY)
     assert plan.tables[:2] == (
-        f"ALTER TABLE \"raw_ext\".\"title_basics\" SET LOCATION '{SNAP_B}/title_basics/'",
-        f"ALTER TABLE \"raw_ext\".\"title_ratings\" SET LOCATION '{SNAP_B}/title_ratings/'",
+        f'ALTER TABLE "raw_ext"."title_basics" SET LOCATION \'{SNAP_B}/title_basics/\'',
+        f'ALTER TABLE "raw_ext"."title_ratings" SET LOCATION \'{SNAP_B}/title_ratings/\'',
     )
     assert all(s.startswith('CREATE EXTERNAL TABLE "raw_ext".') for s in plan.tables[2:])
 
@@ -245,12 +271,21 @@ def test_a_changed_column_list_is_refused_with_the_way_out(aws: Any) -> None:
 
 
 def _options(monkeypatch: pytest.MonkeyPatch) -> RedshiftOptions:
-    for key, value in {"REDSHIFT_STAGING": "spectrum", "REDSHIFT_IAM_ROLE_ARN": ROLE,
-                       "REDSHIFT_CLUSTER_ID": "imdb", "REDSHIFT_DB_USER": "loader",
-                       "REDSHIFT_DATABASE": "dev", "IMDB_LAKE_DIR": "s3://imdb-lake/lake"}.items():
+    for key, value in {
+        "REDSHIFT_STAGING": "spectrum",
+        "REDSHIFT_IAM_ROLE_ARN": ROLE,
+        "REDSHIFT_CLUSTER_ID": "imdb",
+        "REDSHIFT_DB_USER": "loader",
+        "REDSHIFT_DATABASE": "dev",
+        "IMDB_LAKE_DIR": "s3://imdb-lake/lake",
+    }.items():
         monkeypatch.setenv(key, value)
     options = redshift_options(config.load())
-    assert (options.staging, options.glue_database, options.empty_prefix) == ("spectrum", "imdb_elt_raw", EMPTY)
+    assert (options.staging, options.glue_database, options.empty_prefix) == (
+        "spectrum",
+        "imdb_elt_raw",
+        EMPTY,
+    )
     return RedshiftOptions(**{**options.__dict__, "poll_seconds": 0})
 
 
@@ -281,8 +316,8 @@ def test_spectrum_staging_runs_each_statement_alone_through_the_data_api(aws, mo
     stage_redshift("raw_ext", {"title_ratings": f"{SNAP_B}/title_ratings"}, options, client=client, glue=aws)
     assert [sql for _, sql, _ in api["calls"]][:3] == [
         SCHEMA_SQL,
-        f"ALTER TABLE \"raw_ext\".\"title_basics\" SET LOCATION '{EMPTY}/title_basics/'",
-        f"ALTER TABLE \"raw_ext\".\"title_ratings\" SET LOCATION '{SNAP_B}/title_ratings/'",
+        f'ALTER TABLE "raw_ext"."title_basics" SET LOCATION \'{EMPTY}/title_basics/\'',
+        f'ALTER TABLE "raw_ext"."title_ratings" SET LOCATION \'{SNAP_B}/title_ratings/\'',
     ]
 
 
