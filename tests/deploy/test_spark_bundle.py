@@ -265,6 +265,10 @@ def test_the_packaged_bundle_runs_under_spark_submit_like_the_local_runner(tmp_p
         *aws_spark.clean_arguments(str(raw), str(tmp_path / "local"), "S1", FILES, 0.01),
         "--master", "local[1]", "--driver-memory", "1g",
     ]  # fmt: skip
+    # The isolated interpreter cannot see the project: only the zip can provide its modules.
+    blind = subprocess.run([str(python), "-c", "import imdb_elt"], cwd=code, env=env, capture_output=True)
+    assert blind.returncode != 0 and b"No module named 'imdb_elt'" in blind.stderr
+
     # Both at once, one core each: the test costs one job's time, not two.
     started = time.perf_counter()
     runs = {
