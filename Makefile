@@ -11,10 +11,10 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup run test lint lock sample parse docs airflow bench soak clean
+.PHONY: help setup run test lint lock sample parse docs airflow bench soak package deploy-code clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # The stamp depends on the lock, so a second run installs nothing.
 $(STAMP): requirements.lock
@@ -60,5 +60,11 @@ bench: setup ## benchmarks side by side: make bench SF=0.1
 soak: setup ## 50 consecutive runs with random deliveries, ending equal to one fresh load
 	@$(BIN)/python -m benchmarks.soak --runs $${RUNS:-50}
 
+package: setup ## build the versioned Spark code bundle in dist/spark/<version>/
+	@$(BIN)/python -m imdb_elt.spark_bundle package
+
+deploy-code: package ## upload the bundle to IMDB_SPARK_CODE_URI/<version>/ (boto3)
+	@$(BIN)/python -m imdb_elt.spark_bundle deploy
+
 clean: ## remove generated data (keeps .venv)
-	rm -rf lake warehouse dbt_project/target dbt_project/logs
+	rm -rf lake warehouse dist dbt_project/target dbt_project/logs

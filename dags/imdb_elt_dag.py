@@ -85,7 +85,7 @@ with DAG(
 
     # ---- stage the snapshot into the warehouse ----
     if settings.dbt_target == "redshift":
-        staged = redshift_stage.stage_tasks(settings, cleaned)
+        staged = redshift_stage.stage_tasks(settings, cleaned)  # REDSHIFT_STAGING: copy | spectrum
     else:
 
         @task(task_id=tasks.STAGE_TASK, pool=settings.dbt_pool, trigger_rule=AFTER_DETECT)

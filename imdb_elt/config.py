@@ -86,6 +86,12 @@ class Settings:
     # Redshift (target "redshift"): COPY authenticates with the IAM role only.
     redshift_iam_role_arn: str = field(default_factory=lambda: _env("REDSHIFT_IAM_ROLE_ARN", ""))
     redshift_method: str = field(default_factory=lambda: _env("REDSHIFT_METHOD", "data_api"))
+    # How raw.* reaches Redshift: "copy" (COPY into local tables) or "spectrum" (external tables
+    # over the lake's Parquet, in the external schema IMDB_RAW_SCHEMA mapped to this Glue database).
+    redshift_staging: str = field(default_factory=lambda: _env("REDSHIFT_STAGING", "copy"))
+    redshift_glue_database: str = field(
+        default_factory=lambda: _env("REDSHIFT_GLUE_DATABASE", "imdb_elt_raw")
+    )
     # Only read so that a configured access key can be refused loudly.
     redshift_copy_credentials: str = field(
         default_factory=lambda: _env("REDSHIFT_COPY_CREDENTIALS", "")
@@ -138,7 +144,7 @@ class Settings:
     emr_cluster_id: str = field(default_factory=lambda: _env("IMDB_EMR_CLUSTER_ID", ""))
     emr_serverless_app_id: str = field(default_factory=lambda: _env("IMDB_EMR_SERVERLESS_APP_ID", ""))
     emr_execution_role_arn: str = field(default_factory=lambda: _env("IMDB_EMR_EXECUTION_ROLE_ARN", ""))
-    # s3:// folder holding clean_imdb.py and spark_jobs.zip (uploaded by the deployment).
+    # s3:// folder of the Spark code: `make deploy-code` uploads each bundle to <uri>/<version>/.
     spark_code_uri: str = field(default_factory=lambda: _env("IMDB_SPARK_CODE_URI", ""))
     emr_log_uri: str = field(default_factory=lambda: _env("IMDB_EMR_LOG_URI", ""))
 
@@ -193,6 +199,8 @@ DBT_VARIABLES: dict[str, str] = {
     "REDSHIFT_AUTH_METHOD": "redshift_auth_method",
     "REDSHIFT_CLUSTER_ID": "redshift_cluster_id",
     "AWS_DEFAULT_REGION": "aws_region",
+    # dbt_project.yml materialises staging as tables when Redshift reads the raw zone by Spectrum.
+    "REDSHIFT_STAGING": "redshift_staging",
 }
 
 

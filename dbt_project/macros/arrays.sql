@@ -54,3 +54,32 @@
 {% macro redshift__array_position(position_alias) -%}
     cast({{ position_alias }} as integer) + 1
 {%- endmacro %}
+
+
+{#
+    array_column: a raw array column as staging selects it. With REDSHIFT_STAGING=spectrum the
+    raw tables are Spectrum external tables, whose nested columns a query cannot return; the
+    staging pre-hook (spectrum_session) serialises them to JSON text, parsed back into SUPER
+    here, so everything downstream sees the same SUPER arrays as after COPY.
+#}
+{% macro array_column(column) -%}
+    {{ return(adapter.dispatch('array_column', 'imdb_elt')(column)) }}
+{%- endmacro %}
+
+{% macro default__array_column(column) -%}
+    {{ column }}
+{%- endmacro %}
+
+{% macro redshift__array_column(column) -%}
+    {%- if env_var('REDSHIFT_STAGING', 'copy') == 'spectrum' -%}
+        json_parse({{ column }})
+    {%- else -%}
+        {{ column }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spectrum_session() -%}
+    {%- if target.type == 'redshift' and env_var('REDSHIFT_STAGING', 'copy') == 'spectrum' -%}
+        set json_serialization_enable to true
+    {%- endif -%}
+{%- endmacro %}

@@ -112,6 +112,16 @@
     ]) }}
 {% endmacro %}
 
+{% macro redshift__copy_table_statements(source_relation, target_relation) %}
+    {#- As PostgreSQL's, but Redshift's LIKE takes only INCLUDING/EXCLUDING DEFAULTS (it rejects
+        INCLUDING ALL) and copies the dist and sort keys by itself. -#}
+    {{ return([
+        'drop table if exists ' ~ target_relation ~ ' cascade',
+        'create table ' ~ target_relation ~ ' (like ' ~ source_relation ~ ')',
+        'insert into ' ~ target_relation ~ ' select * from ' ~ source_relation,
+    ]) }}
+{% endmacro %}
+
 {% macro duckdb__copy_table_statements(source_relation, target_relation) %}
     {{ return(['create or replace table ' ~ target_relation ~ ' as select * from ' ~ source_relation]) }}
 {% endmacro %}

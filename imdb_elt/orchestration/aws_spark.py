@@ -1,8 +1,11 @@
 """The Spark step on AWS: EMR on EC2 (a step on a running cluster) or EMR Serverless (a job run).
 
 Both submit the same ``spark_jobs/clean_imdb.py`` with the same arguments as local mode, read
-from ``s3://`` raw and lake URIs; the code is uploaded by the deployment to IMDB_SPARK_CODE_URI
-(``clean_imdb.py`` + ``spark_jobs.zip``). Everything is the Amazon provider's operators; the
+from ``s3://`` raw and lake URIs. The code is the versioned bundle `make deploy-code` uploaded to
+IMDB_SPARK_CODE_URI/<version>/ (``imdb_elt.spark_bundle``): the version is computed from the code
+this DAG runs, and a missing or different bundle fails the task before anything is submitted.
+Every Spark option the cloud run needs is in ``CLOUD_SPARK_CONF``, set by the step / job
+definition here, not by the deployer. Everything is the Amazon provider's operators; the
 run-specific parts (snapshot id, files) come from the ``detect`` XCom through a small task that
 builds the step / job driver, passed to the operators' templated fields as an XComArg.
 """
@@ -12,6 +15,16 @@ from __future__ import annotations
 from typing import Any
 
 from imdb_elt.config import Settings
+
+#: Spark options of every cloud run (spark-submit ``--conf``).
+CLOUD_SPARK_CONF: dict[str, str] = {
+    # No _SUCCESS object in the dataset folders: Redshift COPY loads every object under the
+    # prefix it is given and would fail on a file that is not Parquet.
+    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+    # No _metadata / _common_metadata summary files either (Spark's default today; pinned
+    # because COPY would read them as data).
+    "spark.hadoop.parquet.summary.metadata.level": "NONE",
+}
 
 
 class AwsConfigError(ValueError):
@@ -30,48 +43,71 @@ def _check_s3(settings: Settings) -> None:
             raise AwsConfigError(f"{name}={value!r}: EMR reads and writes s3:// URIs only")
 
 
-def code_locations(settings: Settings) -> tuple[str, str]:
-    """(entry point, --py-files archive) under IMDB_SPARK_CODE_URI."""
+def code_locations(settings: Settings, s3: Any = None) -> tuple[str, str]:
+    """(entry point, --py-files archive) of this code's bundle, checked on S3 (fails fast)."""
+    from imdb_elt.spark_bundle import build_bundle, verify_deployed
+
     base = _require(settings.spark_code_uri, "IMDB_SPARK_CODE_URI", "the s3:// folder holding the Spark code")
     if not base.startswith("s3://"):
         raise AwsConfigError(f"IMDB_SPARK_CODE_URI={base!r} must be an s3:// folder")
-    base = base.rstrip("/")
-    return f"{base}/clean_imdb.py", f"{base}/spark_jobs.zip"
+    if s3 is None:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        s3 = S3Hook(aws_conn_id=settings.aws_conn_id).get_conn()
+    return verify_deployed(build_bundle(), base, s3)
+
+
+def clean_arguments(
+    raw_dir: str, lake_dir: str, snapshot_id: str, files: list[str], threshold: float
+) -> list[str]:
+    return [
+        "--raw-dir", raw_dir,
+        "--lake-dir", lake_dir,
+        "--snapshot-id", snapshot_id,
+        "--files", ",".join(files),
+        "--threshold", str(threshold),
+    ]
 
 
 def job_arguments(settings: Settings, plan: dict[str, Any]) -> list[str]:
     """clean_imdb's arguments, identical to local mode's minus the local master."""
     _check_s3(settings)
-    return [
-        "--raw-dir", settings.raw_dir,
-        "--lake-dir", settings.lake_dir,
-        "--snapshot-id", plan["run_id"],
-        "--files", ",".join(plan["new_deliveries"]),
-        "--threshold", str(settings.quarantine_threshold),
-    ]
+    return clean_arguments(settings.raw_dir, settings.lake_dir, plan["run_id"],
+                           plan["new_deliveries"], settings.quarantine_threshold)
 
 
-def emr_steps(settings: Settings, plan: dict[str, Any]) -> list[dict]:
+def spark_conf_arguments() -> list[str]:
+    return [arg for key, value in CLOUD_SPARK_CONF.items() for arg in ("--conf", f"{key}={value}")]
+
+
+def spark_submit_arguments(entry: str, py_files: str, job_args: list[str]) -> list[str]:
+    """What follows ``spark-submit`` (and its deploy options) in every cloud run."""
+    return [*spark_conf_arguments(), "--py-files", py_files, entry, *job_args]
+
+
+def emr_steps(settings: Settings, plan: dict[str, Any], s3: Any = None) -> list[dict]:
     """One EMR step: spark-submit in cluster mode through command-runner.jar."""
-    entry, py_files = code_locations(settings)
+    args = job_arguments(settings, plan)
+    entry, py_files = code_locations(settings, s3)
     return [{
         "Name": f"imdb_elt clean {plan['run_id']}",
         # CONTINUE: a failed step fails this run (the sensor sees FAILED) but keeps a shared cluster up.
         "ActionOnFailure": "CONTINUE",
         "HadoopJarStep": {
             "Jar": "command-runner.jar",
-            "Args": ["spark-submit", "--deploy-mode", "cluster", "--py-files", py_files, entry,
-                     *job_arguments(settings, plan)],
+            "Args": ["spark-submit", "--deploy-mode", "cluster",
+                     *spark_submit_arguments(entry, py_files, args)],
         },
     }]
 
 
-def emr_serverless_job_driver(settings: Settings, plan: dict[str, Any]) -> dict:
-    entry, py_files = code_locations(settings)
+def emr_serverless_job_driver(settings: Settings, plan: dict[str, Any], s3: Any = None) -> dict:
+    args = job_arguments(settings, plan)
+    entry, py_files = code_locations(settings, s3)
     return {"sparkSubmit": {
         "entryPoint": entry,
-        "entryPointArguments": job_arguments(settings, plan),
-        "sparkSubmitParameters": f"--py-files {py_files}",
+        "entryPointArguments": args,
+        "sparkSubmitParameters": " ".join([*spark_conf_arguments(), "--py-files", py_files]),
     }}
 
 

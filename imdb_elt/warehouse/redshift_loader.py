@@ -10,8 +10,8 @@ Two ways to run the statements:
   one transaction, with no network path or password to the cluster;
 - any DB-API connection (``redshift_connector``, installed with dbt-redshift), committed once.
 
-``render_spectrum_ddl`` renders the alternative that copies nothing: external tables over the
-same Parquet (see docs/deployment.md).
+REDSHIFT_STAGING=spectrum copies nothing: ``imdb_elt.warehouse.spectrum`` points external tables
+at the same Parquet instead (see docs/deployment.md); ``stage_redshift`` runs either path.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from imdb_elt.warehouse.types import staged_columns, warehouse_type
 log = logging.getLogger(__name__)
 
 STAGING_SUFFIX = "__staging"
+STAGING_PATHS = ("copy", "spectrum")
 
 
 # --------------------------------------------------------------------------- rendering (pure)
@@ -125,43 +126,6 @@ def render_count_statement(schema: str) -> str:
     )
 
 
-def render_spectrum_ddl(
-    external_schema: str,
-    glue_database: str,
-    datasets: Mapping[str, str],
-    iam_role_arn: str,
-) -> list[str]:
-    """The no-copy alternative: Spectrum external tables over the snapshot's Parquet.
-
-    External DDL cannot run inside a transaction block, so these statements run one by one
-    (autocommit). To move a table to a new snapshot without a drop, use
-    ``ALTER TABLE <schema>.<table> SET LOCATION 's3://...'``.
-    """
-    validate_identifier(external_schema)
-    validate_identifier(glue_database)
-    role = validate_iam_role_arn(iam_role_arn)
-    _check_datasets(datasets)
-    statements = [
-        f"CREATE EXTERNAL SCHEMA IF NOT EXISTS {quote_identifier(external_schema)} "
-        f"FROM DATA CATALOG DATABASE {sql_string_literal(glue_database)} "
-        f"IAM_ROLE {sql_string_literal(role)} CREATE EXTERNAL DATABASE IF NOT EXISTS"
-    ]
-    for spec in INPUTS:
-        if spec.dataset not in datasets:
-            continue
-        name = qualified_name(external_schema, spec.dataset)
-        cols = ", ".join(
-            f"{quote_identifier(c.name)} {warehouse_type(c.type, 'spectrum')}"
-            for c in staged_columns(spec.dataset)
-        )
-        statements.append(f"DROP TABLE IF EXISTS {name}")
-        statements.append(
-            f"CREATE EXTERNAL TABLE {name} ({cols}) STORED AS PARQUET "
-            f"LOCATION {sql_string_literal(_prefix(datasets[spec.dataset]))}"
-        )
-    return statements
-
-
 # --------------------------------------------------------------------------- configuration
 
 
@@ -179,11 +143,16 @@ class RedshiftOptions:
     region: str = ""
     poll_seconds: float = 2.0
     timeout_seconds: float = 3600.0
+    staging: str = "copy"  # "copy" | "spectrum"
+    glue_database: str = "imdb_elt_raw"  # Spectrum: the Glue database the external schema maps
+    empty_prefix: str = ""  # Spectrum: where datasets the lake never received point (empty)
 
     def __post_init__(self) -> None:
         validate_iam_role_arn(self.iam_role_arn)
         if self.method not in ("data_api", "connector"):
             raise ValueError(f"unknown Redshift method {self.method!r}: data_api | connector")
+        if self.staging not in STAGING_PATHS:
+            raise ValueError(f"unknown REDSHIFT_STAGING {self.staging!r}: copy | spectrum")
 
 
 def _setting(settings: object, attr: str, default: str = "") -> str:
@@ -210,6 +179,9 @@ def redshift_options(settings: object) -> RedshiftOptions:
         db_user=_setting(settings, "redshift_db_user"),
         secret_arn=_setting(settings, "redshift_secret_arn"),
         region=_setting(settings, "aws_region"),
+        staging=_setting(settings, "redshift_staging", "copy"),
+        glue_database=_setting(settings, "redshift_glue_database", "imdb_elt_raw"),
+        empty_prefix=f"{_setting(settings, 'processed_dir')}/empty",
     )
 
 
@@ -347,8 +319,15 @@ def stage_redshift(
     client: Any = None,
     connection: DBAPIConnection | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    glue: Any = None,
 ) -> dict[str, int]:
-    """Copy, swap and count; return rows per table. ``datasets`` values are s3:// prefixes."""
+    """Copy, swap and count (or, with staging "spectrum", point external tables and count);
+    return rows per table. ``datasets`` values are s3:// prefixes."""
+    if options.staging == "spectrum":
+        from imdb_elt.warehouse.spectrum import stage_spectrum
+
+        return stage_spectrum(schema, datasets, options, glue=glue, client=client, connection=connection,
+                              sleep=sleep)
     statements = render_stage_statements(schema, datasets, options.iam_role_arn)
     count_sql = render_count_statement(schema)
     started = time.perf_counter()

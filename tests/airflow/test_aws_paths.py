@@ -2,12 +2,12 @@
 
 The operators are the Amazon provider's, built by imdb_elt.orchestration exactly as the DAG
 builds them, and executed directly with a minimal context. moto keeps EMR steps RUNNING and
-Redshift statements STARTED forever, so the tests set those states in moto's backend.
+Redshift statements STARTED forever, so the tests set those states in moto's backend. The Spark
+code bundle is deployed to moto's S3 first (the step builders refuse to submit without it).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from unittest import mock
 
@@ -16,9 +16,10 @@ import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from imdb_elt import config
+from imdb_elt import config, spark_bundle
 from imdb_elt.orchestration import aws_spark, redshift_stage
 from tests import fake_credentials as fake
+from tests.moto_redshift import patch_redshift_data
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -70,6 +71,14 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
 
 
+def deploy_code() -> str:
+    """`make deploy-code` into moto's S3; returns the version folder."""
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="imdb-code", CreateBucketConfiguration={"LocationConstraint": REGION})
+    folder, _ = spark_bundle.upload(spark_bundle.build_bundle(), "s3://imdb-code/imdb-elt/", s3)
+    return folder
+
+
 def _context() -> dict[str, Any]:
     ti = mock.MagicMock()
     return {"ti": ti, "task_instance": ti}
@@ -86,6 +95,12 @@ EXPECTED_ARGS = [
     "title.basics.tsv.gz,title.ratings.tsv.gz",
     "--threshold",
     "0.01",
+]
+CLOUD_CONF = [
+    "--conf",
+    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs=false",
+    "--conf",
+    "spark.hadoop.parquet.summary.metadata.level=NONE",
 ]
 
 
@@ -120,6 +135,7 @@ def test_emr_step_is_submitted_with_the_job_arguments_and_waited_for(aws_env, mo
     cluster_id = _cluster(emr)
     monkeypatch.setenv("IMDB_EMR_CLUSTER_ID", cluster_id)
     settings = config.load()
+    folder = deploy_code()
 
     steps = aws_spark.emr_steps(settings, PLAN)
     submit = aws_spark.add_emr_step(settings, steps)
@@ -133,9 +149,10 @@ def test_emr_step_is_submitted_with_the_job_arguments_and_waited_for(aws_env, mo
         "spark-submit",
         "--deploy-mode",
         "cluster",
+        *CLOUD_CONF,
         "--py-files",
-        "s3://imdb-code/imdb-elt/spark_jobs.zip",
-        "s3://imdb-code/imdb-elt/clean_imdb.py",
+        f"{folder}/spark_jobs.zip",
+        f"{folder}/clean_imdb.py",
         *EXPECTED_ARGS,
     ]
 
@@ -153,6 +170,7 @@ def test_a_failed_emr_step_fails_the_sensor(aws_env, monkeypatch):
     cluster_id = _cluster(emr)
     monkeypatch.setenv("IMDB_EMR_CLUSTER_ID", cluster_id)
     settings = config.load()
+    deploy_code()
     step_ids = aws_spark.add_emr_step(settings, aws_spark.emr_steps(settings, PLAN)).execute(_context())
     _set_step_state(cluster_id, step_ids[0], "FAILED")
     sensor = aws_spark.wait_for_emr_step(settings)
@@ -188,6 +206,7 @@ def test_emr_serverless_job_run_is_started_with_the_job_arguments(aws_env, monke
     monkeypatch.setenv("IMDB_EMR_SERVERLESS_APP_ID", app_id)
     monkeypatch.setenv("IMDB_EMR_LOG_URI", "s3://imdb-logs/emr/")
     settings = config.load()
+    folder = deploy_code()
 
     operator = aws_spark.start_emr_serverless_job(
         settings, aws_spark.emr_serverless_job_driver(settings, PLAN)
@@ -198,9 +217,11 @@ def test_emr_serverless_job_run_is_started_with_the_job_arguments(aws_env, monke
     run = client.get_job_run(applicationId=app_id, jobRunId=job_run_id)["jobRun"]
     assert run["executionRole"] == "arn:aws:iam::123456789012:role/emr-job"
     submit = run["jobDriver"]["sparkSubmit"]
-    assert submit["entryPoint"] == "s3://imdb-code/imdb-elt/clean_imdb.py"
+    assert submit["entryPoint"] == f"{folder}/clean_imdb.py"
     assert submit["entryPointArguments"] == EXPECTED_ARGS
-    assert submit["sparkSubmitParameters"] == "--py-files s3://imdb-code/imdb-elt/spark_jobs.zip"
+    assert submit["sparkSubmitParameters"] == " ".join(
+        [*CLOUD_CONF, "--py-files", f"{folder}/spark_jobs.zip"]
+    )
     overrides = run["configurationOverrides"]["monitoringConfiguration"]
     assert overrides["s3MonitoringConfiguration"]["logUri"] == "s3://imdb-logs/emr/"
 
@@ -213,6 +234,7 @@ def test_a_failed_emr_serverless_job_fails_the_task(aws_env, monkeypatch):
     ]
     monkeypatch.setenv("IMDB_EMR_SERVERLESS_APP_ID", app_id)
     settings = config.load()
+    deploy_code()
     operator = aws_spark.start_emr_serverless_job(
         settings, aws_spark.emr_serverless_job_driver(settings, PLAN)
     )
@@ -227,7 +249,7 @@ def test_a_failed_emr_serverless_job_fails_the_task(aws_env, monkeypatch):
 def test_emr_serverless_needs_the_application_id(aws_env):
     settings = config.load()
     with pytest.raises(aws_spark.AwsConfigError, match="IMDB_EMR_SERVERLESS_APP_ID"):
-        aws_spark.start_emr_serverless_job(settings, aws_spark.emr_serverless_job_driver(settings, PLAN))
+        aws_spark.start_emr_serverless_job(settings, {"sparkSubmit": {}})
 
 
 # ---- Redshift -------------------------------------------------------------------------------------
@@ -253,53 +275,7 @@ MANIFEST = {
 
 @pytest.fixture
 def redshift_data(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """moto 5.2 lacks BatchExecuteStatement: add it, recording the batch as one statement.
-
-    ``state["status"]`` is the status the statement reports (moto alone stays STARTED forever).
-    """
-    from moto.redshiftdata.models import redshiftdata_backends
-    from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
-
-    state: dict[str, Any] = {"status": "FINISHED", "batches": []}
-
-    def batch_execute_statement(self: RedshiftDataAPIServiceResponse) -> tuple[int, dict, str]:
-        sqls = self._get_param("Sqls")
-        state["batches"].append(
-            {
-                "sqls": sqls,
-                "cluster": self._get_param("ClusterIdentifier"),
-                "database": self._get_param("Database"),
-                "db_user": self._get_param("DbUser"),
-            }
-        )
-        statement = self.redshiftdata_backend.execute_statement(
-            cluster_identifier=self._get_param("ClusterIdentifier"),
-            database=self._get_param("Database"),
-            db_user=self._get_param("DbUser"),
-            parameters=None,
-            secret_arn=self._get_param("SecretArn"),
-            sql=";\n".join(sqls),
-        )
-        statement.status = state["status"]
-        return (
-            200,
-            {},
-            json.dumps(
-                {
-                    "Id": statement.id,
-                    "CreatedAt": statement.created_at,
-                    "Database": statement.database,
-                    "DbUser": statement.db_user,
-                    "ClusterIdentifier": statement.cluster_identifier,
-                }
-            ),
-        )
-
-    monkeypatch.setattr(
-        RedshiftDataAPIServiceResponse, "batch_execute_statement", batch_execute_statement, raising=False
-    )
-    state["backend"] = lambda: redshiftdata_backends[DEFAULT_ACCOUNT_ID][REGION]
-    return state
+    return patch_redshift_data(monkeypatch, REGION)
 
 
 def _redshift_operator() -> Any:
@@ -320,10 +296,9 @@ def test_redshift_copy_runs_the_rendered_statements_with_the_iam_role(aws_env, r
     assert operator.wait_for_completion is True
 
     operator.execute(_context())
-    assert len(redshift_data["batches"]) == 1  # the whole list: one batch, one transaction
-    batch = redshift_data["batches"][0]
-    assert batch["sqls"] == sql
-    assert (batch["cluster"], batch["database"], batch["db_user"]) == ("imdb-cluster", "imdb", "loader")
+    [(kind, sqls, target)] = redshift_data["calls"]  # the whole list: one batch, one transaction
+    assert (kind, sqls) == ("batch", sql)
+    assert (target["cluster"], target["database"], target["db_user"]) == ("imdb-cluster", "imdb", "loader")
 
 
 @mock_aws

@@ -23,18 +23,60 @@ from imdb_elt.warehouse.redshift_loader import (
     redshift_options,
     render_copy_statements,
     render_count_statement,
-    render_spectrum_ddl,
     render_stage_statements,
     stage_redshift,
     wait_for_statement,
 )
 from tests import fake_credentials as fake
+from tests.warehouse.redshift_expected import COLUMNS
 
 ROLE = "arn:aws:iam::123456789012:role/imdb-redshift-copy"
 SNAP = "s3://imdb-lake/processed/snapshots/20260301T000000000000Z"
 DATASETS = {"title_basics": f"{SNAP}/title_basics", "title_ratings": f"{SNAP}/title_ratings/"}
 KEY_PATTERN = re.compile(r"A[KS]IA[0-9A-Z]{16}|aws_secret_access_key|aws_access_key_id", re.IGNORECASE)
 REGION = "eu-west-1"
+
+
+def _create(dataset: str) -> str:
+    cols = ", ".join(f'"{n}" {t}' + (" NOT NULL" if not_null else "") for n, t, _, not_null in COLUMNS[dataset])
+    return f'CREATE TABLE "raw"."{dataset}__staging" ({cols})'
+
+
+def _copy(dataset: str) -> str:
+    return (f'COPY "raw"."{dataset}__staging" FROM \'{SNAP}/{dataset}/\' '
+            f"IAM_ROLE '{ROLE}' FORMAT AS PARQUET SERIALIZETOJSON")
+
+
+#: One staging run of DATASETS, written out from Redshift's documented COPY syntax and the
+#: catalogue's documented types: load every table beside the live one, then swap them all.
+EXPECTED_STAGE = [
+    'CREATE SCHEMA IF NOT EXISTS "raw"',
+    *[s for d in COLUMNS for s in (f'DROP TABLE IF EXISTS "raw"."{d}__staging"', _create(d),
+                                    *([_copy(d)] if d in DATASETS else []))],
+    *[s for d in COLUMNS for s in (f'DROP TABLE IF EXISTS "raw"."{d}" CASCADE',
+                                    f'ALTER TABLE "raw"."{d}__staging" RENAME TO "{d}"')],
+]
+EXPECTED_COUNT = " UNION ALL ".join(
+    f"SELECT '{d}' AS dataset, COUNT(*) AS row_count FROM \"raw\".\"{d}\"" for d in COLUMNS
+)
+
+
+def test_stage_statements_exact() -> None:
+    assert render_stage_statements("raw", DATASETS, ROLE) == EXPECTED_STAGE
+    assert render_count_statement("raw") == EXPECTED_COUNT
+    assert len(EXPECTED_STAGE) == 1 + 8 * 2 + 2 + 8 * 2
+
+
+@pytest.mark.parametrize("dataset", list(COLUMNS))
+def test_staging_tables_have_the_catalogue_types(dataset: str) -> None:
+    """Parsed, not string-matched: each column's Redshift type equals the documented one."""
+    (create,) = [s for s in render_stage_statements("raw", DATASETS, ROLE)
+                 if s.startswith(f'CREATE TABLE "raw"."{dataset}__staging" ')]
+    tree = sqlglot.parse_one(create, dialect="redshift")
+    got = [(c.name, c.args["kind"], any(isinstance(k.kind, exp.NotNullColumnConstraint)
+                                        for k in c.args.get("constraints") or []))
+           for c in tree.this.expressions]
+    assert got == [(n, exp.DataType.build(t, dialect="redshift"), not_null) for n, t, _, not_null in COLUMNS[dataset]]
 
 
 def test_copy_statement_text_exact() -> None:
@@ -80,16 +122,6 @@ def test_stage_statements_form_one_swap_transaction() -> None:
     assert '"tconst" VARCHAR(65535) NOT NULL' in basics and '"genres" SUPER' in basics
     ratings = next(s for s in statements if s.startswith('CREATE TABLE "raw"."title_ratings__staging"'))
     assert '"averageRating" DECIMAL(3,1)' in ratings and '"_loaded_at" TIMESTAMP' in ratings
-
-
-def test_spectrum_ddl_renders_external_tables() -> None:
-    ddl = render_spectrum_ddl("spectrum_raw", "imdb_lake", DATASETS, ROLE)
-    assert ddl[0].startswith('CREATE EXTERNAL SCHEMA IF NOT EXISTS "spectrum_raw" FROM DATA CATALOG')
-    assert f"IAM_ROLE '{ROLE}'" in ddl[0]
-    create = sqlglot.parse_one(ddl[2], dialect="redshift")
-    assert isinstance(create, exp.Create) and create.this.this.name == "title_basics"
-    assert ddl[2].endswith(f"STORED AS PARQUET LOCATION '{SNAP}/title_basics/'")
-    assert '"genres" ARRAY<VARCHAR(65535)>' in ddl[2]
 
 
 @pytest.mark.parametrize(
@@ -182,7 +214,7 @@ def test_stage_redshift_through_data_api(caplog: pytest.LogCaptureFixture) -> No
     client = boto3.client(
         "redshift-data", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y"
     )
-    statements = render_stage_statements("raw", DATASETS, ROLE)
+    statements = EXPECTED_STAGE
     target = {"ClusterIdentifier": "imdb", "Database": "dev", "DbUser": "loader"}
     with Stubber(client) as stub:
         stub.add_response(
@@ -193,7 +225,7 @@ def test_stage_redshift_through_data_api(caplog: pytest.LogCaptureFixture) -> No
         stub.add_response("describe_statement", {"Id": "batch-1", "Status": "STARTED"}, {"Id": "batch-1"})
         stub.add_response("describe_statement", {"Id": "batch-1", "Status": "FINISHED"}, {"Id": "batch-1"})
         stub.add_response(
-            "execute_statement", {"Id": "count-1"}, {"Sql": render_count_statement("raw"), **target}
+            "execute_statement", {"Id": "count-1"}, {"Sql": EXPECTED_COUNT, **target}
         )
         stub.add_response("describe_statement", {"Id": "count-1", "Status": "FINISHED"}, {"Id": "count-1"})
         records = [[{"stringValue": i.dataset}, {"longValue": n}] for n, i in enumerate(INPUTS)]
@@ -245,11 +277,11 @@ def test_dbapi_commits_once_and_rolls_back_on_failure() -> None:
     conn = FakeConnection()
     counts = stage_redshift("raw", DATASETS, options, connection=conn)
     assert counts == {i.dataset: 1 for i in INPUTS}
-    assert conn.executed[:-1] == render_stage_statements("raw", DATASETS, ROLE)
+    assert conn.executed == [*EXPECTED_STAGE, EXPECTED_COUNT]
     assert (conn.commits, conn.rollbacks) == (1, 0)
     failing = FakeConnection(fail_on="COPY")
     with pytest.raises(RuntimeError, match="access denied"):
-        execute_dbapi(failing, render_stage_statements("raw", DATASETS, ROLE))
+        execute_dbapi(failing, EXPECTED_STAGE)
     assert (failing.commits, failing.rollbacks) == (0, 1)
     assert not any("RENAME" in s for s in failing.executed)
 

@@ -14,7 +14,7 @@ renamed as (
         cast(nconst as {{ imdb_elt.string_type() }}) as nconst,
         cast(category as {{ imdb_elt.string_type() }}) as category,
         cast(job as {{ imdb_elt.string_type() }}) as job,
-        characters,
+        {{ imdb_elt.array_column('characters') }} as characters,
         cast(_snapshot_id as {{ imdb_elt.string_type() }}) as snapshot_id,
         cast(_loaded_at as timestamp) as loaded_at
 

@@ -17,7 +17,7 @@ renamed as (
         cast("startYear" as integer) as start_year,
         cast("endYear" as integer) as end_year,
         cast("runtimeMinutes" as integer) as runtime_minutes,
-        genres,
+        {{ imdb_elt.array_column('genres') }} as genres,
         cast(_snapshot_id as {{ imdb_elt.string_type() }}) as snapshot_id,
         cast(_loaded_at as timestamp) as loaded_at
 

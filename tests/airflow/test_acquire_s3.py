@@ -1,0 +1,109 @@
+"""Acquisition into an s3:// raw zone (moto), from the fake datasets.imdbws.com of test_acquire.
+
+On S3 the partial download lives in a local staging folder and only a verified file is uploaded,
+under its final key, with the server's validators as object metadata; the next run sends them
+back as a conditional request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from imdb_elt import config, lake, storage
+from imdb_elt.orchestration.acquire import IMDB_DUMPS, AcquireError, acquire, fetch_one
+from tests.airflow.test_acquire import FakeImdb, _dump, _handler
+
+pytestmark = pytest.mark.timeout(120)
+
+RAW = "s3://imdb-raw/imdb/dumps"
+
+
+@pytest.fixture
+def imdb() -> Iterator[tuple[FakeImdb, str]]:
+    fake = FakeImdb()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake, f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1", "IMDB_RAW_DIR": RAW,
+                       "IMDB_LAKE_DIR": "s3://imdb-raw/imdb/lake"}.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    storage.reset_client()
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="imdb-raw")
+        yield client
+    storage.reset_client()
+
+
+def raw_keys(s3: Any) -> list[str]:
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket="imdb-raw").get("Contents", []))
+
+
+def test_s3_raw_zone_gets_verified_files_and_conditional_requests_after(imdb, s3, tmp_path) -> None:
+    fake, url = imdb
+    for i, name in enumerate(IMDB_DUMPS):
+        fake.put(name, _dump(name, 100, seed=i), mtime=1_700_000_000)
+    staging = tmp_path / "staging"
+
+    first = acquire(url, RAW, staging_dir=str(staging))
+    assert [r.status for r in first] == ["downloaded"] * 7
+    assert raw_keys(s3) == sorted(f"imdb/dumps/{n}" for n in IMDB_DUMPS)
+    for name in IMDB_DUMPS:
+        obj = s3.get_object(Bucket="imdb-raw", Key=f"imdb/dumps/{name}")
+        assert obj["Body"].read() == fake.files[name]
+        assert obj["Metadata"]["source-etag"] == fake.etag(name)
+    assert [p.name for p in staging.iterdir()] == []  # partials removed once uploaded
+
+    fake.requests.clear()
+    assert [r.status for r in acquire(url, RAW, staging_dir=str(staging))] == ["not_modified"] * 7
+    assert all(status == 304 and headers["If-None-Match"] == fake.etag(name)
+               for name, headers, status in fake.requests)  # fmt: skip
+
+    # detect sees exactly the seven dumps, fingerprinted by their S3 ETags
+    found, missing = lake.list_deliveries(config.load())
+    assert sorted(d.file_name for d in found) == sorted(IMDB_DUMPS) and missing == ["movie_metadata.csv"]
+
+
+def test_an_interrupted_download_never_reaches_s3_and_resumes(imdb, s3, tmp_path) -> None:
+    fake, url = imdb
+    name = "title.principals.tsv.gz"
+    body = _dump(name, 5000)
+    fake.put(name, body, mtime=1_700_000_000)
+    fake.cut_after[name] = len(body) // 2
+    staging = tmp_path / "staging"
+    with pytest.raises(AcquireError, match=r"transfer broke|got"):
+        fetch_one(url, RAW, name, staging_dir=str(staging))
+    assert raw_keys(s3) == []  # nothing detect could pick up
+    assert lake.list_deliveries(config.load())[0] == []
+
+    resumed = fetch_one(url, RAW, name, staging_dir=str(staging))
+    assert resumed.status == "resumed" and fake.requests[-1][2] == 206
+    assert s3.get_object(Bucket="imdb-raw", Key=f"imdb/dumps/{name}")["Body"].read() == body
+
+
+def test_a_corrupt_gzip_is_never_uploaded(imdb, s3, tmp_path) -> None:
+    fake, url = imdb
+    name = "title.crew.tsv.gz"
+    good = _dump(name, 500)
+    fake.put(name, good[:-20] + b"\x00" * 20, mtime=1_700_000_000)
+    with pytest.raises(AcquireError, match="not a complete gzip"):
+        fetch_one(url, RAW, name, staging_dir=str(tmp_path / "staging"))
+    assert raw_keys(s3) == []

@@ -1,0 +1,150 @@
+"""The lake's bookkeeping on s3:// (moto): deliveries and their ETags, the ledger, CURRENT, the
+snapshot listing (every page) and pruning, all through imdb_elt.lake and imdb_elt.pipeline."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from imdb_elt import config, lake, pipeline, storage
+
+REGION = "us-east-1"
+LAKE = "s3://imdb-lake/prod/lake"
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "IMDB_RAW_DIR": "s3://imdb-raw/dumps",
+        "IMDB_LAKE_DIR": LAKE,
+        "IMDB_SNAPSHOT_RETENTION": "2",
+    }.items():
+        monkeypatch.setenv(key, value)
+    storage.reset_client()
+    with mock_aws():
+        client = boto3.client("s3", region_name=REGION)
+        client.create_bucket(Bucket="imdb-raw")
+        client.create_bucket(Bucket="imdb-lake")
+        yield client
+    storage.reset_client()
+
+
+def keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+
+def stats(*datasets: str) -> dict:
+    return {"datasets": {d: {"rows_written": 3, "source_file": f"{d}.raw"} for d in datasets}}
+
+
+def test_deliveries_are_fingerprinted_by_etag_and_the_ledger_lives_in_s3(s3: Any) -> None:
+    settings = config.load()
+    body = b"tconst\taverageRating\tnumVotes\ntt0000001\t5.0\t10\n"
+    s3.put_object(Bucket="imdb-raw", Key="dumps/title.ratings.tsv.gz", Body=body)
+    s3.put_object(Bucket="imdb-raw", Key="dumps/notes.txt", Body=b"not an input")
+    s3.put_object(Bucket="imdb-raw", Key="dumps/old/title.basics.tsv.gz", Body=b"a sub-folder")
+    found = pipeline.detect(settings)
+    assert [(d.file_name, d.uri, d.size, d.fingerprint) for d in found.new] == [
+        ("title.ratings.tsv.gz", "s3://imdb-raw/dumps/title.ratings.tsv.gz", len(body),
+         hashlib.md5(body).hexdigest())
+    ]  # fmt: skip
+    assert len(found.missing) == 7 and "title.basics.tsv.gz" in found.missing
+
+    first = pipeline.prepare_snapshot(settings, "S1", stats("title_ratings"))
+    pipeline.publish_snapshot(settings, first, found.new)
+    ledger = s3.get_object(Bucket="imdb-lake", Key="prod/lake/state/ledger.jsonl")["Body"].read().decode()
+    [entry] = [json.loads(line) for line in ledger.splitlines()]
+    assert (entry["dataset"], entry["snapshot_id"], entry["fingerprint"]) == (
+        "title_ratings",
+        "S1",
+        hashlib.md5(body).hexdigest(),
+    )
+
+    # The same bytes again: nothing new. Other bytes: new, and the ledger grows by one line.
+    s3.put_object(Bucket="imdb-raw", Key="dumps/title.ratings.tsv.gz", Body=body)
+    again = pipeline.detect(settings)
+    assert again.new == [] and [d.file_name for d in again.already_processed] == ["title.ratings.tsv.gz"]
+    s3.put_object(Bucket="imdb-raw", Key="dumps/title.ratings.tsv.gz", Body=body + b"tt0000002\t6.0\t3\n")
+    changed = pipeline.detect(settings)
+    assert [d.file_name for d in changed.new] == ["title.ratings.tsv.gz"]
+    pipeline.publish_snapshot(
+        settings, pipeline.prepare_snapshot(settings, "S2", stats("title_ratings")), changed.new
+    )
+    assert [e["snapshot_id"] for e in lake.read_ledger(settings)] == ["S1", "S2"]
+
+
+def test_current_on_s3_moves_only_when_set_and_is_one_object(s3: Any) -> None:
+    settings = config.load()
+    assert lake.current_snapshot_id(settings) is None and lake.current_manifest(settings) is None
+    lake.write_manifest(settings, lake.build_manifest(settings, "S1", stats("title_basics")))
+    assert lake.current_snapshot_id(settings) is None  # written, not yet published
+    lake.set_current(settings, "S1")
+    assert s3.get_object(Bucket="imdb-lake", Key="prod/lake/processed/CURRENT")["Body"].read() == b"S1\n"
+    manifest = lake.current_manifest(settings)
+    assert manifest["datasets"]["title_basics"]["path"] == f"{LAKE}/processed/snapshots/S1/title_basics"
+
+    second = lake.build_manifest(settings, "S2", stats("title_ratings"))
+    assert second["datasets"]["title_basics"]["snapshot_id"] == "S1"  # carried forward from CURRENT
+    lake.write_manifest(settings, second)
+    lake.set_current(settings, "S2")
+    assert lake.current_snapshot_id(settings) == "S2"
+    assert keys(s3, "imdb-lake") == [
+        "prod/lake/processed/CURRENT",
+        "prod/lake/processed/snapshots/S1/_MANIFEST.json",
+        "prod/lake/processed/snapshots/S2/_MANIFEST.json",
+    ]  # no temporary object left behind
+
+
+def test_snapshot_listing_reads_every_page_and_only_snapshot_folders(s3: Any) -> None:
+    settings = config.load()
+    for snap in ("S1", "S2", "S3", "S4", "S5"):
+        s3.put_object(
+            Bucket="imdb-lake", Key=f"prod/lake/processed/snapshots/{snap}/x/part-0.parquet", Body=b""
+        )
+    s3.put_object(
+        Bucket="imdb-lake", Key="prod/lake/processed/snapshots/README", Body=b"a file, not a snapshot"
+    )
+    s3.put_object(Bucket="imdb-lake", Key="prod/lake/processed/snapshots_old/S0/x", Body=b"a sibling prefix")
+    calls: list[dict] = []
+
+    def small_pages(params: dict, **_: Any) -> None:
+        params["MaxKeys"] = 2
+        calls.append(params)
+
+    storage.s3_client().meta.events.register("provide-client-params.s3.ListObjectsV2", small_pages)
+    assert lake.snapshot_ids(settings) == ["S1", "S2", "S3", "S4", "S5"]
+    assert len(calls) >= 3  # pages of two: every page was read
+
+
+def test_pruning_on_s3_keeps_retention_and_referenced_snapshots(s3: Any) -> None:
+    settings = config.load()
+    for snap, datasets in [("S1", ["title_basics"]), ("S2", ["title_ratings"]), ("S3", ["title_ratings"]),
+                           ("S4", ["title_ratings"])]:  # fmt: skip
+        for dataset in datasets:
+            for part in range(3):
+                key = f"prod/lake/processed/snapshots/{snap}/{dataset}/part-{part}.parquet"
+                s3.put_object(Bucket="imdb-lake", Key=key, Body=b"PAR1")
+            s3.put_object(
+                Bucket="imdb-lake", Key=f"prod/lake/quarantine/{snap}/{dataset}/part-0.parquet", Body=b""
+            )
+        manifest = lake.build_manifest(settings, snap, stats(*datasets))
+        lake.write_manifest(settings, manifest)
+        lake.set_current(settings, snap)
+
+    # S1 still holds title_basics for the current manifest: kept beyond the retention of two.
+    assert lake.prune_snapshots(settings) == ["S2"]
+    assert lake.snapshot_ids(settings) == ["S1", "S3", "S4"]
+    assert keys(s3, "imdb-lake", "prod/lake/processed/snapshots/S2") == []
+    assert keys(s3, "imdb-lake", "prod/lake/quarantine/S2") == []
+    assert len(keys(s3, "imdb-lake", "prod/lake/processed/snapshots/S1/title_basics/")) == 3
+    assert lake.prune_snapshots(settings) == []  # a second prune finds nothing more
