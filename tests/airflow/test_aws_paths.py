@@ -25,9 +25,11 @@ pytestmark = pytest.mark.timeout(120)
 
 REGION = "eu-west-1"
 ROLE = "arn:aws:iam::123456789012:role/imdb-elt-redshift-copy"
-PLAN = {
+PLAN = {  # as imdb_elt.pipeline.detect hands it on
+    "run_id": "20261125T070000000000Z",
     "snapshot_id": "20261125T070000000000Z",
-    "new": [
+    "new_deliveries": ["title.basics.tsv.gz", "title.ratings.tsv.gz"],
+    "deliveries": [
         {
             "file_name": "title.basics.tsv.gz",
             "uri": "s3://imdb-raw/title.basics.tsv.gz",

@@ -50,23 +50,20 @@ def _models(manifest: Path) -> dict[str, dict]:
 
 
 def _model_task(dag, name: str):
-    """The task that builds a model (`dbt build --select <model>`: the model, then its tests)."""
-    task_id = f"dbt.{name}_model_build"
+    """The task that shows a model (watcher mode: it reports the producer's build of the model)."""
+    task_id = f"dbt.{name}_run"
     assert task_id in dag.task_dict, f"no task for model {name}"
     return dag.task_dict[task_id]
 
 
-def test_one_build_task_per_model_in_dependency_order(dagbag, dbt_manifest):
+def test_one_task_per_model_in_dependency_order(dagbag, dbt_manifest):
     dag = dagbag.dags["imdb_elt_hourly"]
     models = _models(dbt_manifest)
-    build_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.") and t.task_id.endswith("_build")]
-    assert len(build_tasks) == len(models)
+    model_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.") and t.task_id.endswith("_run")]
+    assert len(model_tasks) == len(models)
     for name, node in models.items():
         task = _model_task(dag, name)
-        assert task.pool == "imdb_elt_dbt"
-        assert task.base_cmd == ["build"]  # model and its single-parent tests in one dbt process
-        assert task.select.endswith(f".{name}")
-        # dependency order: every upstream model's task comes before this one
+        assert task.pool != "imdb_elt_dbt"  # watchers run no dbt: they never wait for the writer
         for dep in node["depends_on"]["nodes"]:
             if dep.startswith("model."):
                 upstream = _model_task(dag, dep.split(".")[-1])
@@ -74,19 +71,15 @@ def test_one_build_task_per_model_in_dependency_order(dagbag, dbt_manifest):
     print(f"\n{len(models)} models, {len(dag.tasks)} tasks in all")
 
 
-def test_a_test_on_two_models_runs_after_both(dagbag, dbt_manifest):
-    """A relationships test inside one parent's build would run before the other parent exists."""
+def test_one_dbt_build_then_the_tests_before_publish(dagbag):
+    """The producer builds the run's models in one dbt process; the tests run after every model."""
     dag = dagbag.dags["imdb_elt_hourly"]
-    nodes = json.loads(dbt_manifest.read_text())["nodes"]
-    multi = [n for n in nodes.values() if n["resource_type"] == "test"
-             and sum(d.startswith("model.") for d in n["depends_on"]["nodes"]) > 1]
-    assert multi, "the project has relationships tests between models"
-    for test in multi:
-        task = dag.task_dict[f"dbt.{test['name']}_test"]
-        parents = {_model_task(dag, d.split(".")[-1]).task_id for d in test["depends_on"]["nodes"]}
-        assert parents <= task.upstream_task_ids
-        for parent in parents:  # and each parent's build leaves it out
-            assert test["name"] in (dag.task_dict[parent].exclude or "")
+    producer, tests = dag.get_task("dbt.dbt_producer_watcher"), dag.get_task("dbt.dbt_project_test")
+    assert producer.pool == tests.pool == "imdb_elt_dbt"  # the only dbt writers, one at a time
+    assert tests.base_cmd == ["test"]
+    model_tasks = {t.task_id for t in dag.tasks if t.task_id.endswith("_run")}
+    assert model_tasks <= tests.get_flat_relative_ids(upstream=True)
+    assert "dbt.dbt_project_test" in dag.get_task("publish").get_flat_relative_ids(upstream=True)
 
 
 def test_the_engine_steps_in_order_and_the_branch_before_every_dbt_task(dagbag):
@@ -100,7 +93,9 @@ def test_the_engine_steps_in_order_and_the_branch_before_every_dbt_task(dagbag):
     upstream_of_publish = dag.get_task("publish").get_flat_relative_ids(upstream=True)
     assert {t.task_id for t in dbt_tasks} <= upstream_of_publish
     # After detect's short-circuit, a task runs when nothing upstream failed and something ran.
-    after_detect = [dag.get_task(t) for t in ("stage", "select_models", "publish")] + dbt_tasks
+    # (Cosmos' gate after the producer, an EmptyOperator, keeps its own none_failed.)
+    after_detect = [dag.get_task(t) for t in ("stage", "select_models", "publish")] + [
+        t for t in dbt_tasks if not t.task_id.endswith("_done")]
     assert {t.trigger_rule for t in after_detect} == {"none_failed_min_one_success"}
     # detect skips clean and report directly when there is nothing to do; report runs otherwise.
     assert {"clean", "report"} <= dag.get_task("detect").downstream_task_ids
