@@ -1,15 +1,15 @@
 """A real browser (headless Chromium via Playwright) on the Airflow UI and the dbt docs site.
 
-Both servers are started through the project's own scripts (scripts/airflow_standalone.sh,
-scripts/dbt_docs.sh) on free ports with a throw-away AIRFLOW_HOME, lake and DuckDB file, and
-stopped (whole process group) afterwards. Screenshots land in artifacts/browser/.
+Airflow is the session's server (tests/fixtures/airflow_server.py, started as `make airflow`
+does, after the scheduler tests' runs); the dbt docs server is started by scripts/dbt_docs.sh on
+a free port and stopped (whole process group) afterwards. Screenshots land in artifacts/browser/.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -104,108 +104,100 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    """Start Airflow and dbt docs together (their start-ups overlap), stop both whatever happens."""
+def servers(tmp_path_factory: pytest.TempPathFactory, airflow_server) -> Iterator[dict[str, object]]:
+    """The session's Airflow (tests/fixtures/airflow_server.py) and a dbt docs server started by
+    its script on a copy of that Airflow's warehouse (which the scheduler tests filled)."""
     import duckdb
 
     root = tmp_path_factory.mktemp("browser")
     (root / "warehouse").mkdir()
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    base_env.update(
-        {
-            "IMDB_LAKE_DIR": str(root / "lake"),
-            "DUCKDB_PATH": str(root / "warehouse" / "imdb.duckdb"),
-            "IMDB_DBT_MANIFEST_DIR": str(root / "dbt_manifest"),
-            "AIRFLOW_HOME": str(root / "airflow"),
-            "IMDB_AIRFLOW_UNPAUSE": "false",  # look at the DAG, do not run it in the background
-        }
+    docs_db = root / "warehouse" / "imdb.duckdb"
+    if airflow_server.db.exists():
+        shutil.copy2(airflow_server.db, docs_db)
+    else:
+        duckdb.connect(str(docs_db)).close()  # an (empty) warehouse: no pipeline run needed
+    base_env.update({"IMDB_LAKE_DIR": str(root / "lake"), "DUCKDB_PATH": str(docs_db)})
+    docs_port = _free_port()
+    log = open(root / "dbt_docs.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [str(REPO_ROOT / "scripts" / "dbt_docs.sh")],
+        env={**base_env, "IMDB_DOCS_PORT": str(docs_port),
+             "IMDB_DOCS_TARGET_PATH": str(root / "docs_target")},
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: stopped as a whole
     )
-    duckdb.connect(base_env["DUCKDB_PATH"]).close()  # an (empty) warehouse: no pipeline run needed
-    airflow_port, docs_port = _free_port(), _free_port()
-    started: list[tuple[subprocess.Popen, Path | None]] = []
-    logs = []
     try:
-        for script, extra, pgid_file in (
-            ("airflow_standalone.sh", {"IMDB_AIRFLOW_PORT": str(airflow_port)},
-             root / "airflow" / "standalone.pgid"),
-            ("dbt_docs.sh", {"IMDB_DOCS_PORT": str(docs_port),
-                             "IMDB_DOCS_TARGET_PATH": str(root / "docs_target")}, None),
-        ):
-            log = open(root / f"{script}.log", "w")  # noqa: SIM115
-            logs.append(log)
-            proc = subprocess.Popen(
-                [str(REPO_ROOT / "scripts" / script)],
-                env={**base_env, **extra},
-                cwd=REPO_ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: stopped as a whole
-            )
-            started.append((proc, pgid_file))
-        yield {
-            "airflow": (f"http://127.0.0.1:{airflow_port}", started[0][0], Path(base_env["AIRFLOW_HOME"])),
-            "docs": (f"http://127.0.0.1:{docs_port}", started[1][0]),
-            "root": root,
-        }
+        yield {"airflow": airflow_server, "docs": (f"http://127.0.0.1:{docs_port}", proc), "root": root}
     finally:
-        for proc, pgid_file in started:
-            _stop(proc, pgid_file)
-        for log in logs:
-            log.close()
+        _stop(proc)
+        log.close()
 
 
-@pytest.mark.timeout(360)
-def test_airflow_ui_shows_the_dag_graph_with_the_dbt_tasks(browser, servers):
-    started = time.monotonic()
-    base, proc, airflow_home = servers["airflow"]
-    _wait_http(f"{base}/api/v2/monitor/health", proc, timeout=240)
-    passwords = airflow_home / "simple_auth_manager_passwords.json.generated"
-    deadline = time.monotonic() + 60
-    while not passwords.exists() and time.monotonic() < deadline:
-        time.sleep(1)
-    password = json.loads(passwords.read_text())["admin"]
-    print(f"\nAirflow API up after {time.monotonic() - started:.0f} s")
-    page = browser.new_page(viewport={"width": 1600, "height": 1000})
-    page.goto(f"{base}/")
+def _login(page, server) -> None:
+    page.goto(f"{server.base}/")
     page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", password)
+    page.fill("input[name=password]", server.password)
     page.keyboard.press("Enter")
-    page.wait_for_url(lambda url: "/auth/login" not in url, timeout=30_000)
+    page.wait_for_url(lambda url: "/auth/login" not in url, timeout=60_000)
 
-    # The DAG appears once the dag processor has parsed the folder (bounded wait).
-    deadline = time.monotonic() + 150
-    while True:
-        page.goto(f"{base}/dags/imdb_elt_hourly")
-        try:
-            page.get_by_text("imdb_elt_hourly").first.wait_for(timeout=10_000)
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                page.screenshot(path=str(ARTIFACTS / "airflow_no_dag.png"))
-                raise
+
+@pytest.mark.timeout(600)
+def test_airflow_ui_triggers_a_run_that_turns_green_and_shows_one_task_per_model(browser, servers):
+    started = time.monotonic()
+    server = servers["airflow"]
+    runs_path = "/api/v2/dags/imdb_elt_hourly/dagRuns"
+    before = {r["dag_run_id"] for r in server.request("GET", runs_path)["dag_runs"]}
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    _login(page, server)
+    page.goto(f"{server.base}/dags/imdb_elt_hourly")
+    page.get_by_text("imdb_elt_hourly").first.wait_for(timeout=60_000)
+
+    # Trigger from the UI: the header's Trigger button, then the dialog's own Trigger button.
+    page.get_by_role("button", name="Trigger Dag").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "airflow_trigger_dialog.png"))
+    dialog.get_by_role("button", name=re.compile(r"^\s*Trigger\s*$")).last.click()
+    deadline = time.monotonic() + 60
+    new: set[str] = set()
+    while not new and time.monotonic() < deadline:
+        runs = server.request("GET", runs_path)["dag_runs"]
+        new = {r["dag_run_id"] for r in runs} - before
+        time.sleep(1)
+    assert len(new) == 1, "the UI's Trigger did not create a run"
+    run_id = new.pop()
+    state, seconds = server.wait(run_id, timeout=400)
+    assert state == "success"
+
+    # The run's page says so, in the UI.
+    page.goto(f"{server.base}/dags/imdb_elt_hourly/runs/{run_id}")
+    page.get_by_text(re.compile("success", re.I)).first.wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "airflow_run_success.png"), full_page=True)
+    print(f"\nUI-triggered run {run_id}: {state} in {seconds:.0f} s "
+          f"({time.monotonic() - started:.0f} s in all)")
+
+    page.goto(f"{server.base}/dags/imdb_elt_hourly")
     page.get_by_role("button", name=re.compile("Show Graph")).click()
     nodes = page.locator(".react-flow__node")
     nodes.first.wait_for(timeout=30_000)
     page.wait_for_timeout(1500)  # let the layout settle before the screenshot
     page.screenshot(path=str(ARTIFACTS / "airflow_graph.png"), full_page=True)
     labels = " ".join(nodes.all_inner_texts())
-    print(f"{nodes.count()} graph nodes rendered, {time.monotonic() - started:.0f} s in all")
-    assert "detect" in labels and "publish_snapshot" in labels
+    assert "detect" in labels and "publish" in labels and "report" in labels
     assert "dbt" in labels  # the Cosmos task group (collapsed: one node)
-
-    # The collapsed Cosmos group says how many tasks it holds ("+ 44 Tasks"); expanded, it shows
-    # one node per dbt model build task.
+    # The collapsed Cosmos group says how many tasks it holds; expanded, one node per model.
     expand = page.get_by_text(re.compile(r"\+\s*\d+\s+Tasks"))
     in_group = int(re.search(r"\d+", expand.first.inner_text()).group())
     print(f"dbt task group holds {in_group} tasks")
-    assert in_group >= 33  # one per model, plus the tests on two models
     expand.first.click()
-    page.get_by_text(re.compile(r"movies_model_build")).first.wait_for(timeout=20_000)
+    page.get_by_text(re.compile(r"movies_run")).first.wait_for(timeout=20_000)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / "airflow_graph_dbt.png"), full_page=True)
-    build_nodes = [t for t in nodes.all_inner_texts() if "_model_build" in t]
-    print(f"{len(build_nodes)} dbt model build nodes visible")
-    assert len(build_nodes) >= 10
+    model_nodes = [t for t in nodes.all_inner_texts() if t.strip().endswith("_run")]
+    assert len(model_nodes) >= 10
 
 
 @pytest.mark.timeout(240)
