@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -127,12 +128,22 @@ def dbt_env_interceptor(context: Any, operator: Any) -> None:
 
 
 def push_dbt_results(project_dir: str, context: Any = None, **_: Any) -> None:
-    """Cosmos callback (after the dbt command, failed or not): leave its node results in XCom."""
+    """Cosmos callback (after the dbt command, failed or not): leave its node results in XCom.
+
+    dbt writes run_results.json under DBT_TARGET_PATH when that is set, else in the copy of the
+    project Cosmos ran it in. A file older than this task is another task's, and is ignored.
+    """
     from imdb_elt.dbt_runner import node_results
 
-    results_file = Path(project_dir) / "target" / "run_results.json"
-    if context is not None and results_file.is_file():
-        context["ti"].xcom_push(key=DBT_RESULTS_KEY, value=node_results(json.loads(results_file.read_text())))
+    if context is None:
+        return
+    target = os.environ.get("DBT_TARGET_PATH")
+    results_file = (Path(target) if target else Path(project_dir) / "target") / "run_results.json"
+    started = getattr(context["ti"], "start_date", None)
+    if not results_file.is_file() or (started and results_file.stat().st_mtime < started.timestamp()):
+        log.warning("no run_results.json from this dbt command at %s", results_file)
+        return
+    context["ti"].xcom_push(key=DBT_RESULTS_KEY, value=node_results(json.loads(results_file.read_text())))
 
 
 def release_dbt_duckdb(context: Any = None) -> None:
@@ -156,6 +167,9 @@ def publish(settings: Settings, plan_dict: dict, ti: Any, dbt_task_ids: list[str
     """Record what the dbt tasks built, then publish (the same step as the command line)."""
     plan = Plan.from_dict(plan_dict)
     results = collect_dbt_results(ti, dbt_task_ids)
+    if not any(r["resource_type"] == "model" for r in results):
+        # Never publish blind: which marts a selective build rebuilt comes from these results.
+        raise pipeline.PipelineError("the dbt tasks left no model results in XCom: nothing published")
     pipeline.record_build(settings, plan, results, sum(r["seconds"] for r in results))
     return run_step(settings, pipeline.publish, plan.to_dict(), {"ti": ti})
 
