@@ -1,0 +1,84 @@
+"""Settings have one reader (imdb_elt/config.py), and every other place that names a default for
+the same variable (profiles.yml, the dbt project, the scripts) names the same one."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from imdb_elt import config
+from imdb_elt.config import DBT_PROJECT_DIR, REPO_ROOT
+
+ENV_VAR = re.compile(r"env_var\(\s*'([A-Z0-9_]+)'\s*(?:,\s*'([^']*)')?\s*\)")
+#: profiles.yml placeholders for settings that have no default (the target fails clearly if used
+#: without them); config leaves them empty.
+PLACEHOLDERS = {"REDSHIFT_HOST": "redshift.invalid", "REDSHIFT_USER": "dbt"}
+
+
+def _dbt_defaults() -> dict[str, set[str]]:
+    """Every default given to env_var() in profiles.yml and the dbt project's sources."""
+    found: dict[str, set[str]] = {}
+    files = [REPO_ROOT / "profiles.yml", *DBT_PROJECT_DIR.glob("**/*.yml"), *DBT_PROJECT_DIR.glob("**/*.sql")]
+    for path in files:
+        if "target" in path.relative_to(DBT_PROJECT_DIR if path.is_relative_to(DBT_PROJECT_DIR)
+                                        else REPO_ROOT).parts:
+            continue
+        for name, default in ENV_VAR.findall(path.read_text()):
+            found.setdefault(name, set()).add(default)
+    return found
+
+
+@pytest.fixture
+def defaults(monkeypatch: pytest.MonkeyPatch) -> config.Settings:
+    for name in [*config.DBT_VARIABLES, *_dbt_defaults()]:
+        monkeypatch.delenv(name, raising=False)
+    return config.load()
+
+
+def test_dbt_sees_the_defaults_config_has(defaults: config.Settings) -> None:
+    dbt = _dbt_defaults()
+    checked = []
+    for name, attr in config.DBT_VARIABLES.items():
+        if name not in dbt:
+            continue
+        ours = str(getattr(defaults, attr))
+        if name == "DUCKDB_PATH":  # config resolves it from the repository root
+            ours = str(Path(ours).relative_to(REPO_ROOT))
+        expected = {PLACEHOLDERS.get(name, ours)} if ours == "" else {ours}
+        assert dbt[name] == expected, f"{name}: dbt defaults {dbt[name]} but config.py {ours!r}"
+        checked.append(name)
+    assert {"DBT_TARGET", "IMDB_RAW_SCHEMA", "IMDB_AUDIT_SCHEMA", "IMDB_MARTS_SCHEMA", "REDSHIFT_DATABASE",
+            "AWS_DEFAULT_REGION"} <= set(checked)
+
+
+def test_every_project_setting_dbt_reads_comes_from_config() -> None:
+    """A variable the dbt project reads is either a setting in config.DBT_VARIABLES, a secret or
+    connection detail of the profile (PG*, REDSHIFT_PASSWORD, AWS_PROFILE, DBT_THREADS), or a
+    hand-over of the run (IMDB_EXPECTED_ROWS, IMDB_ENV)."""
+    outside = {"PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "REDSHIFT_PASSWORD", "AWS_PROFILE",
+               "DBT_THREADS", "IMDB_EXPECTED_ROWS", "IMDB_ENV"}
+    unknown = set(_dbt_defaults()) - set(config.DBT_VARIABLES) - outside
+    assert not unknown, f"dbt reads {sorted(unknown)} that imdb_elt/config.py does not hand over"
+
+
+def test_the_environment_dbt_gets_is_built_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMDB_MARTS_SCHEMA", "published")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    monkeypatch.setenv("PGPASSWORD", "not-a-setting")
+    env = config.dbt_environment(config.load())
+    assert env["IMDB_MARTS_SCHEMA"] == "published" and env["AWS_DEFAULT_REGION"] == "eu-central-1"
+    assert env["IMDB_ENV"] == "prod"
+    assert "PGPASSWORD" not in env  # secrets stay in the process environment
+
+
+def test_the_lake_layout_has_one_home(defaults: config.Settings) -> None:
+    """The pipeline's and the Spark job's paths come from imdb_elt/layout.py."""
+    from imdb_elt import layout
+
+    lake = defaults.lake_dir
+    assert defaults.snapshot_dir("S") == layout.snapshot_dir(lake, "S") == f"{lake}/processed/snapshots/S"
+    assert defaults.current_pointer == f"{lake}/processed/CURRENT"
+    sources = "\n".join(p.read_text() for p in (REPO_ROOT / "spark_jobs").glob("*.py"))
+    assert '"processed", "snapshots"' not in sources and "'processed', 'snapshots'" not in sources
