@@ -80,14 +80,31 @@ def dbt_task_group(settings: Settings, manifest: Path, group_id: str = "dbt") ->
         operator_args=operator_args,
     )
     if watcher:
-        from cosmos.operators._watcher.base import BaseConsumerSensor
-
-        for task in _walk(group):
-            if isinstance(task, BaseConsumerSensor):  # reads the producer's events, runs no dbt
-                task.poke_interval = 2
-            elif hasattr(task, "interceptors"):  # the producer and the tests run dbt
-                task.pool = settings.dbt_pool
+        _wire_watchers(group, settings)
     return group
+
+
+def _wire_watchers(group: DbtTaskGroup, settings: Settings) -> None:
+    """Model tasks read the producer's outcome once it is known, each in one short process.
+
+    Cosmos lets model watchers start alongside the producer and wait for it (in the triggerer,
+    then a second process to finish); here they follow the producer, so each finds its model's
+    status at the first look. ``all_done_min_one_success``: a watcher also runs when the
+    producer failed (it reports its own model's outcome: built, failed, or not built because a
+    parent failed), and is skipped when nothing upstream ran (a run with nothing new).
+    """
+    from cosmos.operators._watcher.base import BaseConsumerSensor
+
+    tasks = _walk(group)
+    producer = next(t for t in tasks if t.task_id.endswith(".dbt_producer_watcher"))
+    for task in tasks:
+        if isinstance(task, BaseConsumerSensor):  # reads the producer's events, runs no dbt
+            task.deferrable = False
+            task.poke_interval = 2
+            task.trigger_rule = "all_done_min_one_success"
+            producer >> task
+        elif hasattr(task, "interceptors"):  # the producer and the tests run dbt: one writer
+            task.pool = settings.dbt_pool
 
 
 def dbt_tasks(group: DbtTaskGroup) -> dict[str, dict]:

@@ -92,11 +92,14 @@ def test_the_engine_steps_in_order_and_the_branch_before_every_dbt_task(dagbag):
     assert all("select_models" in t.upstream_task_ids for t in dbt_tasks)
     upstream_of_publish = dag.get_task("publish").get_flat_relative_ids(upstream=True)
     assert {t.task_id for t in dbt_tasks} <= upstream_of_publish
-    # After detect's short-circuit, a task runs when nothing upstream failed and something ran.
-    # (Cosmos' gate after the producer, an EmptyOperator, keeps its own none_failed.)
-    after_detect = [dag.get_task(t) for t in ("stage", "select_models", "publish")] + [
-        t for t in dbt_tasks if not t.task_id.endswith("_done")]
-    assert {t.trigger_rule for t in after_detect} == {"none_failed_min_one_success"}
+    # After detect's short-circuit, a step runs when nothing upstream failed and something ran;
+    # a model's task runs after the producer whatever its outcome (it reports its own model).
+    steps = [dag.get_task(t) for t in ("stage", "select_models", "publish", "dbt.dbt_producer_watcher",
+                                       "dbt.dbt_project_test")]
+    assert {t.trigger_rule for t in steps} == {"none_failed_min_one_success"}
+    model_tasks = [t for t in dbt_tasks if t.task_id.endswith("_run")]
+    assert {t.trigger_rule for t in model_tasks} == {"all_done_min_one_success"}
+    assert all("dbt.dbt_producer_watcher" in t.upstream_task_ids for t in model_tasks)
     # detect skips clean and report directly when there is nothing to do; report runs otherwise.
     assert {"clean", "report"} <= dag.get_task("detect").downstream_task_ids
     assert dag.get_task("report").trigger_rule == "all_done"
