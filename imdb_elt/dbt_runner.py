@@ -25,6 +25,7 @@ class DbtOutcome:
     statuses: Counter = field(default_factory=Counter)  # (resource_type, status) -> n
     failures: list[str] = field(default_factory=list)
     built_models: list[str] = field(default_factory=list)  # names of models built successfully
+    warnings: dict[str, int] = field(default_factory=dict)  # warn-severity test -> rows it flagged
 
     @property
     def ok(self) -> bool:
@@ -99,6 +100,8 @@ def run_dbt(
             outcome.statuses[(resource_type, result["status"])] += 1
             if resource_type == "model" and result["status"] == "success":
                 outcome.built_models.append(result["unique_id"].rsplit(".", 1)[-1])
+            if result["status"] == "warn":
+                outcome.warnings[result["unique_id"].split(".")[2]] = int(result.get("failures") or 0)
             if result["status"] in ("fail", "error"):
                 outcome.failures.append(f"{result['unique_id']}: {result.get('message')}")
     return outcome

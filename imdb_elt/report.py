@@ -66,6 +66,7 @@ def dbt_summary(outcome: DbtOutcome, selection: list[str] | None = None) -> dict
         "models_failed": outcome.count("model", "error"),
         "tests_passed": outcome.count("test", "pass") + outcome.count("unit_test", "pass"),
         "tests_warned": outcome.count("test", "warn"),
+        "warnings": dict(sorted(outcome.warnings.items())),
         "tests_failed": outcome.count("test", "fail", "error") + outcome.count("unit_test", "fail", "error"),
         "skipped": sum(n for (_, st), n in outcome.statuses.items() if st == "skipped"),
         "selected": selection or "all",
@@ -123,6 +124,9 @@ def format_summary(rep: dict) -> str:
         if dbt.get("selected", "all") != "all":
             lines.append("       selective build, only what the new deliveries or changed code reach: "
                          + " ".join(dbt["selected"]))
+        warnings = dbt.get("warnings") or {}
+        if warnings:
+            lines.append("       warned (rows): " + ", ".join(f"{k}={v}" for k, v in warnings.items()))
         for failure in dbt.get("failures", [])[:5]:
             lines.append(f"    FAILED {failure}")
     if rep.get("error"):
