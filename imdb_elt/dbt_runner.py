@@ -44,6 +44,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
             "DUCKDB_PATH": settings.duckdb_path,
             "IMDB_RAW_SCHEMA": settings.raw_schema,
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            "IMDB_ENV": "prod",  # reconciliation fails instead of warning when figures are missing
         }
     )
     return env

@@ -42,6 +42,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "DUCKDB_PATH": settings.duckdb_path,
         "IMDB_RAW_SCHEMA": settings.raw_schema,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "IMDB_ENV": "prod",
     }
 
 

@@ -345,6 +345,46 @@ def test_reconciliation_reads_the_local_runners_env_var(
     assert statuses(wh.run_results())["test.imdb_elt.reconcile_staged_rows"] == verdict
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("environment, verdict", [("", "warn"), ("prod", "fail")])
+def test_reconciliation_without_figures_fails_a_production_build(
+    wh: Warehouse, environment: str, verdict: str
+) -> None:
+    """No figures: an analyst's build warns, a production build (IMDB_ENV=prod) fails."""
+    other_vars = {k: v for k, v in BASE_VARS.items() if k != "expected_rows"}
+    env = {k: v for k, v in wh.env.items() if k not in ("IMDB_EXPECTED_ROWS", "IMDB_ENV")}
+    if environment:
+        env["IMDB_ENV"] = environment
+    proc = run_dbt(["test", "--select", "reconcile_staged_rows", "--vars", json.dumps(other_vars)], env,
+                   target_path=wh.root / "target")  # fmt: skip
+    assert statuses(wh.run_results())["test.imdb_elt.reconcile_staged_rows"] == verdict
+    assert (proc.returncode != 0) == (verdict == "fail")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize("hand_over", ["intact", "broken"])
+def test_runner_build_fails_when_the_figures_hand_over_breaks(
+    wh: Warehouse, hand_over: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner's own dbt call (IMDB_ENV=prod): without the figures the build fails."""
+    from imdb_elt import pipeline
+    from imdb_elt.dbt_runner import run_dbt as runner_dbt
+
+    if hand_over == "broken":
+        monkeypatch.setattr(pipeline, "dbt_run_env", lambda manifest: {})
+    manifest = {"datasets": {name: {"rows": n} for name, n in BASE_VARS["expected_rows"].items()}}
+    settings = Settings(duckdb_path=str(wh.duckdb_path), dbt_target="duckdb", raw_schema="raw",
+                        dbt_target_path=str(wh.root / "runner_target"))  # fmt: skip
+    outcome = runner_dbt(settings, ["test", "--select", "reconcile_staged_rows"],
+                         extra_env=pipeline.dbt_run_env(manifest), echo=False)  # fmt: skip
+    print(hand_over, outcome.statuses, outcome.failures)
+    assert outcome.ok == (hand_over == "intact")
+    if hand_over == "broken":
+        assert any("reconcile_staged_rows" in f for f in outcome.failures)
+
+
 def _error_test(uid: str, name: str, model: str, column: str, **kwargs: Any) -> tuple[str, dict]:
     node = f"model.imdb_elt.{model}"
     return f"test.imdb_elt.{uid}", {

@@ -2,12 +2,14 @@
 
 - The sources YAML declares every catalogue dataset, under the source its format belongs to,
   with exactly the catalogue's columns in the catalogue's order, then the lineage columns.
+- The reconciliation test maps every dataset to its source, in catalogue order.
 - The weighted-rating unit test's expected values are what the documented arithmetic gives,
   recomputed here from its own input rows.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -23,6 +25,7 @@ SOURCES_YAML = {
     "imdb": DBT_PROJECT_DIR / "models" / "staging" / "imdb" / "_imdb__sources.yml",
     "kaggle": DBT_PROJECT_DIR / "models" / "staging" / "kaggle" / "_kaggle__sources.yml",
 }
+RECONCILE_SQL = DBT_PROJECT_DIR / "tests" / "reconcile_staged_rows.sql"
 MART_UNIT_TESTS = DBT_PROJECT_DIR / "models" / "marts" / "_marts__unit_tests.yml"
 
 
@@ -58,6 +61,18 @@ def test_sources_check_sees_a_renamed_column(monkeypatch: pytest.MonkeyPatch) ->
         catalog, "INPUTS", tuple(renamed if i is catalog.TITLE_RATINGS else i for i in catalog.INPUTS)
     )
     assert declared_sources() != expected_sources()
+
+
+def reconcile_map(sql: str) -> list[tuple[str, str, str]]:
+    return re.findall(r"'(\w+)':\s*source\('(\w+)',\s*'(\w+)'\)", sql)
+
+
+def test_reconciliation_covers_every_dataset_in_catalogue_order() -> None:
+    expected = [(raw.dataset, SOURCE_OF_FORMAT[raw.fmt], raw.dataset) for raw in catalog.INPUTS]
+    found = reconcile_map(RECONCILE_SQL.read_text())
+    assert found == expected
+    # The check can fail: a dataset dropped from the map is seen.
+    assert reconcile_map(RECONCILE_SQL.read_text().replace("'title_akas':", "'title_akaz':")) != expected
 
 
 def _round_half_up(value: Fraction, places: int) -> Decimal:
