@@ -30,6 +30,9 @@ from imdb_elt.config import DBT_PROJECT_DIR, PROFILES_DIR, REPO_ROOT
 
 DBT = str(Path(sys.executable).with_name("dbt"))
 
+#: A title announced for a year after the current one: accepted data, a plausibility warning.
+ANNOUNCED_YEAR = dt.date.today().year + 5
+
 _DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
 _SCALAR = {
     "string": pa.string(),
@@ -84,9 +87,9 @@ def base_rows() -> dict[str, list[dict[str, Any]]]:
             dict(tconst="tt0000006", titleType="movie", primaryTitle="Epsilon", originalTitle="Epsilon",
                  isAdult=False, startYear=2012, endYear=None, runtimeMinutes=90,
                  genres=["Horror", "Drama"]),
-            # Only an original title (the movies mart falls back to it); announced for 2031.
+            # Only an original title (the movies mart falls back to it); announced for a later year.
             dict(tconst="tt0000008", titleType="movie", primaryTitle=None, originalTitle="Eta Original",
-                 isAdult=False, startYear=2031, endYear=None, runtimeMinutes=None, genres=None),
+                 isAdult=False, startYear=ANNOUNCED_YEAR, endYear=None, runtimeMinutes=None, genres=None),
         ],
         "title_ratings": [
             dict(tconst="tt0000001", averageRating=d("8.0"), numVotes=5000),

@@ -26,7 +26,7 @@ import pytest
 from imdb_elt.config import DBT_PROJECT_DIR, Settings
 from imdb_elt.warehouse import stage_snapshot
 from tests.dbt.catalog_rules import Lineage, check_manifest
-from tests.dbt.fixtures import base_rows, rows_copy, run_dbt, write_snapshot
+from tests.dbt.fixtures import ANNOUNCED_YEAR, base_rows, rows_copy, run_dbt, write_snapshot
 
 S1 = "20260101T000000000000Z"
 S2 = "20260102T000000000000Z"
@@ -154,7 +154,7 @@ def test_build_passes_with_warnings_for_dangling_references(wh: Warehouse) -> No
     # Every unit test ran and passed.
     unit = {u: s for u, s in st.items() if u.startswith("unit_test.")}
     assert len(unit) >= 9 and set(unit.values()) == {"pass"}
-    # Dangling references and implausible but accepted rows (a title announced for 2031, a
+    # Dangling references and implausible but accepted rows (a title announced for a later year, a
     # death before a birth) warn, with their counts, instead of failing the build.
     warned = {r["unique_id"].split(".")[2]: r["failures"] for r in built.results["results"]
               if r["status"] == "warn"}  # fmt: skip
@@ -194,7 +194,7 @@ def test_published_marts_follow_the_rules(wh: Warehouse) -> None:
                           "Ann Director, Bob Director")
     assert alpha[8:12] == (3_000_000_000, 1_000_000_000, "PG-13", "USA")
     assert movies["tt0000002"][1] == "Beta"
-    assert movies["tt0000008"][1:3] == ("Eta Original", 2031)  # no primary title: the original one
+    assert movies["tt0000008"][1:3] == ("Eta Original", ANNOUNCED_YEAR)  # no primary title: the original one
     assert movies["tt0000002"][3] == 95  # runtime missing in IMDb, Kaggle fills it
     assert movies["tt0000003"][7] == "Kim Director"  # dangling IMDb director: Kaggle's name
     assert movies["tt0000010"][1:3] == ("Zeta", 2014)  # Kaggle-only movie
