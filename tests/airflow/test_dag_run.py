@@ -4,8 +4,9 @@ One module, one Airflow home and metadata DB, three runs in order (only the firs
 pipeline; the third re-delivers one changed file on top of the first run's state):
 1. the first run cleans all eight files, builds every model and publishes: marts filled;
 2. a second run with no new delivery stops after `detect` (clean, stage, dbt skipped), fast;
-3. a delivery that breaks a dbt test (an unknown titleType) fails the run and publishes
-   nothing: CURRENT, the ledger and the published marts stay as they were.
+3. a delivery whose cleaned rows break a guarantee the marts are tested on (a repeated episode
+   key, injected after Spark: no raw row can do it) fails the run and publishes nothing:
+   CURRENT, the ledger and the published marts stay as they were.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from imdb_elt import config, lake
@@ -145,7 +147,7 @@ def test_no_new_delivery_skips_the_heavy_steps(env):
 
 
 def _break_a_title_type(raw: Path) -> None:
-    """Give one movie an unknown titleType: Spark keeps it (a string), dbt's accepted_values fails."""
+    """Give one movie an unknown titleType: a new delivery, valid data (dbt only warns)."""
     path = raw / "title.basics.tsv.gz"
     lines = gzip.decompress(path.read_bytes()).decode().split("\n")
     for i, line in enumerate(lines[1:], start=1):
@@ -157,13 +159,31 @@ def _break_a_title_type(raw: Path) -> None:
     path.write_bytes(gzip.compress("\n".join(lines).encode()))
 
 
+def _repeat_an_episode(stage):
+    """Stage after writing one episode row a second time into the cleaned snapshot.
+
+    The cleaning rules never let a repeated key through, and dbt gates only on what they
+    guarantee, so a failing dbt test needs rows that did not come from Spark."""
+
+    def staged_with_a_repeat(settings, manifest):
+        folder = Path(manifest["datasets"]["title_episode"]["path"])
+        first = sorted(folder.glob("*.parquet"))[0]
+        pq.write_table(pq.read_table(first).slice(0, 1), folder / "part-repeated.parquet")
+        return stage(settings, manifest)
+
+    return staged_with_a_repeat
+
+
 @pytest.mark.timeout(900)
-def test_a_failing_dbt_test_fails_the_run_and_publishes_nothing(env):
+def test_a_failing_dbt_test_fails_the_run_and_publishes_nothing(env, monkeypatch):
+    from imdb_elt.orchestration import tasks
+
     settings = config.load()
     current_before = lake.current_snapshot_id(settings)
     ledger_before = lake.read_ledger(settings)
     marts_before = _marts(env["DUCKDB_PATH"])
     _break_a_title_type(env["raw"])
+    monkeypatch.setattr(tasks, "stage_locally", _repeat_an_episode(tasks.stage_locally))
 
     dag_run, seconds = _run_dag()
     states = _states(dag_run)
@@ -171,9 +191,11 @@ def test_a_failing_dbt_test_fails_the_run_and_publishes_nothing(env):
     _print_costs(dag_run)
     assert dag_run.state == "failed"
     assert states["clean"] == "success" and states["stage"] == "success"
-    # `dbt build` of stg_imdb__titles builds the view, then its accepted_values test fails
-    assert states["dbt.stg_imdb__titles_model_build"] == "failed"
-    assert states["dbt.dim_titles_model_build"] == "upstream_failed"
+    # The unknown titleType only warns; `dbt build` of fct_episodes builds it, then its unique
+    # test fails, and everything after it stops.
+    assert states["dbt.dim_titles_model_build"] == "success"
+    assert states["dbt.fct_episodes_model_build"] == "failed"
+    assert states["dbt.dangling_references_model_build"] == "upstream_failed"
     assert states["publish_marts"] == "upstream_failed"
     assert states["publish_snapshot"] == "upstream_failed"
     assert states["report"] == "failed"  # the report is written, then fails the run
