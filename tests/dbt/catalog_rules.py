@@ -151,9 +151,13 @@ def _ranks(expression: exp.Expr) -> bool:
     )
 
 
-def _required(rule_of: dict[RawColumn, ColumnRule], column: RawColumn) -> bool:
-    lineage_names = {n for n, _ in catalog.LINEAGE_COLUMNS}
-    return column[1] in lineage_names or rule_of[column].required
+def _required(column: RawColumn) -> bool:
+    """Never null in a processed row: a catalogue column declared not nullable (the keys), or a
+    lineage column the job writes on every row."""
+    dataset, name = column
+    if name in {n for n, _ in catalog.LINEAGE_COLUMNS}:
+        return True
+    return not next(c for c in catalog.BY_DATASET[dataset].columns if c.name == name).nullable
 
 
 def _bound(value: object) -> float | None:
@@ -216,7 +220,7 @@ def check_manifest(manifest: dict, trace: Lineage | None = None) -> list[Finding
                         )
                     )
         elif name == "not_null":
-            loose = sorted(c for c in leaves if not _required(rule_of, c))
+            loose = sorted(c for c in leaves if not _required(c))
             if loose:
                 findings.append(Finding(uid, f"{where}: {loose} may be null in accepted rows"))
         elif name in ("unique", "unique_combination"):
@@ -243,7 +247,7 @@ def check_manifest(manifest: dict, trace: Lineage | None = None) -> list[Finding
             if not any(c.get("type") == "not_null" for c in column.get("constraints", [])):
                 continue
             leaves = trace.leaves(uid, column["name"])
-            loose = sorted(c for c in leaves if not _required(rule_of, c))
+            loose = sorted(c for c in leaves if not _required(c))
             if loose and not exempt(node["name"], "not_null", (column["name"],)):
                 findings.append(
                     Finding(
