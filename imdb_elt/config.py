@@ -60,6 +60,9 @@ class Settings:
     duckdb_path: str = field(
         default_factory=lambda: _resolve(_env("DUCKDB_PATH", "warehouse/imdb.duckdb"))
     )
+    # DuckDB's memory cap for dbt; past it DuckDB spills to the temp directory (SF=1 on 2 cores).
+    duckdb_memory_limit: str = field(default_factory=lambda: _env("DUCKDB_MEMORY_LIMIT", "2GB"))
+    duckdb_temp_directory: str = field(default_factory=lambda: _env("DUCKDB_TEMP_DIRECTORY", ""))
     dbt_target: str = field(default_factory=lambda: _env("DBT_TARGET", "duckdb"))
     spark_mode: str = field(default_factory=lambda: _env("IMDB_SPARK_MODE", "local"))
     spark_master: str = field(default_factory=lambda: _env("SPARK_MASTER", "local[2]"))
@@ -188,6 +191,8 @@ def load() -> Settings:
 DBT_VARIABLES: dict[str, str] = {
     "DBT_TARGET": "dbt_target",
     "DUCKDB_PATH": "duckdb_path",
+    "DUCKDB_MEMORY_LIMIT": "duckdb_memory_limit",
+    "DUCKDB_TEMP_DIRECTORY": "duckdb_temp_directory",  # empty: next to the DuckDB file
     "IMDB_RAW_SCHEMA": "raw_schema",
     "IMDB_AUDIT_SCHEMA": "audit_schema",
     "IMDB_MARTS_SCHEMA": "marts_schema",

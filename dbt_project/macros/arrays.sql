@@ -83,3 +83,57 @@
         set json_serialization_enable to true
     {%- endif -%}
 {%- endmacro %}
+
+
+{#
+    A relation's rows with some array columns joined into text, in array order:
+
+        {{ imdb_elt.select_joining_arrays('akas', key=['tconst', 'ordering'],
+                                          columns=['title', 'snapshot_id'],
+                                          arrays={'types': ',', 'attributes': ','}) }}
+
+    selects key + columns + one text column per array (same name). A null or empty array gives
+    null. The processed arrays never hold null elements (Spark splits text or parses JSON
+    strings), so "joined in order" is the whole contract. DuckDB and PostgreSQL join the array
+    in the row (array_to_string); Redshift has no such function for SUPER, so there each array
+    is unnested with its 0-based index and re-aggregated with an ordered listagg.
+#}
+{% macro select_joining_arrays(relation, key, columns, arrays) -%}
+    {{ return(adapter.dispatch('select_joining_arrays', 'imdb_elt')(relation, key, columns, arrays)) }}
+{%- endmacro %}
+
+{% macro default__select_joining_arrays(relation, key, columns, arrays) -%}
+    select
+        {%- for column in key + columns %}
+        {{ column }},
+        {%- endfor %}
+        {%- for array, separator in arrays.items() %}
+        case
+            when array_length({{ array }}, 1) > 0 then array_to_string({{ array }}, '{{ separator }}')
+        end as {{ array }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ relation }}
+{%- endmacro %}
+
+{% macro redshift__select_joining_arrays(relation, key, columns, arrays) -%}
+    select
+        {%- for column in key + columns %}
+        base.{{ column }},
+        {%- endfor %}
+        {%- for array in arrays %}
+        {{ array }}__joined.{{ array }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ relation }} as base
+    {%- for array, separator in arrays.items() %}
+    left join (
+        select
+            {%- for column in key %}
+            r.{{ column }},
+            {%- endfor %}
+            listagg(cast(e as varchar(65535)), '{{ separator }}') within group (order by i) as {{ array }}
+        from {{ relation }} as r, r.{{ array }} as e at i
+        group by {% for column in key %}r.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+    ) as {{ array }}__joined
+        on {% for column in key %}base.{{ column }} = {{ array }}__joined.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
+    {%- endfor %}
+{%- endmacro %}

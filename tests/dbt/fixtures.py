@@ -3,9 +3,11 @@
 Each dataset becomes a Parquet folder with exactly the catalogue columns and types (arrays as
 lists of strings, decimals as Parquet decimals, `_loaded_at` as a UTC timestamp), so the
 staging loaders in imdb_elt.warehouse treat them like real Spark output. The rows are chosen to
-exercise what the models must get right: a Kaggle-only movie, a Kaggle TV series, a title with
-a trailing U+00A0, dangling director and parent references, non-USA budgets above 2^31, rating
-ties, and directors with more than one film.
+exercise what the models must get right: a Kaggle-only movie, a Kaggle TV series, a movie known
+only by its original title, dangling director and parent references, non-USA budgets above
+2^31, rating ties, directors with more than one film, and rows the cleaning rules accept that
+only plausibility checks question (a person born in 525, a title announced for a future year, a
+death before a birth). Kaggle text is as Spark writes it: trimmed, U+00A0 included.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from imdb_elt.catalog import BY_DATASET, LINEAGE_COLUMNS
 from imdb_elt.config import DBT_PROJECT_DIR, PROFILES_DIR, REPO_ROOT
 
 DBT = str(Path(sys.executable).with_name("dbt"))
-NBSP = "\u00a0"
+
+#: A title announced for a year after the current one: accepted data, a plausibility warning.
+ANNOUNCED_YEAR = dt.date.today().year + 5
 
 _DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
 _SCALAR = {
@@ -70,7 +74,7 @@ def base_rows() -> dict[str, list[dict[str, Any]]]:
             dict(tconst="tt0000001", titleType="movie", primaryTitle="Alpha", originalTitle="Alpha",
                  isAdult=False, startYear=2012, endYear=None, runtimeMinutes=100,
                  genres=["Drama", "Action"]),
-            dict(tconst="tt0000002", titleType="movie", primaryTitle="Beta" + NBSP,
+            dict(tconst="tt0000002", titleType="movie", primaryTitle="Beta",
                  originalTitle="Beta", isAdult=False, startYear=2012, endYear=None, runtimeMinutes=None,
                  genres=["Comedy"]),
             dict(tconst="tt0000003", titleType="movie", primaryTitle="Gamma", originalTitle="Gamma",
@@ -83,6 +87,9 @@ def base_rows() -> dict[str, list[dict[str, Any]]]:
             dict(tconst="tt0000006", titleType="movie", primaryTitle="Epsilon", originalTitle="Epsilon",
                  isAdult=False, startYear=2012, endYear=None, runtimeMinutes=90,
                  genres=["Horror", "Drama"]),
+            # Only an original title (the movies mart falls back to it); announced for a later year.
+            dict(tconst="tt0000008", titleType="movie", primaryTitle=None, originalTitle="Eta Original",
+                 isAdult=False, startYear=ANNOUNCED_YEAR, endYear=None, runtimeMinutes=None, genres=None),
         ],
         "title_ratings": [
             dict(tconst="tt0000001", averageRating=d("8.0"), numVotes=5000),
@@ -119,6 +126,12 @@ def base_rows() -> dict[str, list[dict[str, Any]]]:
                  primaryProfession=["director"], knownForTitles=["tt0000006"]),
             dict(nconst="nm0000003", primaryName="Cy Actor", birthYear=None, deathYear=None,
                  primaryProfession=["actor", "writer"], knownForTitles=None),
+            # A person of antiquity: a three-digit birth year is valid data.
+            dict(nconst="nm0000004", primaryName="Ancient Author", birthYear=525, deathYear=None,
+                 primaryProfession=["writer"], knownForTitles=["tt0000003"]),
+            # Implausible but accepted by the cleaning rules: only a warning.
+            dict(nconst="nm0000005", primaryName="Odd Dates", birthYear=1990, deathYear=1980,
+                 primaryProfession=None, knownForTitles=None),
         ],
         "title_akas": [
             dict(titleId="tt0000001", ordering=1, title="Alpha", region="US", language="en",
@@ -130,26 +143,26 @@ def base_rows() -> dict[str, list[dict[str, Any]]]:
         ],
         "movie_metadata": [
             # In both sources: IMDb values win, Kaggle adds the money and the content rating.
-            _kaggle(tconst="tt0000001", movie_title="Alpha (Kaggle)" + NBSP, title_year=2011, duration=99,
+            _kaggle(tconst="tt0000001", movie_title="Alpha (Kaggle)", title_year=2011, duration=99,
                     director_name="Ann Director", gross=3_000_000_000, budget=1_000_000_000,
                     genres=["Action", "Drama"], imdb_score=d("7.9"), num_voted_users=4000,
                     country="USA", content_rating="PG-13", language="English"),
-            dict(_kaggle(tconst="tt0000002", movie_title="Beta" + NBSP, title_year=2012, duration=95,
+            dict(_kaggle(tconst="tt0000002", movie_title="Beta", title_year=2012, duration=95,
                          director_name="Ann Director", gross=50_000_000, budget=80_000_000,
                          genres=["Comedy"], imdb_score=d("8.0"), num_voted_users=2900,
                          country="USA", content_rating="PG-13", language="English")),
             # Korean won: must never be summed with dollars.
-            _kaggle(tconst="tt0000003", movie_title="Gamma" + NBSP, title_year=1999, duration=118,
+            _kaggle(tconst="tt0000003", movie_title="Gamma", title_year=1999, duration=118,
                     director_name="Kim Director", gross=2_201_412, budget=12_215_500_000,
                     genres=["Drama"], imdb_score=d("6.4"), num_voted_users=190,
                     country="South Korea", content_rating="R", language="Korean"),
             # Only in Kaggle: every value comes from Kaggle.
-            _kaggle(tconst="tt0000010", movie_title="Zeta" + NBSP, title_year=2014, duration=130,
+            _kaggle(tconst="tt0000010", movie_title="Zeta", title_year=2014, duration=130,
                     director_name="Zed Director", gross=5_000_000_000, budget=4_000_000_000,
                     genres=["Sci-Fi", "Adventure"], imdb_score=d("8.5"), num_voted_users=250000,
                     country="USA", content_rating="PG-13", language="English"),
             # A TV series in the Kaggle file: IMDb says it is not a movie, so it is left out.
-            _kaggle(tconst="tt0000004", movie_title="Delta Show" + NBSP, title_year=None, duration=45,
+            _kaggle(tconst="tt0000004", movie_title="Delta Show", title_year=None, duration=45,
                     director_name=None, gross=None, budget=None, genres=["Drama"],
                     imdb_score=d("9.0"), num_voted_users=39000, country="USA", content_rating="TV-MA",
                     language="English"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,8 @@ def test_build_and_publish_on_postgres(
     assert dbt("run-operation", "publish_marts") == 0
 
     movies = {r[0]: r for r in rows("marts.movies")}
-    assert set(movies) == {"tt0000001", "tt0000002", "tt0000003", "tt0000006", "tt0000010"}
+    assert set(movies) == {"tt0000001", "tt0000002", "tt0000003", "tt0000006", "tt0000008", "tt0000010"}
+    assert movies["tt0000008"][1] == "Eta Original"  # no primary title: the original one
     assert movies["tt0000001"][6] == "Action,Drama"
     assert movies["tt0000001"][7] == "Ann Director, Bob Director"
     assert movies["tt0000002"][1] == "Beta"
@@ -79,12 +81,13 @@ def test_build_and_publish_on_postgres(
     assert profit[("Ann Director", "PG-13")] == 1_970_000_000
     published = {name: rows(f"marts.{name}") for name in ("movies", "fct_title_ratings", "dim_people")}
 
-    # A failing test on PostgreSQL too: the build fails, the published marts do not move.
+    # A failing test on PostgreSQL too: a Kaggle rating of 11 (the cleaning rules allow 0..10)
+    # fails the build, the published marts do not move.
     bad = rows_copy()
     for movie in bad["movie_metadata"]:
         if movie["tconst"] == "tt0000010":
-            movie["gross"] = -5
+            movie["imdb_score"] = Decimal("11.0")
     stage_snapshot(settings, write_snapshot(lake, "20260102T000000000000Z", bad))
-    # Only the movies mart and what depends on it: the full failing build is tested on DuckDB.
-    assert dbt("build", "--select", "movies+") != 0
+    # Only the Kaggle side of movies and what depends on it: the full failing build is tested on DuckDB.
+    assert dbt("build", "--select", "int_movies__kaggle+") != 0
     assert {name: rows(f"marts.{name}") for name in published} == published

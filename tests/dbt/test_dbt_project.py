@@ -9,12 +9,14 @@ the rendered profile (the DuckDB path) and the vars, so keeping both fixed saves
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,8 @@ import pytest
 
 from imdb_elt.config import DBT_PROJECT_DIR, Settings
 from imdb_elt.warehouse import stage_snapshot
-from tests.dbt.fixtures import base_rows, rows_copy, run_dbt, write_snapshot
+from tests.dbt.catalog_rules import Lineage, check_manifest
+from tests.dbt.fixtures import ANNOUNCED_YEAR, base_rows, rows_copy, run_dbt, write_snapshot
 
 S1 = "20260101T000000000000Z"
 S2 = "20260102T000000000000Z"
@@ -124,6 +127,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
     print(proc.stdout[-1500:])
     wh.results = wh.run_results()
     assert proc.returncode == 0, proc.stdout[-6000:]
+    # The build's manifest holds every model's compiled SQL: the catalogue check reads it.
+    shutil.copy(root / "target" / "manifest.json", root / "build_manifest.json")
     wh.dbt("run-operation", "publish_marts", check=True)
     wh.save_pristine()
     yield wh
@@ -149,11 +154,17 @@ def test_build_passes_with_warnings_for_dangling_references(wh: Warehouse) -> No
     # Every unit test ran and passed.
     unit = {u: s for u, s in st.items() if u.startswith("unit_test.")}
     assert len(unit) >= 9 and set(unit.values()) == {"pass"}
-    # Dangling references warn (and say how many) instead of failing the build.
-    warned = sorted(u.split(".")[2] for u, s in st.items() if s == "warn")
+    # Dangling references and implausible but accepted rows (a title announced for a later year, a
+    # death before a birth) warn, with their counts, instead of failing the build.
+    warned = {r["unique_id"].split(".")[2]: r["failures"] for r in built.results["results"]
+              if r["status"] == "warn"}  # fmt: skip
+    print("warned:", warned)
     assert any("fct_title_ratings_tconst" in w for w in warned)
     assert any("fct_episodes_parent_tconst" in w for w in warned)
-    assert all(w.startswith("relationships_") for w in warned)
+    assert warned["not_after_current_year_dim_titles_start_year"] == 1
+    assert warned["expression_is_true_dim_people_death_year_birth_year"] == 1
+    assert all(w.startswith(("relationships_", "not_after_current_year_", "expression_is_true_"))
+               for w in warned)  # fmt: skip
     dangling = dict(built.query("select reference, dangling_rows from marts.dangling_references"))
     assert dangling["fct_title_ratings.tconst"] == 1
     assert dangling["fct_title_principals.nconst"] == 1
@@ -176,13 +187,14 @@ def test_published_marts_follow_the_rules(wh: Warehouse) -> None:
         " content_rating, country from marts.movies"
     )}
     # tt0000004 is a TV series in IMDb, so the Kaggle row does not make it a movie.
-    assert set(movies) == {"tt0000001", "tt0000002", "tt0000003", "tt0000006", "tt0000010"}
+    assert set(movies) == {"tt0000001", "tt0000002", "tt0000003", "tt0000006", "tt0000008", "tt0000010"}
     alpha = movies["tt0000001"]
     # IMDb wins (title, year, rating, votes, genres, directors); Kaggle fills duration and money.
     assert alpha[1:8] == ("Alpha", 2012, 100, pytest.approx(8.0), 5000, "Action,Drama",
                           "Ann Director, Bob Director")
     assert alpha[8:12] == (3_000_000_000, 1_000_000_000, "PG-13", "USA")
-    assert movies["tt0000002"][1] == "Beta"  # U+00A0 trimmed
+    assert movies["tt0000002"][1] == "Beta"
+    assert movies["tt0000008"][1:3] == ("Eta Original", ANNOUNCED_YEAR)  # no primary title: the original one
     assert movies["tt0000002"][3] == 95  # runtime missing in IMDb, Kaggle fills it
     assert movies["tt0000003"][7] == "Kim Director"  # dangling IMDb director: Kaggle's name
     assert movies["tt0000010"][1:3] == ("Zeta", 2014)  # Kaggle-only movie
@@ -197,35 +209,43 @@ def test_published_marts_follow_the_rules(wh: Warehouse) -> None:
     assert ("Kim Director", "R") not in profit
     assert profit[("Ann Director", "PG-13")] == (2_000_000_000 - 30_000_000, 2)
     assert profit[("Zed Director", "PG-13")] == (1_000_000_000, 1)
+    # A person born in 525 is published as delivered.
+    assert built.query("select birth_year from marts.dim_people where nconst = 'nm0000004'") == [(525,)]
     types = dict(built.query(
         "select column_name, data_type from information_schema.columns"
         " where table_schema = 'marts' and table_name = 'director_profit_by_rating'"
     ))
     assert types["profit"] == "BIGINT"
+    weighted = dict(built.query(
+        "select column_name, data_type from information_schema.columns"
+        " where table_schema = 'marts' and table_name = 'top_ten_movies_by_year'"
+    ))
+    assert weighted["weighted_rating"] == "DECIMAL(9,6)"
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_failing_test_leaves_published_marts_unchanged(wh: Warehouse) -> None:
     before = {name: wh.table(f"marts.{name}") for name in MARTS}
-    # A new snapshot with a negative Kaggle gross: only the movies mart's range test sees it,
-    # after marts_audit.movies has already been rebuilt with it.
+    # A new snapshot with a Kaggle rating of 11, which the cleaning rules refuse (0..10): only
+    # the movies mart's range test sees it, after marts_audit.movies was rebuilt with it.
     rows = rows_copy()
     rows["title_ratings"][0]["numVotes"] = 6000
     for movie in rows["movie_metadata"]:
         if movie["tconst"] == "tt0000010":
-            movie["gross"] = -5
+            movie["imdb_score"] = Decimal("11.0")
     wh.stage(write_snapshot(wh.lake_dir, S2, rows))
     proc = wh.dbt("build")
     assert proc.returncode != 0
     failed = [u for u, s in statuses(wh.run_results()).items() if s == "fail"]
     print("failed:", failed)
-    assert any("value_between_movies_gross" in u for u in failed)
+    assert any("value_between_movies_rating" in u for u in failed)
     # The runner publishes only after a passing build; the published marts did not move...
     after = {name: wh.table(f"marts.{name}") for name in MARTS}
     assert after == before
     # ...while the audit schema holds the rejected data.
-    assert wh.query("select gross from marts_audit.movies where tconst = 'tt0000010'") == [(-5,)]
+    rejected = wh.query("select rating from marts_audit.movies where tconst = 'tt0000010'")
+    assert rejected == [(Decimal("11.0"),)]
 
 
 @pytest.mark.slow
@@ -323,3 +343,95 @@ def test_reconciliation_reads_the_local_runners_env_var(
     run_dbt(["test", "--select", "reconcile_staged_rows", "--vars", json.dumps(other_vars)], env,
             target_path=wh.root / "target")  # fmt: skip
     assert statuses(wh.run_results())["test.imdb_elt.reconcile_staged_rows"] == verdict
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("environment, verdict", [("", "warn"), ("prod", "fail")])
+def test_reconciliation_without_figures_fails_a_production_build(
+    wh: Warehouse, environment: str, verdict: str
+) -> None:
+    """No figures: an analyst's build warns, a production build (IMDB_ENV=prod) fails."""
+    other_vars = {k: v for k, v in BASE_VARS.items() if k != "expected_rows"}
+    env = {k: v for k, v in wh.env.items() if k not in ("IMDB_EXPECTED_ROWS", "IMDB_ENV")}
+    if environment:
+        env["IMDB_ENV"] = environment
+    proc = run_dbt(["test", "--select", "reconcile_staged_rows", "--vars", json.dumps(other_vars)], env,
+                   target_path=wh.root / "target")  # fmt: skip
+    assert statuses(wh.run_results())["test.imdb_elt.reconcile_staged_rows"] == verdict
+    assert (proc.returncode != 0) == (verdict == "fail")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize("hand_over", ["intact", "broken"])
+def test_runner_build_fails_when_the_figures_hand_over_breaks(
+    wh: Warehouse, hand_over: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner's own dbt call (IMDB_ENV=prod): without the figures the build fails."""
+    from imdb_elt import pipeline
+    from imdb_elt.dbt_runner import run_dbt as runner_dbt
+
+    if hand_over == "broken":
+        monkeypatch.setattr(pipeline, "dbt_run_env", lambda plan: {})
+    manifest = {"datasets": {name: {"rows": n} for name, n in BASE_VARS["expected_rows"].items()}}
+    plan = pipeline.Plan("r1", "cli", "2026-01-01T00:00:00+00:00", "raw", "lake", "duckdb", manifest=manifest)
+    settings = Settings(duckdb_path=str(wh.duckdb_path), dbt_target="duckdb", raw_schema="raw",
+                        dbt_target_path=str(wh.root / "runner_target"))  # fmt: skip
+    outcome = runner_dbt(settings, ["test", "--select", "reconcile_staged_rows"],
+                         extra_env=pipeline.dbt_run_env(plan), log_path=str(wh.root / "runner_logs"),
+                         echo=lambda _: None)  # fmt: skip
+    print(hand_over, outcome.failures)
+    assert outcome.ok == (hand_over == "intact")
+    if hand_over == "broken":
+        assert any("reconcile_staged_rows" in f for f in outcome.failures)
+
+
+def _error_test(uid: str, name: str, model: str, column: str, **kwargs: Any) -> tuple[str, dict]:
+    node = f"model.imdb_elt.{model}"
+    return f"test.imdb_elt.{uid}", {
+        "resource_type": "test", "package_name": "imdb_elt", "name": uid,
+        "config": {"severity": "ERROR"}, "attached_node": node, "depends_on": {"nodes": [node]},
+        "test_metadata": {"name": name, "kwargs": {"column_name": column, **kwargs}},
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def traced(built: Warehouse) -> tuple[dict[str, Any], Lineage]:
+    """The build's manifest and the column lineage of its models (computed once, cached)."""
+    manifest = json.loads((built.root / "build_manifest.json").read_text())
+    return manifest, Lineage(manifest)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_no_error_test_can_fail_on_a_row_the_cleaning_rules_accept(traced) -> None:
+    """Every error-severity test and not_null constraint, traced to its raw columns, against
+    the catalogue's rules (tests/dbt/catalog_rules.py)."""
+    manifest, trace = traced
+    started = time.perf_counter()
+    findings = check_manifest(manifest, trace)
+    checked = sum(1 for n in manifest["nodes"].values() if n["resource_type"] == "test")
+    print(f"{checked} tests checked against the catalogue in {time.perf_counter() - started:.1f}s")
+    assert [str(f) for f in findings] == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_catalogue_check_flags_rules_restated_differently(traced) -> None:
+    manifest, trace = copy.deepcopy(traced[0]), traced[1]
+    planted = dict([
+        # The old year range: fails the build on a person born in 525.
+        _error_test("born_1870", "value_between", "dim_people", "birth_year", min_value=1870, max_value=2100),
+        # A rule restated differently: ratings are 0..10 in the catalogue.
+        _error_test("rating_1_10", "value_between", "movies", "rating", min_value=1, max_value=10),
+        # A new IMDb title type would block publication.
+        _error_test("title_types", "accepted_values", "dim_titles", "title_type", values=["movie"]),
+        # A year may be null in an accepted row.
+        _error_test("year_known", "not_null", "movies", "year"),
+        # Ranks are the model's own: not flagged.
+        _error_test("decade_rank_known", "not_null", "movies_of_the_decade", "decade_rank"),
+    ])  # fmt: skip
+    manifest["nodes"].update(planted)
+    flagged = {f.test.rsplit(".", 1)[-1] for f in check_manifest(manifest, trace)}
+    assert flagged == {"born_1870", "rating_1_10", "title_types", "year_known"}

@@ -3,7 +3,7 @@ with
 
 movies as (
 
-    select * from {{ ref('int_kaggle_movies__deduped') }}
+    select * from {{ ref('stg_kaggle__movies') }}
 
 ),
 

@@ -1,10 +1,13 @@
 -- One row per Kaggle movie, genres as text in the same format as the IMDb side, minus the
 -- titles IMDb knows as something other than a movie (the file holds a few TV series).
+-- A table: the movies mart and director_movies both read it.
+{{ config(materialized='table') }}
+
 with
 
 movies as (
 
-    select * from {{ ref('int_kaggle_movies__deduped') }}
+    select * from {{ ref('stg_kaggle__movies') }}
 
 ),
 
@@ -43,4 +46,8 @@ select
 
 from movies
 left join genres on movies.tconst = genres.tconst
-where movies.tconst not in (select tconst from non_movies)
+-- An anti-join, not `not in (subquery)`: that returns nothing once the subquery yields a null.
+where not exists (
+    select 1 from non_movies
+    where non_movies.tconst = movies.tconst
+)

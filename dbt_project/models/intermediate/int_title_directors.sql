@@ -1,5 +1,8 @@
 -- One row per title and director in credit order, with the director's name resolved from
 -- name.basics (null when the nconst dangles).
+-- A table: int_movies__imdb and director_movies both read it.
+{{ config(materialized='table') }}
+
 with
 
 crew as (
@@ -10,7 +13,7 @@ crew as (
 
 names as (
 
-    select * from {{ ref('int_names__deduped') }}
+    select * from {{ ref('stg_imdb__names') }}
 
 ),
 

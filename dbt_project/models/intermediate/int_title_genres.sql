@@ -1,4 +1,7 @@
 -- One row per title and genre, exploded from the genres array (IMDb lists up to three).
+-- A table: dim_titles, bridge_title_genres and int_movies__imdb all read it.
+{{ config(materialized='table') }}
+
 with
 
 titles as (

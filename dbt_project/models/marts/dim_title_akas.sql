@@ -8,31 +8,26 @@ akas as (
 
 ),
 
-attributes as (
+joined as (
 
-    select
-        tconst,
-        ordering,
-        {{ dbt.listagg("case when kind = 'type' then value end", "','", 'order by value_position') }} as types,
-        {{ dbt.listagg("case when kind = 'attribute' then value end", "','", 'order by value_position') }} as attributes
-
-    from {{ ref('int_aka_types') }}
-    group by tconst, ordering
+    {{ imdb_elt.select_joining_arrays(
+        'akas',
+        key=['tconst', 'ordering'],
+        columns=['title', 'region', 'language', 'is_original_title', 'snapshot_id'],
+        arrays={'types': ',', 'attributes': ','},
+    ) }}
 
 )
 
 select
-    akas.tconst,
-    akas.ordering,
-    akas.title,
-    akas.region,
-    akas.language,
-    attributes.types,
-    attributes.attributes,
-    akas.is_original_title,
-    akas.snapshot_id
+    tconst,
+    ordering,
+    title,
+    region,
+    language,
+    types,
+    attributes,
+    is_original_title,
+    snapshot_id
 
-from akas
-left join attributes
-    on akas.tconst = attributes.tconst
-    and akas.ordering = attributes.ordering
+from joined

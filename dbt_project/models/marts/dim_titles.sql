@@ -20,8 +20,8 @@ genres as (
 select
     titles.tconst,
     titles.title_type,
-    {{ imdb_elt.clean_text('titles.primary_title') }} as primary_title,
-    {{ imdb_elt.clean_text('titles.original_title') }} as original_title,
+    titles.primary_title,
+    titles.original_title,
     titles.is_adult,
     titles.start_year,
     titles.end_year,

@@ -41,9 +41,13 @@ directors as (
 
     union all
 
+    -- An anti-join, not `not in (subquery)`: that returns nothing once the subquery yields a null.
     select kaggle_directors.tconst, kaggle_directors.director
     from kaggle_directors
-    where kaggle_directors.tconst not in (select tconst from imdb_directors)
+    where not exists (
+        select 1 from imdb_directors
+        where imdb_directors.tconst = kaggle_directors.tconst
+    )
 
 )
 

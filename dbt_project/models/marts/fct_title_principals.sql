@@ -8,28 +8,24 @@ principals as (
 
 ),
 
-characters as (
+joined as (
 
-    select
-        tconst,
-        ordering,
-        {{ dbt.listagg('character_name', "'|'", 'order by character_position') }} as characters
-
-    from {{ ref('int_principal_characters') }}
-    group by tconst, ordering
+    {{ imdb_elt.select_joining_arrays(
+        'principals',
+        key=['tconst', 'ordering'],
+        columns=['nconst', 'category', 'job', 'snapshot_id'],
+        arrays={'characters': '|'},
+    ) }}
 
 )
 
 select
-    principals.tconst,
-    principals.ordering,
-    principals.nconst,
-    principals.category,
-    principals.job,
-    characters.characters,
-    principals.snapshot_id
+    tconst,
+    ordering,
+    nconst,
+    category,
+    job,
+    characters,
+    snapshot_id
 
-from principals
-left join characters
-    on principals.tconst = characters.tconst
-    and principals.ordering = characters.ordering
+from joined
