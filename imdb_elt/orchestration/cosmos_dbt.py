@@ -98,6 +98,10 @@ def _wire_watchers(group: DbtTaskGroup, settings: Settings) -> None:
     tasks = _walk(group)
     producer = next(t for t in tasks if t.task_id.endswith(".dbt_producer_watcher"))
     for task in tasks:
+        if task.task_id.endswith(".dbt_producer_watcher_done"):
+            # Cosmos' gate after the producer (none_failed) would succeed in a run with nothing
+            # new, where everything before it was skipped, and let publish start.
+            task.trigger_rule = "none_failed_min_one_success"
         if isinstance(task, BaseConsumerSensor):  # reads the producer's events, runs no dbt
             task.deferrable = False
             task.poke_interval = 2

@@ -165,6 +165,8 @@ def collect_dbt_results(ti: Any, dbt_task_ids: list[str]) -> list[dict]:
 
 def publish(settings: Settings, plan_dict: dict, ti: Any, dbt_task_ids: list[str]) -> dict[str, Any]:
     """Record what the dbt tasks built, then publish (the same step as the command line)."""
+    if not plan_dict:  # defensive: the trigger rules never start publish without a staged plan
+        raise pipeline.PipelineError("publish started without a staged plan: nothing published")
     plan = Plan.from_dict(plan_dict)
     results = collect_dbt_results(ti, dbt_task_ids)
     if not any(r["resource_type"] == "model" for r in results):

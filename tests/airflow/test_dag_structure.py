@@ -95,7 +95,7 @@ def test_the_engine_steps_in_order_and_the_branch_before_every_dbt_task(dagbag):
     # After detect's short-circuit, a step runs when nothing upstream failed and something ran;
     # a model's task runs after the producer whatever its outcome (it reports its own model).
     steps = [dag.get_task(t) for t in ("stage", "select_models", "publish", "dbt.dbt_producer_watcher",
-                                       "dbt.dbt_project_test")]
+                                       "dbt.dbt_producer_watcher_done", "dbt.dbt_project_test")]
     assert {t.trigger_rule for t in steps} == {"none_failed_min_one_success"}
     model_tasks = [t for t in dbt_tasks if t.task_id.endswith("_run")]
     assert {t.trigger_rule for t in model_tasks} == {"all_done_min_one_success"}
