@@ -52,6 +52,16 @@ class Site:
     lake: Path
     db: Path
 
+    @property
+    def logs(self) -> Path:
+        """The runs' Spark and dbt logs (IMDB_LOG_DIR), beside the lake."""
+        return self.lake.parent / "logs"
+
+    @property
+    def dbt_target(self) -> Path:
+        """dbt's artifacts (DBT_TARGET_PATH): the site's own, never the repository's."""
+        return self.lake.parent / "dbt_target"
+
     def env(self, **extra: str) -> dict[str, str]:
         return {
             **os.environ,
@@ -59,6 +69,8 @@ class Site:
             "IMDB_LAKE_DIR": str(self.lake),
             "DUCKDB_PATH": str(self.db),
             "DBT_TARGET": "duckdb",
+            "DBT_TARGET_PATH": str(self.dbt_target),
+            "IMDB_LOG_DIR": str(self.logs),
             "IMDB_LOCK_WAIT_SECONDS": "0",
             **extra,
         }
