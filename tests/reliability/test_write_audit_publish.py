@@ -16,7 +16,6 @@ proof that the check can fail (docs/reliability.md, "Proof that each check can f
 
 from __future__ import annotations
 
-import json
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,13 +23,12 @@ from pathlib import Path
 
 import duckdb
 import psycopg
-import pyarrow.parquet as pq
 import pytest
 
 from imdb_elt import config, dbt_runner, pipeline
 from imdb_elt.config import DBT_PROJECT_DIR, Settings
 from tests.fixtures.postgres import conninfo, pg_env
-from tests.reliability.helpers import Site, clone, table_checksums
+from tests.reliability.helpers import Site, clone, drop_last_row, table_checksums
 
 pytestmark = [pytest.mark.slow]
 
@@ -41,23 +39,6 @@ def mart_names() -> list[str]:
 
 
 # ---- the runner's gate -------------------------------------------------------------------------
-
-
-def drop_last_row(site: Site, dataset: str) -> tuple[Path, int]:
-    """Rewrite one processed Parquet file of the current snapshot without its last row.
-
-    The snapshot manifest still holds the row count Spark reported: the files changed after
-    Spark wrote them, a fault no cleaning rule can prevent. Returns the file and Spark's count.
-    """
-    snapshot = site.lake / "processed" / "snapshots" / str(site.current())
-    manifest = json.loads((snapshot / "_MANIFEST.json").read_text())
-    entry = manifest["datasets"][dataset]
-    for part in sorted(Path(entry["path"]).glob("*.parquet")):
-        table = pq.read_table(part)
-        if table.num_rows:
-            pq.write_table(table.slice(0, table.num_rows - 1), part)
-            return part, entry["rows"]
-    raise AssertionError(f"no Parquet row to drop under {entry['path']}")
 
 
 def _site_state(site: Site) -> dict:
@@ -88,7 +69,7 @@ def test_runner_never_publishes_after_a_failing_dbt_test(
 ):
     site = clone(baseline["site"], tmp_path)
     before = _site_state(site)
-    part, spark_rows = drop_last_row(site, "title_ratings")
+    part, spark_rows = drop_last_row(site.lake, str(site.current()), "title_ratings")
     for key, value in site.env().items():
         monkeypatch.setenv(key, value)
     published: list[tuple] = []
