@@ -89,7 +89,7 @@ def test_runner_never_publishes_after_a_failing_dbt_test(
           f"publish_marts calls {len(published)}; dbt tests failed {report['dbt'].get('tests_failed')}")
 
     def gate_held() -> None:
-        assert published == [], "publish_marts was called after a failing dbt build"
+        assert published == [], "publish_marts was called although the staged rows do not reconcile"
         assert plan.status == report["status"] == pipeline.FAILED
         assert "reconcile_staged_rows" in (plan.error or ""), plan.error
         assert after == before, "published marts, CURRENT or the ledger moved"
