@@ -283,40 +283,44 @@ def test_incremental_history_and_full_refresh(wh: Warehouse) -> None:
     wh.dbt("run", "--select", "fct_title_ratings", check=True)
     assert wh.table(history) == first
 
-    # --full-refresh is refused for the history table by default (it would drop history)...
-    wh.dbt("run", "--select", "fct_title_ratings", "--full-refresh", check=True)
-    assert wh.table(history) == first
-    # ...and when allowed, on a single snapshot it equals the incremental result exactly.
-    # (The same vars are kept for the rest of the test: one re-parse only.)
-    rebuild_vars = {**BASE_VARS, "allow_rating_history_rebuild": True}
-    wh.dbt("run", "--select", "fct_title_ratings", "--full-refresh", dbt_vars=rebuild_vars, check=True)
-    assert wh.table(history) == first
-
     # A new snapshot where one title's votes changed and one title is new: two rows added.
     rows = rows_copy()
     rows["title_ratings"][0]["numVotes"] = 6000
     rows["title_ratings"].append({"tconst": "tt0000005", "averageRating": None, "numVotes": 7})
     wh.stage(write_snapshot(wh.lake_dir, S2, rows))
-    wh.dbt("run", "--select", "fct_title_ratings", dbt_vars=rebuild_vars, check=True)
+    wh.dbt("run", "--select", "fct_title_ratings", check=True)
     second = wh.table(history)
     added = sorted(set(second) - set(first), key=repr)
     assert [(r[0], r[1], r[3]) for r in added] == [("tt0000001", S2, 6000), ("tt0000005", S2, 7)]
     assert set(first) <= set(second)
 
     # Running again on the same snapshot adds nothing.
-    wh.dbt("run", "--select", "fct_title_ratings", dbt_vars=rebuild_vars, check=True)
+    wh.dbt("run", "--select", "fct_title_ratings", check=True)
     assert wh.table(history) == second
 
-    # The latest state per title equals what a full rebuild from the current snapshot holds.
+    # --full-refresh is refused by default: on this two-snapshot history a rebuild from the
+    # current snapshot would lose tt0000001's snapshot-1 row.
     latest_sql = (
         "select tconst, average_rating, num_votes from ("
         " select *, row_number() over (partition by tconst order by snapshot_id desc) as rn"
         f" from {history}) where rn = 1"
     )
     latest = sorted(wh.query(latest_sql), key=repr)
+    assert len(latest) < len(second), "the history must hold rows a refresh would lose"
+    wh.dbt("run", "--select", "fct_title_ratings", "--full-refresh", check=True)
+    assert wh.table(history) == second
+
+    # When allowed, the rebuilt table equals the latest state per title of the history...
+    # (The same vars are kept for the rest of the test: one re-parse only.)
+    rebuild_vars = {**BASE_VARS, "allow_rating_history_rebuild": True}
     wh.dbt("run", "--select", "fct_title_ratings", "--full-refresh", dbt_vars=rebuild_vars, check=True)
     rebuilt = sorted(wh.query(f"select tconst, average_rating, num_votes from {history}"), key=repr)
     assert rebuilt == latest
+
+    # ...and on a single snapshot it equals the incremental result exactly.
+    wh.restore_pristine()
+    wh.dbt("run", "--select", "fct_title_ratings", "--full-refresh", dbt_vars=rebuild_vars, check=True)
+    assert wh.table(history) == first
 
 
 @pytest.mark.slow

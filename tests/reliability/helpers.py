@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from imdb_elt import build_state
 from imdb_elt.config import REPO_ROOT
@@ -52,6 +53,16 @@ class Site:
     lake: Path
     db: Path
 
+    @property
+    def logs(self) -> Path:
+        """The runs' Spark and dbt logs (IMDB_LOG_DIR), beside the lake."""
+        return self.lake.parent / "logs"
+
+    @property
+    def dbt_target(self) -> Path:
+        """dbt's artifacts (DBT_TARGET_PATH): the site's own, never the repository's."""
+        return self.lake.parent / "dbt_target"
+
     def env(self, **extra: str) -> dict[str, str]:
         return {
             **os.environ,
@@ -59,6 +70,8 @@ class Site:
             "IMDB_LAKE_DIR": str(self.lake),
             "DUCKDB_PATH": str(self.db),
             "DBT_TARGET": "duckdb",
+            "DBT_TARGET_PATH": str(self.dbt_target),
+            "IMDB_LOG_DIR": str(self.logs),
             "IMDB_LOCK_WAIT_SECONDS": "0",
             **extra,
         }
@@ -197,3 +210,23 @@ def describe_sums(sums: dict[str, tuple[int, str]]) -> str:
 def excerpt(text: str, limit: int = 4000) -> str:
     """The tail of a long log, for assertion messages."""
     return text[-limit:]
+
+
+# ---- faults --------------------------------------------------------------------------------------
+
+
+def drop_last_row(lake: Path, snapshot_id: str, dataset: str) -> tuple[Path, int]:
+    """Rewrite one processed Parquet file of a snapshot without its last row.
+
+    The snapshot manifest still holds the row count Spark reported: the files changed after
+    Spark wrote them, a fault no cleaning rule can prevent, which the reconciliation test
+    (``reconcile_staged_rows``) must catch. Returns the file and Spark's count.
+    """
+    manifest = json.loads((lake / "processed" / "snapshots" / snapshot_id / "_MANIFEST.json").read_text())
+    entry = manifest["datasets"][dataset]
+    for part in sorted(Path(entry["path"]).glob("*.parquet")):
+        table = pq.read_table(part)
+        if table.num_rows:
+            pq.write_table(table.slice(0, table.num_rows - 1), part)
+            return part, entry["rows"]
+    raise AssertionError(f"no Parquet row to drop under {entry['path']}")

@@ -6,11 +6,14 @@ late files are picked up.
   seven files, then the late eighth) ends with the same marts as the baseline, lineage columns
   (snapshot id, load time) aside.
 - While the rebuild holds the run lock, a second run with IMDB_LOCK_WAIT_SECONDS=0 is refused
-  with a clear message and a third run waits, then runs; the DuckDB file opens and answers after.
+  with a clear message. A new title.ratings arrives after the rebuild has made its plan, and a
+  third run waits for the lock, then cleans, stages, builds and publishes it: the waiting run
+  really opens the warehouse after the first one, and the DuckDB file answers afterwards.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -19,7 +22,9 @@ import time
 
 import pytest
 
+from devtools import sample
 from imdb_elt.config import REPO_ROOT
+from tests.reliability.conftest import SCALE, SEED
 from tests.reliability.helpers import (
     LINEAGE_COLUMNS,
     RunOutput,
@@ -36,6 +41,7 @@ from tests.reliability.helpers import (
 pytestmark = [pytest.mark.slow]
 
 LATE_FILE = "movie_metadata.csv"
+RATINGS = "title.ratings.tsv.gz"
 
 
 def _start(site: Site, *args: str, **env: str) -> tuple[subprocess.Popen, float]:
@@ -52,43 +58,86 @@ def _finish(proc: subprocess.Popen, started: float, timeout: int = 1500) -> RunO
     return RunOutput(proc.returncode, out, time.perf_counter() - started)
 
 
-def _wait_for_lock_holder(site: Site, pid: int, proc: subprocess.Popen, timeout: float = 600) -> None:
-    """The lock file holds the pid of the run that took the lock (written after flock)."""
-    lock = site.lake / "state" / "run.lock"
+def _wait_for_planned_run(site: Site, proc: subprocess.Popen, timeout: float = 600) -> None:
+    """Wait until ``proc`` holds the run lease and has made its plan.
+
+    The lease (state/run.lock.json) names the process that took it; the run renews it as soon
+    as its plan is made (pipeline.run_once), so a heartbeat after the acquisition means that a
+    file delivered from now on is not in this run's plan.
+    """
+    lease_file = site.lake / "state" / "run.lock.json"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if lock.exists() and lock.read_text().strip() == str(pid):
+        try:
+            lease = json.loads(lease_file.read_text())
+        except (FileNotFoundError, ValueError):  # not taken yet, or being replaced
+            lease = {}
+        if lease.get("pid") == proc.pid and lease["heartbeat_at"] > lease["acquired_at"]:
             return
         if proc.poll() is not None:
-            raise AssertionError(f"run {pid} ended before it was seen holding the lock")
+            raise AssertionError(f"run {proc.pid} ended before it was seen holding the lock")
         time.sleep(0.1)
-    raise AssertionError(f"run {pid} never took the lock")
+    raise AssertionError(f"run {proc.pid} never took the lock")
+
+
+#: The waiting run: the real engine (what `python -m imdb_elt run` calls), which first copies the
+#: DuckDB file as the run before it left it, so that the rebuild's marts can be compared after
+#: this run has published its own delivery.
+WAITER = """
+import shutil, sys
+from pathlib import Path
+from imdb_elt import config, pipeline
+
+def copy_first(step):
+    def first_step(settings, plan):
+        for suffix in ("", ".wal"):
+            if Path(settings.duckdb_path + suffix).exists():
+                shutil.copy(settings.duckdb_path + suffix, sys.argv[1] + suffix)
+        step(settings, plan)
+    return first_step
+
+pipeline.STEPS = (copy_first(pipeline.STEPS[0]), *pipeline.STEPS[1:])
+plan = pipeline.run_once(config.load())
+sys.exit(0 if plan.status in (pipeline.SUCCESS, pipeline.NOTHING_NEW) else 1)
+"""
 
 
 @pytest.fixture(scope="module")
 def rebuild_with_contenders(baseline, tmp_path_factory) -> dict:
-    site = clone(baseline["site"], tmp_path_factory.mktemp("rebuild"))
+    root = tmp_path_factory.mktemp("rebuild")
+    site = clone(baseline["site"], root / "site")
+    later = root / "later"
+    sample.generate(later, scale=SCALE, seed=SEED, snapshot=1, changed_fraction=0.5, inputs=[RATINGS])
+    after_rebuild = root / "after_rebuild.duckdb"
     holder, started = _start(site, "--rebuild")
-    _wait_for_lock_holder(site, holder.pid, holder)
+    _wait_for_planned_run(site, holder)
+    shutil.copy(later / RATINGS, site.raw / RATINGS)  # new content, not in the rebuild's plan
     refused = run_cli(site, timeout=300, IMDB_LOCK_WAIT_SECONDS="0")
-    waiter, waiter_started = _start(site, IMDB_LOCK_WAIT_SECONDS="1500")
+    waiter = subprocess.Popen(
+        [sys.executable, "-c", WAITER, str(after_rebuild)], env=site.env(IMDB_LOCK_WAIT_SECONDS="1500"),
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    waiter_started = time.perf_counter()
     overlapped = holder.poll() is None  # the waiting run really started while the first one ran
     first = _finish(holder, started)
     waited = _finish(waiter, waiter_started)
     reports = {p.stem: site.report(p.stem) for p in (site.lake / "reports").glob("2*.json")}
     print(f"\nrebuild: exit {first.code} in {first.seconds:.1f} s; refused run: exit {refused.code} "
-          f"in {refused.seconds:.1f} s; waiting run: exit {waited.code} after {waited.seconds:.1f} s")
+          f"in {refused.seconds:.1f} s; waiting run with a new {RATINGS}: exit {waited.code} after "
+          f"{waited.seconds:.1f} s")
     return {"site": site, "first": first, "refused": refused, "waited": waited, "reports": reports,
-            "overlapped": overlapped}
+            "overlapped": overlapped, "after_rebuild": after_rebuild}
 
 
 @pytest.mark.timeout(2400)
 def test_rebuild_of_the_same_snapshot_gives_identical_marts(baseline, rebuild_with_contenders):
     run = rebuild_with_contenders["first"]
     assert run.code == 0, excerpt(run.out)
-    assert "rebuilding the warehouse from snapshot" in run.out
-    site = rebuild_with_contenders["site"]
-    after = table_checksums(site.db)
+    rebuilds = [r for r in rebuild_with_contenders["reports"].values() if r["rebuild"]]
+    assert len(rebuilds) == 1 and rebuilds[0]["status"] == "success", rebuilds
+    assert rebuilds[0]["new_deliveries"] == [] and rebuilds[0]["dbt"]["selected"] == "all"
+    # The marts as the rebuild left them (copied by the waiting run before it touched anything).
+    after = table_checksums(rebuild_with_contenders["after_rebuild"])
     print(f"rerun: {len(after)} marts identical: {describe_sums(after)}")
     assert after == baseline["marts"]
     assert len(after) >= 12
@@ -106,16 +155,23 @@ def test_second_run_is_refused_while_the_first_holds_the_lock(rebuild_with_conte
 
 
 @pytest.mark.timeout(2400)
-def test_waiting_run_runs_after_the_first_and_the_database_is_intact(rebuild_with_contenders):
+def test_waiting_run_runs_after_the_first_and_the_database_is_intact(baseline, rebuild_with_contenders):
     site, waited = rebuild_with_contenders["site"], rebuild_with_contenders["waited"]
     assert waited.code == 0, excerpt(waited.out)
     assert rebuild_with_contenders["overlapped"], "the first run ended before the waiting run started"
-    assert site.latest_report()["status"] == "nothing_new"
+    # It found the delivery that arrived while it waited, and staged, built and published it.
+    rep = site.latest_report()
+    assert rep["status"] == "success" and rep["new_deliveries"] == [RATINGS], rep.get("error")
+    assert rep["snapshot_id"] == site.current() and "title_ratings" in rep["files"]
+    assert rep["staged_rows"]["title_ratings"] == rep["files"]["title_ratings"]["rows_written"]
+    assert "fct_title_ratings" in rep["published"] and rep["dbt"]["models_ok"] > 0
     # The DuckDB file opens and every relation answers: no torn write from the overlap.
     counts = {t: query(site.db, f'select count(*) from marts."{t}"')[0][0] for t in tables(site.db, "marts")}
     raw = {t: query(site.db, f'select count(*) from raw."{t}"')[0][0] for t in tables(site.db, "raw")}
     print(f"after the overlap: marts {counts}; raw {raw}")
     assert all(n > 0 for n in counts.values()) and len(raw) == 8
+    # The new snapshot's changed ratings joined the history.
+    assert counts["fct_title_ratings"] > baseline["marts"]["fct_title_ratings"][0]
 
 
 # ---- check 2: the same file again, or under a second name ------------------------------------

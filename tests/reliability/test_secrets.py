@@ -106,16 +106,47 @@ def test_rendered_copy_statements_carry_a_role_never_a_key():
     assert fake.KEY_ID not in str(refused.value) and fake.SECRET not in str(refused.value)
 
 
+def find_values(data: bytes, secrets: dict[str, str]) -> list[str]:
+    """The variables whose exact value appears in ``data`` (named, never echoed)."""
+    return sorted(name for name, value in secrets.items() if value.encode() in data)
+
+
+def written_by_the_run(site) -> dict[str, bytes]:
+    """Everything the run left: its output aside, every file of the lake (reports, manifests,
+    Parquet, ledger), its Spark and dbt logs, dbt's artifacts and the warehouse file itself."""
+    found = {}
+    for root in (site.lake, site.logs, site.dbt_target, site.db.parent):
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            found[str(path.relative_to(site.lake.parent))] = path.read_bytes()
+    return found
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_no_credential_in_run_logs_or_reports(baseline):
-    site = baseline["site"]
-    texts = {"pipeline output": baseline["out"]}
-    for path in sorted((site.lake / "reports").glob("*.json")):
-        texts[str(path.relative_to(site.lake))] = path.read_text()
-    for path in sorted((site.lake / "processed" / "snapshots").glob("*/_*.json")):
-        texts[str(path.relative_to(site.lake))] = path.read_text()
-    leaks = {name: find_leaks(text) for name, text in texts.items() if find_leaks(text)}
-    print(f"\nsecret scan of a run: {len(texts)} logs/reports/manifests, "
-          f"{sum(len(t) for t in texts.values()):,} characters, {len(leaks)} with a leak")
-    assert not leaks, leaks
+    """The baseline run had fake AWS keys and database passwords in its environment, as a
+    deployment hands them over: none of those values may appear in anything it wrote."""
+    secrets = baseline["secrets"]
+    files = written_by_the_run(baseline["site"])
+    texts = {"pipeline output": baseline["out"].encode(), **files}
+    kinds = {"reports": "reports/", "Spark/dbt logs": "logs/", "dbt artifacts": "dbt_target/"}
+    for kind, prefix in kinds.items():
+        assert any(prefix in name for name in files), f"the run wrote no {kind}: nothing was scanned"
+    leaked = {name: found for name, data in texts.items() if (found := find_values(data, secrets))}
+    shaped = {name: hits for name, data in texts.items() if name.endswith((".json", ".log", "output"))
+              if (hits := find_leaks(data.decode(errors="replace")))}
+    print(f"\nsecret scan of a run with {len(secrets)} fake secrets in its environment "
+          f"({', '.join(sorted(secrets))}): {len(texts)} outputs, logs, artifacts and files, "
+          f"{sum(len(d) for d in texts.values()):,} bytes; {len(leaked)} hold a secret's value, "
+          f"{len(shaped)} a credential-shaped string")
+    assert not leaked, leaked
+    assert not shaped, shaped
+
+
+def test_the_value_scan_finds_a_secret_wherever_it_lands():
+    """The scan of a run can fail: a secret echoed into a log, a report or a binary file is found."""
+    secrets = fake.environment()
+    assert find_values(f"connecting with {fake.SECRET}\n".encode(), secrets) == ["AWS_SECRET_ACCESS_KEY"]
+    assert find_values(b"\x00PAR1" + fake.PASSWORD.encode() + b"\x00", secrets) == [
+        "PGPASSWORD", "REDSHIFT_PASSWORD"]
+    assert find_values(b"nothing here", secrets) == []

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from pyspark.sql.types import ArrayType, DecimalType, LongType, StringType, TimestampType
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DecimalType,
+    IntegerType,
+    LongType,
+    StringType,
+    TimestampType,
+)
 
 from imdb_elt.catalog import INPUTS, MOVIE_METADATA, TITLE_BASICS, TITLE_RATINGS
 from spark_jobs.errors import CleaningError, root_cause
@@ -22,9 +30,17 @@ def test_output_schema_is_catalogue_then_lineage(raw) -> None:
 
 
 def test_spark_types() -> None:
+    # Every type the catalogue uses, spelled out: output_schema is built from these.
     assert spark_type("decimal(3,1)") == DecimalType(3, 1)
+    assert spark_type("decimal(5,2)") == DecimalType(5, 2)
     assert spark_type("array<string>") == ArrayType(StringType(), True)
     assert spark_type("bigint") == LongType()
+    assert spark_type("int") == IntegerType()
+    assert spark_type("string") == StringType()
+    assert spark_type("boolean") == BooleanType()
+    assert spark_type("timestamp") == TimestampType()
+    assert {c.type for raw in INPUTS for c in raw.columns} <= {
+        "decimal(3,1)", "decimal(5,2)", "array<string>", "bigint", "int", "string", "boolean", "timestamp"}
     with pytest.raises(ValueError, match="map<"):
         spark_type("map<string,int>")
 

@@ -13,9 +13,9 @@ import pytest
 
 from imdb_elt import config
 from imdb_elt.catalog import INPUTS
-from imdb_elt.warehouse import stage_snapshot
+from imdb_elt.warehouse import stage_snapshot, types
 from imdb_elt.warehouse.duckdb_loader import stage_duckdb
-from imdb_elt.warehouse.types import staged_columns, warehouse_type
+from tests.warehouse import expected_columns
 from tests.warehouse.parquet_fixtures import EDGE_ROWS, generated_rows, write_dataset, write_snapshot
 
 
@@ -47,12 +47,29 @@ def test_all_eight_views_with_catalogue_columns_and_types(staged: tuple[Path, di
         "movie_metadata": 2,
     }
     views = {r[0] for r in _rows(db, "SELECT view_name FROM duckdb_views() WHERE schema_name = 'raw'")}
-    assert views == {i.dataset for i in INPUTS}
+    assert views == {i.dataset for i in INPUTS} == set(expected_columns.DUCKDB)
+    _assert_catalogue_columns(db)
+
+
+def _assert_catalogue_columns(db: Path) -> None:
     for spec in INPUTS:  # delivered and empty datasets alike: exact names, order and types
         described = [(r[0], r[1]) for r in _rows(db, f'DESCRIBE raw."{spec.dataset}"')]
-        assert described == [
-            (c.name, warehouse_type(c.type, "duckdb")) for c in staged_columns(spec.dataset)
-        ], spec.dataset
+        assert described == expected_columns.duckdb_columns(spec.dataset), spec.dataset
+
+
+@pytest.mark.parametrize("catalogue_type, wrong", [("int", "BIGINT"), ("decimal", "DOUBLE")])
+def test_a_wrong_type_mapping_fails_the_column_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, catalogue_type: str, wrong: str
+) -> None:
+    """The break that the column check must catch: the DuckDB spelling of a catalogue type goes wrong."""
+    if catalogue_type == "decimal":
+        monkeypatch.setitem(types._DECIMAL_SPELLING, "duckdb", lambda p, s: wrong)
+    else:
+        monkeypatch.setitem(types._SCALARS["duckdb"], catalogue_type, wrong)
+    db = tmp_path / "imdb.duckdb"
+    stage_duckdb(str(db), "raw", write_snapshot(tmp_path / "lake", "20260301T000000000000Z"))
+    with pytest.raises(AssertionError):
+        _assert_catalogue_columns(db)
 
 
 def test_values_survive_exactly(staged: tuple[Path, dict[str, int]]) -> None:
