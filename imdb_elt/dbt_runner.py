@@ -40,7 +40,7 @@ class DbtOutcome:
 
     @property
     def failures(self) -> list[str]:
-        bad = [r for r in self.results if r["status"] in ("fail", "error")]
+        bad = [r for r in self.results if r["status"] in ("fail", "error") and r["message"]]
         found = [f"{r['unique_id']}: {r['message']}" for r in bad]
         return found or ([self.error] if self.error else [])
 
@@ -94,11 +94,14 @@ def node_results(run_results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _printer(echo: Callable[[str], None]) -> Callable[[Any], None]:
+def _printer(echo: Callable[[str], None], errors: list[str]) -> Callable[[Any], None]:
     """One console line per model start and finish, and per test that did not pass: enough to
-    see what runs and how far the build has got, without a line per passing test."""
+    see what runs and how far the build has got, without a line per passing test. Error-level
+    messages are kept for the outcome (a failed run-operation has no run result to say why)."""
     def on_event(event: Any) -> None:
         name = event.info.name
+        if event.info.level == "error" and event.info.msg:
+            errors.append(event.info.msg)
         if (name in _MODEL_EVENTS
                 or (name == "LogStartLine" and " model " in event.info.msg)
                 or (name == "LogTestResult" and event.data.status != "pass")):
@@ -134,18 +137,22 @@ def run_dbt(
     results_file = target_dir / "run_results.json"
     results_file.unlink(missing_ok=True)
     printer = echo or (lambda line: print(line, flush=True))
+    errors: list[str] = []
     started = time.perf_counter()
     env = {**dbt_environment(settings), **(extra_env or {})}
     try:
         with _environment(env):
-            res = dbtRunner(callbacks=[_printer(printer)]).invoke(command)
+            res = dbtRunner(callbacks=[_printer(printer, errors)]).invoke(command)
     finally:
         release_duckdb()
+    error = f"{type(res.exception).__name__}: {res.exception}" if res.exception else None
+    if not res.success and error is None and errors:
+        error = " | ".join(line.strip() for line in errors[-3:])[:2000]
     outcome = DbtOutcome(
         command=["dbt", *command],
         ok=bool(res.success),
         seconds=round(time.perf_counter() - started, 2),
-        error=f"{type(res.exception).__name__}: {res.exception}" if res.exception else None,
+        error=error,
         log_file=str(log_dir / "dbt.log"),
     )
     if results_file.exists():
