@@ -1,7 +1,8 @@
 """imdb_elt_hourly: the run engine's steps as Airflow tasks, one task per dbt model.
 
-    acquire → detect ─(short-circuit)→ clean → stage → select_models ─(branch)→ dbt.* → publish
-            └────────────────────────────────────────────────────────────────────────→ report
+    acquire → detect ─(short-circuit)→ clean → stage → dbt: producer → select_models ─(branch)→
+              model tasks → tests ─→ publish
+            └─────────────────────────────────────────────────────────────────────→ report
 
 Every step is the function ``python -m imdb_elt run`` runs (imdb_elt.pipeline); the run's plan
 goes from task to task through XCom. This file only wires them: what each task does lives in
@@ -10,9 +11,9 @@ imdb_elt.orchestration.tasks, every setting in imdb_elt.config.
 - ``detect`` takes the lake's run lease (shared with the command line) and plans the run. With
   nothing new (or when another run holds the lease) it writes the report itself and
   short-circuits: no later task starts.
-- ``select_models`` branches to the dbt tasks of the models the plan rebuilds (all of them, or
-  the selective build's); the others are skipped. Tasks after it run when nothing upstream failed
-  (``none_failed_min_one_success``).
+- ``dbt.select_models`` branches to the dbt tasks of the models the plan rebuilds (all of them,
+  or the selective build's); the others are skipped. Steps after it run when nothing upstream
+  failed (``none_failed_min_one_success``).
 - ``report`` runs whatever happened (``all_done``), writes the same report as the command line,
   gives the lease back, and fails the run if a step failed.
 
@@ -27,7 +28,7 @@ from airflow.sdk import DAG, Asset, TriggerRule, task
 
 from imdb_elt import config, pipeline
 from imdb_elt.orchestration import aws_spark, redshift_stage, tasks
-from imdb_elt.orchestration.cosmos_dbt import dbt_task_group, dbt_tasks
+from imdb_elt.orchestration.cosmos_dbt import dbt_task_group, dbt_tasks, producer
 from imdb_elt.orchestration.dbt_manifest import ensure_manifest
 
 settings = config.load()
@@ -94,15 +95,20 @@ with DAG(
 
         staged = stage(cleaned)
 
-    # ---- dbt: one task per model (`dbt build`: the model, then its tests) ----
+    # ---- dbt: one task per model; the branch inside the group picks the plan's models ----
     dbt = dbt_task_group(settings, ensure_manifest(settings.dbt_manifest_dir))
     dbt_nodes = dbt_tasks(dbt)
+    with dbt:
 
-    @task.branch(task_id=tasks.SELECT_TASK, trigger_rule=AFTER_DETECT)
-    def select_models(plan: dict) -> list[str]:
-        return tasks.selected_dbt_tasks(plan, dbt_nodes, tasks.PUBLISH_TASK)
+        # After the watcher's one `dbt build`, before the model tasks that report it.
+        @task.branch(task_id=tasks.SELECT_TASK, trigger_rule=AFTER_DETECT)
+        def select_models(plan: dict) -> list[str]:
+            return tasks.selected_dbt_tasks(plan, dbt_nodes, tasks.PUBLISH_TASK)
 
-    selected = select_models(staged)
+        selected = select_models(staged)
+    build = producer(dbt)
+    if build is not None:
+        staged >> build >> selected
     for task_id in dbt_nodes:  # the branch decides for every dbt task, not only the first ones
         selected >> dag.get_task(task_id)
 
@@ -117,7 +123,6 @@ with DAG(
         return tasks.report(settings, context["ti"], list(dbt_nodes))
 
     published = publish(staged)
-    selected >> dbt >> published
-    selected >> published
+    dbt >> published
     published >> report()
     plan >> dag.get_task("report")

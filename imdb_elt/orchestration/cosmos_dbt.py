@@ -88,37 +88,42 @@ def _wire_watchers(group: DbtTaskGroup, settings: Settings) -> None:
     """Model tasks read the producer's outcome once it is known, each in one short process.
 
     Cosmos lets model watchers start alongside the producer and wait for it (in the triggerer,
-    then a second process to finish); here they follow the producer, so each finds its model's
-    status at the first look. ``all_done_min_one_success``: a watcher also runs when the
-    producer failed (it reports its own model's outcome: built, failed, or not built because a
-    parent failed), and is skipped when nothing upstream ran (a run with nothing new).
+    then a second process to finish); here they run after it succeeded (the DAG puts the
+    selection branch between the two), so each finds its model's status at the first look. When
+    the producer fails, they are upstream_failed: its log and the run report name the failing
+    model, and no watcher falls back to a dbt run of its own outside the writer's pool.
     """
     from cosmos.operators._watcher.base import BaseConsumerSensor
 
-    tasks = _walk(group)
-    producer = next(t for t in tasks if t.task_id.endswith(".dbt_producer_watcher"))
-    for task in tasks:
+    for task in _walk(group):
         if task.task_id.endswith(".dbt_producer_watcher_done"):
             # Cosmos' gate after the producer (none_failed) would succeed in a run with nothing
             # new, where everything before it was skipped, and let publish start.
             task.trigger_rule = "none_failed_min_one_success"
-        if isinstance(task, BaseConsumerSensor):  # reads the producer's events, runs no dbt
+        elif isinstance(task, BaseConsumerSensor):  # reads the producer's events, runs no dbt
             task.deferrable = False
             task.poke_interval = 2
-            task.trigger_rule = "all_done_min_one_success"
-            producer >> task
+            task.timeout = 600  # the status is there when it starts; never wait for days
         elif hasattr(task, "interceptors"):  # the producer and the tests run dbt: one writer
             task.pool = settings.dbt_pool
+
+
+def producer(group: DbtTaskGroup) -> Any:
+    """The watcher's producer (the one `dbt build` of the run), or None in local mode."""
+    return next((t for t in _walk(group) if t.task_id.endswith(".dbt_producer_watcher")), None)
 
 
 def dbt_tasks(group: DbtTaskGroup) -> dict[str, dict]:
     """Every task of the group and the dbt node it runs (unique id, type, parents), in order.
 
-    Tasks that run for the whole selection (the watcher's producer, the tests after all) map to
-    an empty node: the branch always follows them.
+    Tasks that run for the whole selection (the watcher's gate after the producer, the tests
+    after all) map to an empty node: the branch always follows them. The producer itself runs
+    before the branch and is not listed.
     """
     found: dict[str, dict] = {}
     for task in _walk(group):
+        if task.task_id.endswith(".dbt_producer_watcher"):
+            continue
         node = (getattr(task, "extra_context", None) or {}).get("dbt_node_config")
         found[task.task_id] = {
             "unique_id": node["unique_id"],

@@ -27,7 +27,7 @@ DETECT_TASK = "detect"
 CLEAN_TASK = "clean"
 RECORD_TASK = "record_snapshot"
 STAGE_TASK = "stage"
-SELECT_TASK = "select_models"
+SELECT_TASK = "select_models"  # inside the dbt task group: dbt.select_models
 PUBLISH_TASK = "publish"
 #: Tasks that hand the plan on, in run order: the newest one present holds the latest plan.
 PLAN_TASKS = (DETECT_TASK, CLEAN_TASK, RECORD_TASK, STAGE_TASK, PUBLISH_TASK)

@@ -149,7 +149,6 @@ def test_emr_and_redshift_copy(aws, monkeypatch, dbt_manifest: Path) -> None:
         "copy_statements",
         "copy_into_redshift",
         "stage",
-        "select_models",
         "publish",
         "report",
     }
@@ -165,7 +164,7 @@ def test_emr_and_redshift_copy(aws, monkeypatch, dbt_manifest: Path) -> None:
         for t in dag.tasks
         if t.task_id.startswith("dbt.") and not any(u.startswith("dbt.") for u in t.upstream_task_ids)
     ]
-    assert dbt_roots and all(t.upstream_task_ids == {"select_models"} for t in dbt_roots)
+    assert dbt_roots and all(t.upstream_task_ids == {"stage"} for t in dbt_roots)
     assert dbt_roots[0].env["REDSHIFT_STAGING"] == "copy"
 
     s3 = boto3.client("s3", region_name=REGION)
@@ -222,7 +221,6 @@ def test_emr_serverless_and_redshift_spectrum(aws, monkeypatch, dbt_manifest: Pa
         "external_table_sql",
         "point_external_tables",
         "stage",
-        "select_models",
         "publish",
         "report",
     }
@@ -237,7 +235,7 @@ def test_emr_serverless_and_redshift_spectrum(aws, monkeypatch, dbt_manifest: Pa
     assert mapped.is_mapped and mapped.operator_class.__name__ == "RedshiftDataOperator"
     dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
     dbt_roots = [t for t in dbt_tasks if not any(u.startswith("dbt.") for u in t.upstream_task_ids)]
-    assert dbt_roots and all(t.upstream_task_ids == {"select_models"} for t in dbt_roots)
+    assert dbt_roots and all(t.upstream_task_ids == {"stage"} for t in dbt_roots)
     assert (
         dbt_roots[0].env["REDSHIFT_STAGING"] == "spectrum"
         and dbt_roots[0].env["IMDB_RAW_SCHEMA"] == "raw_ext"

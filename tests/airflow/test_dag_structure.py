@@ -84,22 +84,20 @@ def test_one_dbt_build_then_the_tests_before_publish(dagbag):
 
 def test_the_engine_steps_in_order_and_the_branch_before_every_dbt_task(dagbag):
     dag = dagbag.dags["imdb_elt_hourly"]
-    order = ["acquire", "detect", "clean", "stage", "select_models", "publish", "report"]
+    order = ["acquire", "detect", "clean", "stage", "dbt.dbt_producer_watcher", "dbt.select_models",
+             "dbt.dbt_producer_watcher_done", "publish", "report"]
     for before, after in itertools.pairwise(order):
         assert before in dag.get_task(after).upstream_task_ids
-    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
-    # The branch is a direct parent of every dbt task: it skips the unselected ones outright.
-    assert all("select_models" in t.upstream_task_ids for t in dbt_tasks)
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")
+                 and t.task_id not in ("dbt.select_models", "dbt.dbt_producer_watcher")]
+    # The branch is a direct parent of every dbt task after the producer's build: it skips the
+    # unselected ones outright (nothing it follows may lead to one it does not).
+    assert all("dbt.select_models" in t.upstream_task_ids for t in dbt_tasks)
     upstream_of_publish = dag.get_task("publish").get_flat_relative_ids(upstream=True)
     assert {t.task_id for t in dbt_tasks} <= upstream_of_publish
-    # After detect's short-circuit, a step runs when nothing upstream failed and something ran;
-    # a model's task runs after the producer whatever its outcome (it reports its own model).
-    steps = [dag.get_task(t) for t in ("stage", "select_models", "publish", "dbt.dbt_producer_watcher",
-                                       "dbt.dbt_producer_watcher_done", "dbt.dbt_project_test")]
-    assert {t.trigger_rule for t in steps} == {"none_failed_min_one_success"}
-    model_tasks = [t for t in dbt_tasks if t.task_id.endswith("_run")]
-    assert {t.trigger_rule for t in model_tasks} == {"all_done_min_one_success"}
-    assert all("dbt.dbt_producer_watcher" in t.upstream_task_ids for t in model_tasks)
+    # After detect's short-circuit, a step runs when nothing upstream failed and something ran.
+    steps = [dag.get_task(t) for t in ("stage", "dbt.select_models", "publish", "dbt.dbt_producer_watcher")]
+    assert {t.trigger_rule for t in steps + dbt_tasks} == {"none_failed_min_one_success"}
     # detect skips clean and report directly when there is nothing to do; report runs otherwise.
     assert {"clean", "report"} <= dag.get_task("detect").downstream_task_ids
     assert dag.get_task("report").trigger_rule == "all_done"
