@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -21,17 +19,12 @@ from pathlib import Path
 import pytest
 
 from imdb_elt.config import REPO_ROOT
+from tests.fixtures.airflow_server import free_port, stop_group
 
 pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO_ROOT / "artifacts" / "browser"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
@@ -45,47 +38,6 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
         except Exception:
             time.sleep(1)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # a zombie group leader not yet reaped still answers
-        return True
-    return True
-
-
-def _kill_group(pgid: int, grace: float) -> None:
-    """SIGTERM the process group, then SIGKILL whatever is left after ``grace`` seconds."""
-    if not _group_alive(pgid):
-        return
-    os.killpg(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while _group_alive(pgid) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    if _group_alive(pgid):
-        os.killpg(pgid, signal.SIGKILL)
-
-
-def _stop(proc: subprocess.Popen, extra_group_file: Path | None = None) -> None:
-    """Stop the script's process group and the server group it started (its pgid file).
-
-    The Airflow script runs `airflow standalone` in a session of its own (so Ctrl-C stops
-    scheduler, triggerer and processor too); killing only the script would orphan it.
-    """
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGINT)  # the script's trap stops its server group
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-    if extra_group_file is not None and extra_group_file.exists():
-        _kill_group(int(extra_group_file.read_text().strip()), grace=15)
 
 
 def require_chromium(path: str = CHROMIUM) -> None:
@@ -141,7 +93,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory, airflow_server) -> Iterato
     else:
         duckdb.connect(str(docs_db)).close()  # an (empty) warehouse: no pipeline run needed
     base_env.update({"IMDB_LAKE_DIR": str(root / "lake"), "DUCKDB_PATH": str(docs_db)})
-    docs_port = _free_port()
+    docs_port = free_port()
     log = open(root / "dbt_docs.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
         [str(REPO_ROOT / "scripts" / "dbt_docs.sh")],
@@ -155,7 +107,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory, airflow_server) -> Iterato
     try:
         yield {"airflow": airflow_server, "docs": (f"http://127.0.0.1:{docs_port}", proc), "root": root}
     finally:
-        _stop(proc)
+        stop_group(proc.pid, grace=15)  # the docs script's own process group
         log.close()
 
 
