@@ -104,6 +104,8 @@ def format_summary(rep: dict) -> str:
             reasons = st.get("quarantined_by_reason") or {}
             if reasons:
                 lines.append("      set aside: " + ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())))
+            if st.get("ends_with_newline") is False:
+                lines.append("      NO FINAL NEWLINE: last line cut off (partial_line); re-fetch this file")
     if rep.get("new_deliveries") == [] and rep["status"] == "nothing_new":
         lines.append("  no new deliveries: nothing cleaned, nothing rebuilt")
     if rep.get("already_processed"):
