@@ -167,11 +167,12 @@ class _Job:
         skipped: list[str] = []
         if self.dirty:
             ops, skipped = D.plan(file_name, self.expected_rows(file_name), self.seed, FILE_IDS[file_name])
+        partial = self.dirty and file_name in D.PARTIAL_LINE_FILES
         if file_name == KAGGLE_FILE:
-            result = _write_kaggle(self.out / file_name, self.u, ops)
+            result = _write_kaggle(self.out / file_name, self.u, ops, partial)
         else:
             result = _write_tsv(self.out / file_name, self._chunks(file_name), ops, self._fresh(file_name),
-                                self.dirty, lambda rows: progress and progress(
+                                self.dirty, partial, lambda rows: progress and progress(
                                     f"{file_name}: {rows:,} rows written "
                                     f"(~{min(100, 100 * rows // max(1, self.expected_rows(file_name)))}%)"))
         result.skipped = skipped
@@ -227,9 +228,12 @@ def _parallel(files: list[str], expected: dict[str, int], progress: Progress | N
 
 
 def _write_tsv(path: Path, chunks: Iterator[T.Chunk], ops: list[D.Op],
-               fresh: Callable[[list[str], int], list[str]], dirty: bool,
+               fresh: Callable[[list[str], int], list[str]], dirty: bool, partial: bool,
                progress: Callable[[int], object]) -> FileResult:
-    """Write header + chunks; splice the planned defects in, recording their line numbers."""
+    """Write header + chunks; splice the planned defects in, recording their line numbers.
+
+    partial: drop the final newline afterwards (a download cut at the end of its last line).
+    """
     header = "\t".join(catalog.BY_FILE_NAME[path.name].header)
     result = FileResult(path.name)
     errors = "surrogateescape" if dirty else "strict"
@@ -260,7 +264,24 @@ def _write_tsv(path: Path, chunks: Iterator[T.Chunk], ops: list[D.Op],
             result.defects.append({"line_number": written, "reason": op.defect.reason,
                                    "detail": op.defect.detail})
     result.rows = written - 1
+    if partial:
+        data = gzip.decompress(path.read_bytes())
+        with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
+                                                    compresslevel=GZIP_LEVEL, mtime=0) as gz:
+            gz.write(data.removesuffix(b"\n"))
+        _mark_partial_line(result)
     return result
+
+
+def _mark_partial_line(result: FileResult) -> None:
+    """The last line has no newline: a partial_line defect, and nothing else any more."""
+    last = result.rows + 1  # header = line 1
+    assert all(d["line_number"] != last for d in result.defects), "the last line already has a defect"
+    result.not_defects = [d for d in result.not_defects if d["line_number"] != last]
+    result.legitimate_duplicates = [d for d in result.legitimate_duplicates if last not in
+                                    (d["line_number"], d["first_line_number"])]
+    result.defects.append({"line_number": last, "reason": "partial_line",
+                           "detail": "no final newline: the download was cut at the end of this line"})
 
 
 def _splice(lines: list[str], copies: set[int], ops: list[D.Op], offset: int, written: int,
@@ -286,9 +307,11 @@ def _splice(lines: list[str], copies: set[int], ops: list[D.Op], offset: int, wr
             line = lines[j]
             if op.kind == "crlf_line_end":
                 line += "\r"
-            else:
+            else:  # historical_year: people of antiquity
+                (birth, death), values = D.HISTORICAL_YEARS[result.file_name]
+                done = sum(1 for d in result.not_defects if d["kind"] == op.kind)
                 fields = line.split("\t")
-                fields = D._infix(D.TEXT_FIELD[result.file_name], "\r")(fields)
+                fields[birth], fields[death] = values[done % len(values)]
                 line = "\t".join(fields)
             out.append(line)
             result.not_defects.append({"line_number": written + len(out), "kind": op.kind})
@@ -328,7 +351,7 @@ def _defect_line(defect: D.Defect, source: str, fresh: Callable[[list[str], int]
     return "\t".join(defect.mutate(fields)), n_fresh
 
 
-def _write_kaggle(path: Path, u: T.Universe, ops: list[D.Op]) -> FileResult:
+def _write_kaggle(path: Path, u: T.Universe, ops: list[D.Op], partial: bool) -> FileResult:
     rows, repeats = kaggle_rows(u)
     result = FileResult(path.name)
     # Inserting a line shifts every later row: map data-row index -> final line number.
@@ -357,8 +380,11 @@ def _write_kaggle(path: Path, u: T.Universe, ops: list[D.Op]) -> FileResult:
             result.defects.append({"line_number": line_of(i) - 1, "reason": op.defect.reason,
                                    "detail": op.defect.detail})
         writer.writerow(row)
-    path.write_bytes(buf.getvalue().encode("utf-8", "surrogateescape"))
+    text = buf.getvalue()
+    path.write_bytes((text.removesuffix("\n") if partial else text).encode("utf-8", "surrogateescape"))
     result.rows = len(rows) + len(result.defects)
+    if partial:
+        _mark_partial_line(result)
     return result
 
 
@@ -382,7 +408,9 @@ def _sidecar(results: list[FileResult], seed: int, scale: float, snapshot: int) 
         "about": ("Lines injected by devtools.sample (dirty=True). line_number is 1-based in the "
                   "decompressed file, header = line 1. Each defect line has exactly one defect; "
                   "for duplicate_key/exact_duplicate it is the later copy (first_line_number: the "
-                  "earlier one). not_defects must be accepted as data. legitimate_duplicates are "
+                  "earlier one); partial_line is the last line of a file without a final newline. "
+                  "not_defects (CRLF line ends, historical years) must be accepted as data. "
+                  "legitimate_duplicates are "
                   "in the clean data too (name.basics exact repeats, Kaggle repeated ids). Every "
                   f"file keeps its defect lines under {D.MAX_DEFECT_FRACTION:.1%} of its lines."),
         "seed": seed, "scale": scale, "snapshot": snapshot,

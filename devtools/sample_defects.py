@@ -1,14 +1,18 @@
 """The defective lines ``dirty=True`` injects, each with the reason code a strict cleaner must give.
 
 Every injected line carries exactly one defect, so its reason is unambiguous. Checks are expected
-in this order: invalid UTF-8 (whole line), field count, then per field (bad_id, bad_integer,
-bad_year, bad_decimal, out_of_range, bad_boolean, bad_json), then keys (duplicate_key for a key
-seen before with other data, exact_duplicate for a line seen before). A mutated line gets a fresh
-key (an id used nowhere else) so that it is not also a duplicate; a fresh key in crew/ratings/...
-is a dangling reference, which is legitimate data.
+in this order: a partial last line, invalid UTF-8 (whole line; also a literal U+FFFD), a control
+character inside a field (a bare ``\\r``, ``\\x00``, ...), field count, then per field (bad_id,
+bad_integer, bad_year, bad_decimal, out_of_range, bad_boolean, bad_json), a missing title, then
+keys (duplicate_key for a key seen before with other data, exact_duplicate for a line seen
+before). Values followed by a line terminator (``\\r`` before a tab, U+0085, U+2028, U+2029) must
+be refused: Java's ``$`` would accept them. A mutated line gets a fresh key (an id used nowhere
+else) so that it is not also a duplicate; a fresh key in crew/ratings/... is a dangling reference,
+which is legitimate data. ``PARTIAL_LINE_FILES`` end without a final newline (a cut download).
 
-Also planned here, but NOT defects: a bare ``\\r`` inside a text field (must stay in the field)
-and CRLF line ends (the ``\\r`` must be stripped). Both are recorded under ``not_defects``.
+Also planned here, but NOT defects: CRLF line ends (the ``\\r`` must be stripped) and, in
+name.basics, historical birth and death years of one to three digits (people of antiquity). Both
+are recorded under ``not_defects``.
 """
 
 from __future__ import annotations
@@ -21,10 +25,16 @@ import numpy as np
 NULL = "\\N"
 #: Written with errors="surrogateescape", these two code points become the bytes ff fe (not UTF-8).
 INVALID_UTF8 = "\udcff\udcfe"
-#: Defective lines per file stay under this share of the (expected) data lines.
-MAX_DEFECT_FRACTION = 0.005
+#: Written as UTF-8, U+FFFD is valid UTF-8 that still marks bytes a decoder lost upstream.
+REPLACEMENT = "\ufffd"
+#: Defective lines per file stay under this share of the (expected) data lines (the default
+#: quarantine threshold is 1%).
+MAX_DEFECT_FRACTION = 0.0075
 REASONS = ("field_count", "bad_integer", "bad_year", "bad_decimal", "out_of_range", "invalid_utf8",
-           "bad_id", "bad_boolean", "bad_json", "duplicate_key", "exact_duplicate")
+           "bad_id", "bad_boolean", "bad_json", "duplicate_key", "exact_duplicate",
+           "control_character", "missing_title", "partial_line")
+#: Files written without their final newline: the last line is a partial_line.
+PARTIAL_LINE_FILES = ("title.episode.tsv.gz", "movie_metadata.csv")
 
 Mutate = Callable[[list[str]], list[str]]
 
@@ -72,6 +82,30 @@ def _other(i: int, a: str, b: str) -> Mutate:
     return f
 
 
+def _suffix(i: int, text: str) -> Mutate:
+    """Append text to field i (a value followed by a line terminator)."""
+    def f(fields: list[str]) -> list[str]:
+        fields[i] = fields[i] + text if fields[i] != NULL else "1" + text
+        return fields
+    return f
+
+
+def _nulls(*indexes: int) -> Mutate:
+    def f(fields: list[str]) -> list[str]:
+        for i in indexes:
+            fields[i] = NULL
+        return fields
+    return f
+
+
+def _link_id_suffix(text: str) -> Mutate:
+    """Kaggle: text right after the title id inside movie_imdb_link (field 17)."""
+    def f(fields: list[str]) -> list[str]:
+        fields[17] = fields[17].replace("/?", text + "/?", 1)
+        return fields
+    return f
+
+
 def _drop_last(fields: list[str]) -> list[str]:
     return fields[:-1]
 
@@ -109,6 +143,12 @@ TSV_DEFECTS: dict[str, list[Defect]] = {
         Defect("bad_integer", "runtimeMinutes 1,234", _set(7, "1,234"), True),
         _tail(9, _same, "")[2],
         Defect("bad_id", "tconst tt12", _set(0, "tt12"), False),
+        Defect("control_character", "bare \\r inside primaryTitle", _infix(2, "\r"), True),
+        Defect("missing_title", "primaryTitle and originalTitle both \\N", _nulls(2, 3), True),
+        Defect("bad_id", "tconst followed by U+0085", _suffix(0, "\u0085"), True),
+        Defect("invalid_utf8", "literal U+FFFD inside originalTitle", _infix(3, REPLACEMENT), True),
+        Defect("control_character", "\\x1b inside originalTitle", _infix(3, "\x1b"), True),
+        Defect("bad_year", "startYear followed by U+2028", _set(5, "1999\u2028"), True),
     ],
     "title.ratings.tsv.gz": [
         *_common_head(3),
@@ -120,6 +160,9 @@ TSV_DEFECTS: dict[str, list[Defect]] = {
         Defect("bad_decimal", "averageRating 7.x", _set(1, "7.x"), True),
         Defect("out_of_range", "averageRating -1", _set(1, "-1"), True),
         _tail(3, _same, "")[2],
+        Defect("control_character", "tconst followed by \\r (before the tab)", _suffix(0, "\r"), True),
+        Defect("bad_decimal", "averageRating followed by U+2029", _suffix(1, "\u2029"), True),
+        Defect("control_character", "\\x00 inside numVotes", _infix(2, "\x00"), True),
     ],
     "title.crew.tsv.gz": [
         *_common_head(3),
@@ -127,6 +170,8 @@ TSV_DEFECTS: dict[str, list[Defect]] = {
         Defect("invalid_utf8", "bytes ff fe inside writers", _infix(2, INVALID_UTF8), True),
         Defect("bad_id", "directors nm12", _set(1, "nm12"), True),
         *_tail(3, _other(1, "nm0000001", "nm0000002"), "other directors"),
+        Defect("bad_id", "directors id followed by U+2028", _set(1, "nm0000001\u2028,nm0000002"), True),
+        Defect("control_character", "\\x0b inside directors", _set(1, "nm0000001\x0b"), True),
     ],
     "title.episode.tsv.gz": [
         *_common_head(4),
@@ -136,6 +181,8 @@ TSV_DEFECTS: dict[str, list[Defect]] = {
         *_tail(4, _bump(3), "other episodeNumber")[:2],
         Defect("bad_integer", "episodeNumber 2a", _set(3, "2a"), True),
         _tail(4, _same, "")[2],
+        Defect("bad_id", "parentTconst followed by U+0085", _set(1, "tt0000001\u0085"), True),
+        Defect("bad_integer", "seasonNumber followed by U+2029", _set(2, "1\u2029"), True),
     ],
     "title.principals.tsv.gz": [
         *_common_head(6),
@@ -146,6 +193,9 @@ TSV_DEFECTS: dict[str, list[Defect]] = {
         Defect("bad_integer", "ordering 1,234", _set(1, "1,234"), True),
         Defect("field_count", "tab inside category", _infix(3, "\t"), True),
         _tail(6, _same, "")[2],
+        Defect("bad_json", "characters escape a newline", _set(5, '["line\\nbreak"]'), True),
+        Defect("bad_json", "characters followed by U+2028", _set(5, '["Self"]\u2028'), True),
+        Defect("control_character", "\\x01 inside job", _set(4, "a\x01b"), True),
     ],
     "name.basics.tsv.gz": [
         *_common_head(6),
@@ -155,6 +205,9 @@ TSV_DEFECTS: dict[str, list[Defect]] = {
         *_tail(6, _bump(2, "1950"), "other birthYear")[:2],
         Defect("field_count", "tab inside primaryName", _infix(1, "\t"), True),
         _tail(6, _same, "")[2],
+        Defect("control_character", "bare \\r inside primaryName", _infix(1, "\r"), True),
+        Defect("bad_year", "birthYear followed by U+0085", _set(2, "1950\u0085"), True),
+        Defect("bad_id", "nconst followed by U+2029", _suffix(0, "\u2029"), True),
     ],
     "title.akas.tsv.gz": [
         *_common_head(8),
@@ -165,6 +218,9 @@ TSV_DEFECTS: dict[str, list[Defect]] = {
         Defect("field_count", "tab inside title", _infix(2, "\t"), True),
         Defect("bad_integer", "ordering 1,234", _set(1, "1,234"), True),
         _tail(8, _same, "")[2],
+        Defect("control_character", "\\x02 (the list separator) inside title", _infix(2, "\x02"), True),
+        Defect("control_character", "bare \\r inside title", _infix(2, "\r"), True),
+        Defect("bad_boolean", "isOriginalTitle followed by U+2028", _set(7, "0\u2028"), True),
     ],
 }
 
@@ -176,10 +232,15 @@ KAGGLE_DEFECTS: list[Defect] = [
     Defect("bad_year", "title_year 2009.5", _set(23, "2009.5"), True),
     Defect("out_of_range", "imdb_score 11.3", _set(25, "11.3"), True),
     Defect("field_count", "29 columns instead of 28", _add_field, True),
+    Defect("control_character", "tab inside movie_title", _infix(11, "\t"), True),
+    Defect("missing_title", "movie_title empty", _set(11, ""), True),
+    Defect("bad_id", "movie_imdb_link: the id followed by U+2028", _link_id_suffix("\u2028"), True),
 ]
 
-#: Text field (index) that may carry a bare \r, per TSV.
-TEXT_FIELD: dict[str, int] = {"title.basics.tsv.gz": 2, "name.basics.tsv.gz": 1, "title.akas.tsv.gz": 2}
+#: Year fields (birth, death) and the historical values that are legitimate data, per TSV.
+HISTORICAL_YEARS: dict[str, tuple[tuple[int, int], tuple[tuple[str, str], ...]]] = {
+    "name.basics.tsv.gz": ((2, 3), (("525", "565"), (NULL, "17"))),
+}
 #: Fields of the natural key, per TSV (ids first).
 KEY_FIELDS: dict[str, tuple[int, ...]] = {
     "title.principals.tsv.gz": (0, 1), "title.akas.tsv.gz": (0, 1),
@@ -192,7 +253,7 @@ class Op:
 
     position: int  # 0-based index among the clean data rows of the file
     defect: Defect | None  # None: a not-a-defect modification (kind below)
-    kind: str = ""  # "crlf_line_end" | "bare_cr_in_field"
+    kind: str = ""  # "crlf_line_end" | "historical_year"
 
 
 def plan(file_name: str, expected_rows: int, seed: int, file_id: int) -> tuple[list[Op], list[str]]:
@@ -203,8 +264,8 @@ def plan(file_name: str, expected_rows: int, seed: int, file_id: int) -> tuple[l
     extras: list[Op] = []
     if file_name in TSV_DEFECTS:
         extras = [Op(0, None, "crlf_line_end"), Op(0, None, "crlf_line_end")]
-        if file_name in TEXT_FIELD:
-            extras.append(Op(0, None, "bare_cr_in_field"))
+        if file_name in HISTORICAL_YEARS:
+            extras += [Op(0, None, "historical_year")] * len(HISTORICAL_YEARS[file_name][1])
     n_ops = len(defects) + len(extras)
     rng = np.random.default_rng([seed, 9000, file_id])
     upper = max(n_ops + 3, int(expected_rows * 0.8))

@@ -1,11 +1,19 @@
-"""The eight raw inputs and the typed columns the processed zone holds for each.
+"""The eight raw inputs, the typed columns the processed zone holds for each, and their rules.
 
 This module is the contract between the Spark job (which writes these columns), the warehouse
-staging step (which loads them) and dbt (whose sources declare them). It is pure Python with no
-Spark import, so that the Airflow DAG can read it at parse time for free.
+staging step (which loads them) and dbt (whose sources declare them). It is also the one home of
+the per-column cleaning rules: which columns are ids, years, lists or JSON, their ranges, list
+separators and the exact pattern a value must match. The Spark job turns them into expressions
+(``spark_jobs.rules.column_rules`` is the accessor); tests and dbt read the same data. It is pure
+Python with no Spark import, so that the Airflow DAG can read it at parse time for free.
 
 Types are Spark SQL DDL type names; ``spark_jobs.schemas`` turns them into StructTypes and the
 staging loaders map them to warehouse types.
+
+Patterns are regular-expression bodies that must match a WHOLE value (the cleaner anchors them at
+both ends, with ``\\z`` in Java, never ``$``: see ``spark_jobs.rules``). They are written so that
+Java (Spark's ``rlike``) and Python (``re.fullmatch``) read them alike: ``[0-9]`` rather than
+``\\d`` (Python's ``\\d`` also matches other scripts' digits), explicit whitespace rather than ``\\s``.
 """
 
 from __future__ import annotations
@@ -19,13 +27,121 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+# ---- Value patterns (whole-value regular-expression bodies, see the module docstring) ----------
+TCONST = r"tt[0-9]{7,}"
+NCONST = r"nm[0-9]{7,}"
+#: A year is a non-negative integer of one to four digits: the real name.basics holds people of
+#: antiquity (birth years such as 525), so a fixed four digits would drop real rows.
+YEAR = r"[0-9]{1,4}"
+INTEGER = r"-?[0-9]+"
+DECIMAL = r"-?[0-9]+(?:\.[0-9]+)?"
+BOOLEAN = r"[01]"
+# A JSON string whose text cannot decode to a C0 control character, a lone surrogate or U+FFFD:
+# raw characters other than '"', '\' and C0; escapes \" \\ \/ and \uXXXX outside those ranges
+# (\b \f \n \r \t and \u0000-\u001F would put control characters into the processed text).
+_JSON_CHAR = r'[^"\\\x00-\x1F]'
+_JSON_ESCAPE = r'\\(?:["\\/]|u(?!00[01][0-9a-fA-F]|[dD][89a-fA-F]|[fF][fF][fF][dD])[0-9a-fA-F]{4})'
+_JSON_STRING = rf'"(?:{_JSON_CHAR}|{_JSON_ESCAPE})*+"'
+_JSON_SPACE = r"[ \t\n\r]*+"
+#: A JSON array whose elements are all strings (``[1]`` and ``{"a":"b"}`` are refused).
+JSON_STRING_ARRAY = (
+    rf"\[{_JSON_SPACE}(?:{_JSON_STRING}(?:{_JSON_SPACE},{_JSON_SPACE}{_JSON_STRING})*+)?{_JSON_SPACE}\]"
+)
+#: Kaggle ``movie_imdb_link``: printable ASCII holding ``/title/tt...`` followed by the end or by
+#: ``/``, ``?``, ``#``; group 1 is the title id (the processed ``tconst``).
+KAGGLE_LINK = r"[!-~]*?/title/(tt[0-9]{7,})(?:[/?#][!-~]*)?"
+
+# ---- Format rules --------------------------------------------------------------------------------
+#: IMDb TSVs: the null marker, and the separator of list columns unless a column says otherwise.
+TSV_NULL = "\\N"
+TSV_LIST_SEPARATOR = ","
+#: IMDb separates title.akas ``types`` and ``attributes`` with this control character; it is
+#: legitimate in those two columns and nowhere else.
+AKAS_LIST_SEPARATOR = "\x02"
+KAGGLE_LIST_SEPARATOR = "|"
+#: Kaggle fields are trimmed of these at both ends (almost every title ends in a no-break space,
+#: ``color`` has " Black and White"); a field that is then empty is null. Control characters are
+#: not trimmed: a line holding one is quarantined.
+KAGGLE_TRIM = " \u00a0"
+
+#: Column kinds: how a raw field is validated and typed.
+KINDS = ("id", "id_list", "year", "integer", "decimal", "boolean", "json", "list", "string")
+
+
 @dataclass(frozen=True)
 class Column:
-    """One processed column: its raw header name, the Spark SQL type it is cleaned into."""
+    """One processed column: its raw header name, the Spark SQL type it is cleaned into, its rule.
+
+    ``kind`` (see KINDS) defaults from the type; ``pattern`` is the whole-value pattern of one
+    value (of one element for a list) and defaults from the kind; ``separator`` splits a list;
+    ``minimum``/``maximum`` bound a number (inclusive).
+    """
 
     name: str
     type: str
     nullable: bool = True
+    kind: str = ""
+    pattern: str | None = None
+    separator: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def __post_init__(self) -> None:
+        kind = self.kind or _kind_of_type(self.type)
+        if kind not in KINDS:
+            raise ValueError(f"{self.name}: unknown kind {kind!r}")
+        object.__setattr__(self, "kind", kind)
+        if self.pattern is None:
+            object.__setattr__(self, "pattern", _PATTERN_OF_KIND.get(kind))
+        if kind in ("list", "id_list") and self.separator is None:
+            raise ValueError(f"{self.name}: a list column needs a separator")
+
+
+def _kind_of_type(ddl: str) -> str:
+    if ddl in ("int", "bigint"):
+        return "integer"
+    if ddl.startswith("decimal"):
+        return "decimal"
+    if ddl == "boolean":
+        return "boolean"
+    if ddl.startswith("array"):
+        return "list"
+    return "string"
+
+
+_PATTERN_OF_KIND = {
+    "year": YEAR,
+    "integer": INTEGER,
+    "decimal": DECIMAL,
+    "boolean": BOOLEAN,
+    "json": JSON_STRING_ARRAY,
+}
+
+
+def _id(name: str, pattern: str, nullable: bool = True) -> Column:
+    return Column(name, "string", nullable, kind="id", pattern=pattern)
+
+
+def _ids(name: str, pattern: str) -> Column:
+    return Column(name, "array<string>", kind="id_list", pattern=pattern, separator=TSV_LIST_SEPARATOR)
+
+
+def _year(name: str) -> Column:
+    return Column(name, "int", kind="year")
+
+
+def _list(name: str, separator: str = TSV_LIST_SEPARATOR) -> Column:
+    return Column(name, "array<string>", separator=separator)
+
+
+def _count(name: str, type_: str = "int", nullable: bool = True) -> Column:
+    """A count or position: never negative."""
+    return Column(name, type_, nullable, minimum=0)
+
+
+def _rating(name: str) -> Column:
+    """IMDb's 0..10 scale."""
+    return Column(name, "decimal(3,1)", minimum=0, maximum=10)
 
 
 @dataclass(frozen=True)
@@ -38,6 +154,8 @@ class RawInput:
     header: tuple[str, ...]  # the exact header line the raw file must carry, in order
     columns: tuple[Column, ...]  # typed output columns (before the lineage columns)
     key: tuple[str, ...]  # natural key: unique in the processed output
+    #: A row must have at least one of these non-null and non-empty (else ``missing_title``).
+    title_columns: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -45,16 +163,20 @@ class RawInput:
 
 
 def _tsv(
-    dataset: str, file_stem: str, columns: list[tuple[str, str, bool]], key: tuple[str, ...]
+    dataset: str,
+    file_stem: str,
+    columns: list[Column],
+    key: tuple[str, ...],
+    title_columns: tuple[str, ...] = (),
 ) -> RawInput:
-    cols = tuple(Column(n, t, nullable) for n, t, nullable in columns)
     return RawInput(
         dataset=dataset,
         file_name=f"{file_stem}.tsv.gz",
         fmt="imdb_tsv",
-        header=tuple(c.name for c in cols),
-        columns=cols,
+        header=tuple(c.name for c in columns),
+        columns=tuple(columns),
         key=key,
+        title_columns=title_columns,
     )
 
 
@@ -63,46 +185,39 @@ TITLE_BASICS = _tsv(
     "title_basics",
     "title.basics",
     [
-        ("tconst", "string", False),
-        ("titleType", "string", True),
-        ("primaryTitle", "string", True),
-        ("originalTitle", "string", True),
-        ("isAdult", "boolean", True),
-        ("startYear", "int", True),
-        ("endYear", "int", True),
-        ("runtimeMinutes", "int", True),
-        ("genres", "array<string>", True),
+        _id("tconst", TCONST, nullable=False),
+        Column("titleType", "string"),
+        Column("primaryTitle", "string"),
+        Column("originalTitle", "string"),
+        Column("isAdult", "boolean"),
+        _year("startYear"),
+        _year("endYear"),
+        _count("runtimeMinutes"),
+        _list("genres"),
     ],
     ("tconst",),
+    title_columns=("primaryTitle", "originalTitle"),
 )
 TITLE_RATINGS = _tsv(
     "title_ratings",
     "title.ratings",
-    [
-        ("tconst", "string", False),
-        ("averageRating", "decimal(3,1)", True),
-        ("numVotes", "bigint", True),
-    ],
+    [_id("tconst", TCONST, nullable=False), _rating("averageRating"), _count("numVotes", "bigint")],
     ("tconst",),
 )
 TITLE_CREW = _tsv(
     "title_crew",
     "title.crew",
-    [
-        ("tconst", "string", False),
-        ("directors", "array<string>", True),
-        ("writers", "array<string>", True),
-    ],
+    [_id("tconst", TCONST, nullable=False), _ids("directors", NCONST), _ids("writers", NCONST)],
     ("tconst",),
 )
 TITLE_EPISODE = _tsv(
     "title_episode",
     "title.episode",
     [
-        ("tconst", "string", False),
-        ("parentTconst", "string", True),
-        ("seasonNumber", "int", True),
-        ("episodeNumber", "int", True),
+        _id("tconst", TCONST, nullable=False),
+        _id("parentTconst", TCONST),
+        Column("seasonNumber", "int"),
+        Column("episodeNumber", "int"),
     ],
     ("tconst",),
 )
@@ -110,12 +225,12 @@ TITLE_PRINCIPALS = _tsv(
     "title_principals",
     "title.principals",
     [
-        ("tconst", "string", False),
-        ("ordering", "int", False),
-        ("nconst", "string", True),
-        ("category", "string", True),
-        ("job", "string", True),
-        ("characters", "array<string>", True),
+        _id("tconst", TCONST, nullable=False),
+        _count("ordering", nullable=False),
+        _id("nconst", NCONST),
+        Column("category", "string"),
+        Column("job", "string"),
+        Column("characters", "array<string>", kind="json"),
     ],
     ("tconst", "ordering"),
 )
@@ -123,12 +238,12 @@ NAME_BASICS = _tsv(
     "name_basics",
     "name.basics",
     [
-        ("nconst", "string", False),
-        ("primaryName", "string", True),
-        ("birthYear", "int", True),
-        ("deathYear", "int", True),
-        ("primaryProfession", "array<string>", True),
-        ("knownForTitles", "array<string>", True),
+        _id("nconst", NCONST, nullable=False),
+        Column("primaryName", "string"),
+        _year("birthYear"),
+        _year("deathYear"),
+        _list("primaryProfession"),
+        _ids("knownForTitles", TCONST),
     ],
     ("nconst",),
 )
@@ -136,57 +251,58 @@ TITLE_AKAS = _tsv(
     "title_akas",
     "title.akas",
     [
-        ("titleId", "string", False),
-        ("ordering", "int", False),
-        ("title", "string", True),
-        ("region", "string", True),
-        ("language", "string", True),
-        ("types", "array<string>", True),
-        ("attributes", "array<string>", True),
-        ("isOriginalTitle", "boolean", True),
+        _id("titleId", TCONST, nullable=False),
+        _count("ordering", nullable=False),
+        Column("title", "string"),
+        Column("region", "string"),
+        Column("language", "string"),
+        _list("types", AKAS_LIST_SEPARATOR),
+        _list("attributes", AKAS_LIST_SEPARATOR),
+        Column("isOriginalTitle", "boolean"),
     ],
     ("titleId", "ordering"),
 )
 
-_KAGGLE_RAW: list[tuple[str, str]] = [
-    ("color", "string"),
-    ("director_name", "string"),
-    ("num_critic_for_reviews", "int"),
-    ("duration", "int"),
-    ("director_facebook_likes", "bigint"),
-    ("actor_3_facebook_likes", "bigint"),
-    ("actor_2_name", "string"),
-    ("actor_1_facebook_likes", "bigint"),
-    ("gross", "bigint"),
-    ("genres", "array<string>"),
-    ("actor_1_name", "string"),
-    ("movie_title", "string"),
-    ("num_voted_users", "bigint"),
-    ("cast_total_facebook_likes", "bigint"),
-    ("actor_3_name", "string"),
-    ("facenumber_in_poster", "int"),
-    ("plot_keywords", "array<string>"),
-    ("movie_imdb_link", "string"),
-    ("num_user_for_reviews", "int"),
-    ("language", "string"),
-    ("country", "string"),
-    ("content_rating", "string"),
-    ("budget", "bigint"),
-    ("title_year", "int"),
-    ("actor_2_facebook_likes", "bigint"),
-    ("imdb_score", "decimal(3,1)"),
-    ("aspect_ratio", "decimal(5,2)"),
-    ("movie_facebook_likes", "bigint"),
+_KAGGLE_RAW: list[Column] = [
+    Column("color", "string"),
+    Column("director_name", "string"),
+    Column("num_critic_for_reviews", "int"),
+    _count("duration"),
+    Column("director_facebook_likes", "bigint"),
+    Column("actor_3_facebook_likes", "bigint"),
+    Column("actor_2_name", "string"),
+    Column("actor_1_facebook_likes", "bigint"),
+    Column("gross", "bigint"),
+    _list("genres", KAGGLE_LIST_SEPARATOR),
+    Column("actor_1_name", "string"),
+    Column("movie_title", "string"),
+    _count("num_voted_users", "bigint"),
+    Column("cast_total_facebook_likes", "bigint"),
+    Column("actor_3_name", "string"),
+    Column("facenumber_in_poster", "int"),
+    _list("plot_keywords", KAGGLE_LIST_SEPARATOR),
+    Column("movie_imdb_link", "string"),
+    Column("num_user_for_reviews", "int"),
+    Column("language", "string"),
+    Column("country", "string"),
+    Column("content_rating", "string"),
+    Column("budget", "bigint"),
+    _year("title_year"),
+    Column("actor_2_facebook_likes", "bigint"),
+    _rating("imdb_score"),
+    Column("aspect_ratio", "decimal(5,2)"),
+    Column("movie_facebook_likes", "bigint"),
 ]
 
-#: The Kaggle "IMDB 5000" file: 28 raw columns, plus tconst parsed from movie_imdb_link.
+#: The Kaggle "IMDB 5000" file: 28 raw columns, plus tconst taken from movie_imdb_link (KAGGLE_LINK).
 MOVIE_METADATA = RawInput(
     dataset="movie_metadata",
     file_name="movie_metadata.csv",
     fmt="kaggle_csv",
-    header=tuple(n for n, _ in _KAGGLE_RAW),
-    columns=(Column("tconst", "string", False), *(Column(n, t) for n, t in _KAGGLE_RAW)),
+    header=tuple(c.name for c in _KAGGLE_RAW),
+    columns=(_id("tconst", TCONST, nullable=False), *_KAGGLE_RAW),
     key=("tconst",),
+    title_columns=("movie_title",),
 )
 
 INPUTS: tuple[RawInput, ...] = (

@@ -105,9 +105,8 @@ def format_summary(rep: dict) -> str:
             reasons = st.get("quarantined_by_reason") or {}
             if reasons:
                 lines.append("      set aside: " + ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())))
-            if st.get("final_newline") is False:
-                lines.append("      WARNING: the file does not end with a newline (an interrupted "
-                             "download?): its last line was quarantined; re-fetch the file")
+            if st.get("ends_with_newline") is False:
+                lines.append("      NO FINAL NEWLINE: last line cut off (partial_line); re-fetch this file")
     if rep["status"] == "nothing_new":
         lines.append("  no new deliveries: nothing cleaned, nothing rebuilt")
     if rep.get("already_processed"):

@@ -101,15 +101,50 @@ def clean_file(
     """Clean one file and return its stats; raise CleaningError naming the file on refusal.
 
     ``checked``: check_delivery already passed (run() checks every header before cleaning).
+    A file whose last line has no final newline (a download cut mid-line) is cleaned a second
+    time with that line refused as partial_line: the first read is what tells its number.
     """
     started = time.perf_counter()
-    name = raw.file_name
     if not checked:
         check_delivery(spark, raw, path)
-    numbered = number_lines(io.read_lines(spark, path))
+    stats = _clean(spark, raw, path, lake_dir, snapshot_id, loaded_at, threshold, None)
+    if not stats["ends_with_newline"]:
+        log.warning("%s: no final newline: its last line is quarantined as partial_line", raw.file_name)
+        stats = _clean(spark, raw, path, lake_dir, snapshot_id, loaded_at, threshold, stats["_lines"])
+        stats["ends_with_newline"] = False
+    del stats["_lines"]
+    seconds = time.perf_counter() - started
+    stats["seconds"] = round(seconds, 3)
+    stats["rows_per_second"] = round(stats["rows_read"] / seconds, 1) if seconds > 0 else None
+    log.info(
+        "%s: %d rows read, %d written, %d deduplicated, %d quarantined in %.1f s (%.0f rows/s)",
+        raw.file_name, stats["rows_read"], stats["rows_written"], stats["rows_deduplicated"],
+        stats["rows_quarantined"], seconds, stats["rows_per_second"] or 0,
+    )  # fmt: skip
+    return stats
+
+
+def _clean(
+    spark: SparkSession,
+    raw: RawInput,
+    path: str,
+    lake_dir: str,
+    snapshot_id: str,
+    loaded_at: datetime,
+    threshold: float,
+    partial_line: int | None,
+) -> dict[str, Any]:
+    name = raw.file_name
+    lines_obs = Observation(f"lines_{raw.dataset}")
+    numbered = number_lines(io.read_lines(spark, path)).observe(
+        lines_obs,
+        F.count(F.lit(1)).alias("lines"),
+        F.coalesce(F.sum(F.octet_length("value")), F.lit(0)).alias("bytes"),
+    )
     # On local disk, not the heap: three files' worth of cached rows in a 2 GB driver ran out of
     # heap at SF=0.1 (MEMORY_AND_DISK). Reading it back costs little next to a second parse.
-    annotated = parse(numbered.filter(F.col("line_number") > 1), raw).persist(StorageLevel.DISK_ONLY)
+    data_lines = numbered.filter(F.col("line_number") > 1)
+    annotated = parse(data_lines, raw, partial_line).persist(StorageLevel.DISK_ONLY)
     groups = duplicate_groups(annotated, raw).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         # The first full read (parse, cache, narrow key count), so a truncated or corrupt gzip
@@ -120,6 +155,10 @@ def clean_file(
             raise CleaningError(
                 f"{name}: cannot read the whole file (corrupt or truncated?): {root_cause(exc)}"
             ) from exc
+        lines = int(lines_obs.get["lines"])
+        terminated = io.ends_with_newline(spark, path, int(lines_obs.get["bytes"]) + lines)
+        if not terminated and partial_line is None:
+            return {"ends_with_newline": False, "_lines": lines}
         if repeated_groups == 0:
             marked = annotated  # the common case: nothing to relabel, no join, no window
         else:
@@ -158,21 +197,14 @@ def clean_file(
         groups.unpersist()
         annotated.unpersist()
 
-    seconds = time.perf_counter() - started
     rows_written = rows_read - rows_deduplicated - rows_quarantined
-    stats = {
+    return {
         "source_file": name,
         "rows_read": rows_read,
         "rows_written": rows_written,
         "rows_deduplicated": rows_deduplicated,
         "rows_quarantined": rows_quarantined,
         "quarantined_by_reason": dict(sorted(quarantined_by_reason.items())),
-        "seconds": round(seconds, 3),
-        "rows_per_second": round(rows_read / seconds, 1) if seconds > 0 else None,
+        "ends_with_newline": terminated,
+        "_lines": lines,
     }
-    log.info(
-        "%s: %d rows read, %d written, %d deduplicated, %d quarantined in %.1f s (%.0f rows/s)",
-        name, rows_read, rows_written, rows_deduplicated, rows_quarantined, seconds,
-        stats["rows_per_second"] or 0,
-    )  # fmt: skip
-    return stats

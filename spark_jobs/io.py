@@ -102,3 +102,60 @@ def read_lines(spark: SparkSession, path: str) -> DataFrame:
 
 def write_parquet(df: DataFrame, path: str) -> None:
     df.write.mode("overwrite").option("compression", "zstd").parquet(_uri(path))
+
+
+def _tail_bytes(spark: SparkSession, path: str, n: int) -> bytes:
+    """The last ``n`` bytes of the file as stored (compressed or not): a ranged read, no scan."""
+    local = local_path(path)
+    if local is not None:
+        with open(local, "rb") as f:
+            f.seek(max(0, local.stat().st_size - n))
+            return f.read()
+    fs, hpath = _fs_path(spark, path)
+    size = int(fs.getFileStatus(hpath).getLen())
+    stream = fs.open(hpath)
+    try:
+        stream.seek(max(0, size - n))
+        return bytes(stream.read() for _ in range(min(n, size)))
+    finally:
+        stream.close()
+
+
+def _last_byte_decompressed(spark: SparkSession, path: str, offset: int) -> int:
+    """The decompressed byte at ``offset`` (-1 past the end), streamed on the JVM (slow path)."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    fs, hpath = _fs_path(spark, path)
+    codecs = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(
+        spark.sparkContext._jsc.hadoopConfiguration()
+    )
+    codec = codecs.getCodec(hpath)
+    stream = codec.createInputStream(fs.open(hpath)) if codec is not None else fs.open(hpath)
+    try:
+        jvm.org.apache.hadoop.io.IOUtils.skipFully(stream, offset)
+        return int(stream.read())
+    finally:
+        stream.close()
+
+
+def ends_with_newline(spark: SparkSession, path: str, line_bytes: int) -> bool:
+    """Whether the (decompressed) file ends with "\\n", given what reading it counted.
+
+    ``line_bytes`` = the bytes of every line read (split on "\\n") plus one per line, i.e. the
+    file's size if its last line was terminated, one more if not. The size is known without a
+    second scan: the file size, or for gzip the ISIZE trailer (size mod 2^32). A multi-member
+    gzip (whose trailer covers its last member only) falls back to streaming the file once more.
+    """
+    if not path.endswith(".gz"):
+        size = file_size(spark, path)
+        assert size is not None
+        if line_bytes in (size, size + 1):
+            return line_bytes == size
+    else:
+        trailer = _tail_bytes(spark, path, 4)
+        isize = int.from_bytes(trailer, "little") if len(trailer) == 4 else -1
+        if isize == line_bytes % 2**32:
+            return True
+        if isize == (line_bytes - 1) % 2**32:
+            return False
+    return _last_byte_decompressed(spark, path, line_bytes - 1) == ord("\n")

@@ -1,17 +1,23 @@
-"""Which validation rule each catalogue column follows, and the reason codes they produce.
+"""The reason codes, and the accessor from the catalogue's column rules to what the job checks.
 
-Kept apart from the Spark expressions (``transforms``) so that the documentation
-(docs/cleaning.md) and the tests can name every rule from one table. Pure Python, no Spark.
+The rule data (kinds, patterns, separators, ranges) lives in ``imdb_elt.catalog``; this module
+adds the order in which checks run and how a pattern is anchored for Java. Kept apart from the
+Spark expressions (``transforms``) so that the documentation (docs/cleaning.md), the tests and dbt
+can name every rule from one table. Pure Python, no Spark.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from imdb_elt.catalog import Column, RawInput
+from imdb_elt.catalog import RawInput
 
 # Reason codes, in the order the checks run: the first failing check names the row's reason.
+#: The last line of a file that does not end with a newline: a download cut mid-line.
+PARTIAL_LINE = "partial_line"
 INVALID_UTF8 = "invalid_utf8"
+#: A C0 control character (U+0000..U+001F) inside a field.
+CONTROL_CHARACTER = "control_character"
 FIELD_COUNT = "field_count"
 BAD_ID = "bad_id"
 BAD_YEAR = "bad_year"
@@ -20,11 +26,15 @@ BAD_DECIMAL = "bad_decimal"
 OUT_OF_RANGE = "out_of_range"
 BAD_BOOLEAN = "bad_boolean"
 BAD_JSON = "bad_json"
+#: A title row with no title at all (title.basics: neither primaryTitle nor originalTitle).
+MISSING_TITLE = "missing_title"
 #: Not a parse failure: a second, different row with the same natural key.
 DUPLICATE_KEY = "duplicate_key"
 
 REASONS: tuple[str, ...] = (
+    PARTIAL_LINE,
     INVALID_UTF8,
+    CONTROL_CHARACTER,
     FIELD_COUNT,
     BAD_ID,
     BAD_YEAR,
@@ -33,93 +43,51 @@ REASONS: tuple[str, ...] = (
     OUT_OF_RANGE,
     BAD_BOOLEAN,
     BAD_JSON,
+    MISSING_TITLE,
     DUPLICATE_KEY,
 )
 
-# Java regular expressions (Spark's rlike), anchored.
-TCONST = r"tt\d{7,}"
-NCONST = r"nm\d{7,}"
-YEAR = r"^\d{4}$"
-INTEGER = r"^-?\d+$"
-DECIMAL = r"^-?\d+(\.\d+)?$"
-_JSON_STRING = r'"(?:[^"\\\x00-\x1F]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+"'
-#: A JSON array whose elements are all strings (from_json alone would turn ``[1]`` into ``["1"]``).
-JSON_STRING_ARRAY = rf"^\[\s*+(?:{_JSON_STRING}(?:\s*+,\s*+{_JSON_STRING})*+)?\s*+\]$"
+#: The C0 control characters, as a regular-expression class body.
+C0_CONTROLS = "\\x00-\\x1F"
+#: U+FFFD in valid UTF-8 marks bytes an upstream decoder already lost: refused as invalid_utf8.
+REPLACEMENT_CHARACTER = "\ufffd"
 
-_ID_COLUMNS = {"tconst": TCONST, "parentTconst": TCONST, "titleId": TCONST, "nconst": NCONST}
-_ID_LIST_COLUMNS = {"directors": NCONST, "writers": NCONST, "knownForTitles": TCONST}
-_YEAR_COLUMNS = {"startYear", "endYear", "birthYear", "deathYear", "title_year"}
-#: Counts that cannot be negative: votes, minutes, positions.
-_NON_NEGATIVE = {"numVotes", "runtimeMinutes", "ordering", "num_voted_users", "duration"}
-#: Ratings are on IMDb's 0..10 scale.
-_RANGES = {"averageRating": (0, 10), "imdb_score": (0, 10)}
-_JSON_COLUMNS = {"characters"}
-#: List separators: IMDb lists are comma separated, except akas types/attributes which IMDb
-#: separates with the control character \x02; Kaggle lists use "|".
-_TSV_LIST_SEPARATORS = {"types": "\x02", "attributes": "\x02"}
-KAGGLE_LIST_SEPARATOR = "|"
-TSV_LIST_SEPARATOR = ","
+
+def anchored(pattern: str) -> str:
+    """A Java pattern matching the WHOLE value: ``\\z``, not ``$``.
+
+    In Java ``$`` also matches before a final line terminator (``\\r``, ``\\n``, ``\\u0085``,
+    ``\\u2028``, ``\\u2029``), so ``^tt\\d{7,}$`` would accept ``tt1234567\\r``.
+    """
+    return f"^(?:{pattern})\\z"
 
 
 @dataclass(frozen=True)
 class ColumnRule:
-    """How one raw field is validated and typed."""
+    """How one raw field is validated and typed (read from the catalogue column)."""
 
     name: str
     type: str
     kind: str  # id | id_list | year | integer | decimal | boolean | json | list | string
     required: bool  # a natural-key column: null is refused
-    pattern: str | None = None  # ids: the id pattern (unanchored)
+    pattern: str | None = None  # whole-value pattern of one value (one element of a list), unanchored
     separator: str | None = None  # lists
     minimum: float | None = None
     maximum: float | None = None
 
 
-def _kind(col: Column) -> str:
-    t = col.type
-    if col.name in _ID_COLUMNS:
-        return "id"
-    if col.name in _ID_LIST_COLUMNS:
-        return "id_list"
-    if col.name in _JSON_COLUMNS:
-        return "json"
-    if col.name in _YEAR_COLUMNS:
-        return "year"
-    if t in ("int", "bigint"):
-        return "integer"
-    if t.startswith("decimal"):
-        return "decimal"
-    if t == "boolean":
-        return "boolean"
-    if t.startswith("array"):
-        return "list"
-    return "string"
-
-
 def column_rules(raw: RawInput) -> list[ColumnRule]:
     """One rule per catalogue column (Kaggle's derived ``tconst`` included), in catalogue order."""
-    rules = []
-    for col in raw.columns:
-        kind = _kind(col)
-        sep = None
-        if kind in ("list", "id_list"):
-            if raw.fmt == "kaggle_csv":
-                sep = KAGGLE_LIST_SEPARATOR
-            else:
-                sep = _TSV_LIST_SEPARATORS.get(col.name, TSV_LIST_SEPARATOR)
-        low, high = _RANGES.get(col.name, (None, None))
-        if col.name in _NON_NEGATIVE:
-            low = 0
-        rules.append(
-            ColumnRule(
-                name=col.name,
-                type=col.type,
-                kind=kind,
-                required=col.name in raw.key,
-                pattern=_ID_COLUMNS.get(col.name) or _ID_LIST_COLUMNS.get(col.name),
-                separator=sep,
-                minimum=low,
-                maximum=high,
-            )
+    return [
+        ColumnRule(
+            name=col.name,
+            type=col.type,
+            kind=col.kind,
+            required=col.name in raw.key,
+            pattern=col.pattern,
+            separator=col.separator,
+            minimum=col.minimum,
+            maximum=col.maximum,
         )
-    return rules
+        for col in raw.columns
+    ]

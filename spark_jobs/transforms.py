@@ -19,15 +19,13 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from imdb_elt import catalog
 from imdb_elt.catalog import LINEAGE_COLUMNS, RawInput
 from spark_jobs import rules as R
-from spark_jobs.rules import ColumnRule, column_rules
+from spark_jobs.rules import ColumnRule, anchored, column_rules
 
 #: Internal disposition of a dropped byte-identical line (counted, not quarantined).
 DEDUPLICATED = "deduplicated"
-#: Kaggle trims these from both ends of every field: ASCII whitespace and the no-break space
-#: that ends almost every Kaggle title.
-KAGGLE_TRIM = " \t\r\n\f\x0b\u00a0"
 ANNOTATION_COLUMNS = ("line_number", "value", "reason", "detail")
 
 
@@ -75,20 +73,24 @@ def _field_checks(rule: ColumnRule, raw: Column) -> list[tuple[str, Column, Colu
         checks.append((reason, raw.isNull(), F.lit(f"{rule.name} is missing (natural key)")))
     if rule.kind == "id":
         checks.append(
-            (R.BAD_ID, present & ~raw.rlike(f"^{rule.pattern}$"), _detail(rule.name, raw, "is not an id"))
+            (R.BAD_ID, present & ~raw.rlike(anchored(rule.pattern)), _detail(rule.name, raw, "is not an id"))
         )
     elif rule.kind == "id_list":
         sep = re.escape(rule.separator or ",")
-        pattern = f"^{rule.pattern}(?:{sep}{rule.pattern})*$"
+        pattern = anchored(f"{rule.pattern}(?:{sep}{rule.pattern})*+")
         checks.append(
             (R.BAD_ID, present & ~raw.rlike(pattern), _detail(rule.name, raw, "is not a list of ids"))
         )
     elif rule.kind == "year":
         checks.append(
-            (R.BAD_YEAR, present & ~raw.rlike(R.YEAR), _detail(rule.name, raw, "is not a 4-digit year"))
+            (
+                R.BAD_YEAR,
+                present & ~raw.rlike(anchored(rule.pattern)),
+                _detail(rule.name, raw, "is not a year (1 to 4 digits)"),
+            )
         )
     elif rule.kind == "integer":
-        ok = raw.rlike(R.INTEGER)
+        ok = raw.rlike(anchored(rule.pattern))
         checks.append((R.BAD_INTEGER, present & ~ok, _detail(rule.name, raw, "is not an integer")))
         checks.append(
             (
@@ -99,8 +101,8 @@ def _field_checks(rule: ColumnRule, raw: Column) -> list[tuple[str, Column, Colu
         )
     elif rule.kind == "decimal":
         scale = int(rule.type.split(",")[1].rstrip(")"))
-        ok = raw.rlike(R.DECIMAL)
-        exact = raw.rlike(rf"^-?\d+(\.\d{{1,{scale}}})?$")
+        ok = raw.rlike(anchored(rule.pattern))
+        exact = raw.rlike(anchored(rf"-?[0-9]+(?:\.[0-9]{{1,{scale}}})?"))
         checks.append((R.BAD_DECIMAL, present & ~ok, _detail(rule.name, raw, "is not a decimal number")))
         checks.append(
             (
@@ -118,14 +120,18 @@ def _field_checks(rule: ColumnRule, raw: Column) -> list[tuple[str, Column, Colu
         )
     elif rule.kind == "boolean":
         checks.append(
-            (R.BAD_BOOLEAN, present & ~raw.isin("0", "1"), _detail(rule.name, raw, "is not 0 or 1"))
+            (
+                R.BAD_BOOLEAN,
+                present & ~raw.rlike(anchored(rule.pattern)),
+                _detail(rule.name, raw, "is not 0 or 1"),
+            )
         )
     elif rule.kind == "json":
         checks.append(
             (
                 R.BAD_JSON,
-                present & ~raw.rlike(R.JSON_STRING_ARRAY),
-                _detail(rule.name, raw, "is not a JSON array of strings"),
+                present & ~raw.rlike(anchored(rule.pattern)),
+                _detail(rule.name, raw, "is not a JSON array of strings free of control characters"),
             )
         )
     if rule.minimum is not None or rule.maximum is not None:
@@ -170,26 +176,91 @@ def _field(name: str) -> str:
     return f"_f_{name}"
 
 
+def _missing_title(raw: RawInput) -> list[tuple[str, Column, Column]]:
+    """A title row must name the title somewhere: not every title column null or empty."""
+    if not raw.title_columns:
+        return []
+    fields = [F.col(_field(name)) for name in raw.title_columns]
+    missing = F.lit(True)
+    for field in fields:
+        missing = missing & F.coalesce(field == F.lit(""), F.lit(True))
+    names = " and ".join(raw.title_columns)
+    return [(R.MISSING_TITLE, missing, F.lit(f"no title: {names} null or empty"))]
+
+
+def _encoding_checks(value: Column) -> list[tuple[str, Column, Column]]:
+    """invalid_utf8: bytes that are not UTF-8, or U+FFFD (bytes lost by a decoder upstream)."""
+    return [
+        (R.INVALID_UTF8, ~F.is_valid_utf8(value), F.lit("line is not valid UTF-8")),
+        (
+            R.INVALID_UTF8,
+            value.contains(R.REPLACEMENT_CHARACTER),
+            F.lit("line holds U+FFFD, the replacement character: bytes were lost before delivery"),
+        ),
+    ]
+
+
+def _control_class(allowed: set[str]) -> str:
+    """A regular-expression class of the C0 control characters other than ``allowed``."""
+    return "[" + "".join(f"\\x{i:02X}" for i in range(0x20) if chr(i) not in allowed) + "]"
+
+
+def _code_point(text: Column, char_class: str) -> Column:
+    """``U+000D``: the first character of ``text`` in ``char_class``."""
+    return F.format_string("U+%04X", F.ascii(F.regexp_extract(text, char_class, 0)))
+
+
+def _control_checks_tsv(raw: RawInput, text: Column, fields: Column) -> list[tuple[str, Column, Column]]:
+    """control_character in a TSV line (CRLF end already removed).
+
+    The tab is the delimiter, not part of a field. A control character that is a column's list
+    separator (akas ``types``/``attributes``: \\x02) is legitimate in that column only.
+    """
+    separators = {c.name: c.separator for c in raw.columns if c.separator and ord(c.separator[0]) < 0x20}
+    line_class = _control_class({"\t", *separators.values()})
+    checks = [
+        (
+            R.CONTROL_CHARACTER,
+            text.rlike(line_class),
+            F.concat(F.lit("control character "), _code_point(text, line_class), F.lit(" inside a field")),
+        )
+    ]
+    for sep in sorted(set(separators.values())):
+        for i, col in enumerate(raw.columns):
+            if separators.get(col.name) != sep:
+                checks.append(
+                    (
+                        R.CONTROL_CHARACTER,
+                        F.coalesce(F.get(fields, i).contains(sep), F.lit(False)),
+                        F.lit(f"control character U+{ord(sep):04X} inside {col.name}"),
+                    )
+                )
+    return checks
+
+
 def annotate(
     fielded: DataFrame,
-    rules: Sequence[ColumnRule],
+    raw: RawInput,
     structural: Sequence[tuple[str, Column, Column]],
     extra_details: dict[str, Column] | None = None,
 ) -> DataFrame:
     """Apply every check in reason order; the first failing one names the row's reason.
 
     ``fielded`` has ``line_number``, ``value`` and one raw string column ``_f_<name>`` per
-    catalogue column (null = null). ``structural`` holds the checks that come before any field
-    check (invalid_utf8, field_count). The index of the first failing check is computed once;
+    catalogue column (null = null). ``structural`` holds the checks about the whole line that
+    come before any field check (partial_line, invalid_utf8, control_character, field_count);
+    missing_title comes after the field checks. The index of the first failing check is computed once;
     reason and detail are looked up from it, which keeps the generated code small (one CASE chain
     over all checks of 29 Kaggle columns would not compile within the JVM's 64 KB method limit).
     """
+    rules = column_rules(raw)
     checks: list[tuple[str, Column, Column]] = list(structural)
     for rule in rules:
         field_checks = _field_checks(rule, F.col(_field(rule.name)))
         if extra_details and rule.name in extra_details:
             field_checks = [(r, c, extra_details[rule.name]) for r, c, _ in field_checks]
         checks.extend(field_checks)
+    checks.extend(_missing_title(raw))
     order = {r: i for i, r in enumerate(R.REASONS)}
     checks.sort(key=lambda c: order[c[0]])  # stable: catalogue order within a reason
     first_failed: Column | None = None
@@ -214,51 +285,70 @@ def annotate(
     )
 
 
-def parse_imdb_tsv(numbered: DataFrame, raw: RawInput) -> DataFrame:
+def _partial_line(partial_line: int | None) -> list[tuple[str, Column, Column]]:
+    if partial_line is None:
+        return []
+    return [
+        (
+            R.PARTIAL_LINE,
+            F.col("line_number") == F.lit(partial_line),
+            F.lit("last line of a file that does not end with a newline: cut off? re-fetch the file"),
+        )
+    ]
+
+
+def parse_imdb_tsv(numbered: DataFrame, raw: RawInput, partial_line: int | None = None) -> DataFrame:
     """Data lines (``line_number``, ``value``) of an IMDb TSV → annotated rows.
 
     Tab separated, no quoting (``"`` is data), ``\\N`` is null, CRLF is a line end.
+    ``partial_line``: the line number of an unterminated last line (refused as partial_line).
     """
     n = len(raw.header)
     split = numbered.select(
-        "line_number", "value", F.split(strip_line_end(F.col("value")), "\t", -1).alias("_fields")
-    )
+        "line_number",
+        "value",
+        strip_line_end(F.col("value")).alias("_text"),
+    ).select("line_number", "value", "_text", F.split("_text", "\t", -1).alias("_fields"))
     fields = F.col("_fields")
     raw_fields = []
     for i, name in enumerate(raw.header):
         field = F.get(fields, i)  # null past the end (ANSI-safe, unlike fields[i])
         raw_fields.append(
-            F.when(field == F.lit("\\N"), F.lit(None).cast("string")).otherwise(field).alias(_field(name))
+            F.when(field == F.lit(catalog.TSV_NULL), F.lit(None).cast("string"))
+            .otherwise(field)
+            .alias(_field(name))
         )
     fielded = split.select(
         "line_number",
         "value",
-        F.is_valid_utf8("value").alias("_utf8"),
+        "_text",
+        "_fields",
         F.size(fields).alias("_n"),
         *raw_fields,
     )
     structural = [
-        (R.INVALID_UTF8, ~F.col("_utf8"), F.lit("line is not valid UTF-8")),
+        *_partial_line(partial_line),
+        *_encoding_checks(F.col("value")),
+        *_control_checks_tsv(raw, F.col("_text"), fields),
         (
             R.FIELD_COUNT,
             F.col("_n") != F.lit(n),
             F.concat(F.lit(f"expected {n} tab-separated fields, found "), F.col("_n").cast("string")),
         ),
     ]
-    return annotate(fielded, column_rules(raw), structural)
+    return annotate(fielded, raw, structural)
 
 
 _KAGGLE_QUOTED = r'"(?:[^"]++|"")*+"'
-_KAGGLE_LINK_ID = r"title/(tt\d{7,})"
 
 
 def kaggle_trim(raw: Column) -> Column:
-    """Trim whitespace incl. U+00A0 from both ends; an empty field is null."""
-    trimmed = F.btrim(raw, F.lit(KAGGLE_TRIM))
+    """Trim spaces and U+00A0 from both ends; an empty field is null."""
+    trimmed = F.btrim(raw, F.lit(catalog.KAGGLE_TRIM))
     return F.when(trimmed == F.lit(""), F.lit(None).cast("string")).otherwise(trimmed)
 
 
-def parse_kaggle_csv(numbered: DataFrame, raw: RawInput) -> DataFrame:
+def parse_kaggle_csv(numbered: DataFrame, raw: RawInput, partial_line: int | None = None) -> DataFrame:
     """Data lines of the Kaggle ``movie_metadata.csv`` → annotated rows (tconst from the link).
 
     Comma separated, ``"`` quoting with ``""`` as an escaped quote. The field count is taken on
@@ -271,6 +361,7 @@ def parse_kaggle_csv(numbered: DataFrame, raw: RawInput) -> DataFrame:
     stage1 = numbered.select(
         "line_number",
         "value",
+        text.alias("_text"),
         F.regexp_replace(text, _KAGGLE_QUOTED, "").alias("_unquoted"),
         F.from_csv(text, schema, {"sep": ",", "quote": '"', "escape": '"', "mode": "PERMISSIVE"}).alias(
             "_parsed"
@@ -279,19 +370,32 @@ def parse_kaggle_csv(numbered: DataFrame, raw: RawInput) -> DataFrame:
     stage2 = stage1.select(
         "line_number",
         "value",
-        F.is_valid_utf8("value").alias("_utf8"),
+        "_text",
         F.col("_unquoted").contains('"').alias("_stray_quote"),
         F.size(F.split("_unquoted", ",", -1)).alias("_n"),
         *(kaggle_trim(F.col("_parsed").getField(name)).alias(_field(name)) for name in raw.header),
     )
     link = F.col(_field("movie_imdb_link"))
-    extracted = F.regexp_extract(link, _KAGGLE_LINK_ID, 1)
+    extracted = F.regexp_extract(link, anchored(catalog.KAGGLE_LINK), 1)
     fielded = stage2.withColumn(
         _field("tconst"),
         F.when(extracted == F.lit(""), F.lit(None).cast("string")).otherwise(extracted),
     )
+    controls = _control_class(set())  # the delimiter is a comma: no control character belongs
+    text = F.col("_text")
     structural = [
-        (R.INVALID_UTF8, ~F.col("_utf8"), F.lit("line is not valid UTF-8")),
+        *_partial_line(partial_line),
+        *_encoding_checks(F.col("value")),
+        (
+            R.CONTROL_CHARACTER,
+            text.rlike(controls),
+            F.concat(
+                F.lit("control character "),
+                _code_point(text, controls),
+                F.lit(" at character "),
+                F.regexp_instr(text, F.lit(controls)).cast("string"),
+            ),
+        ),
         (R.FIELD_COUNT, F.col("_stray_quote"), F.lit("malformed quoting: a quote outside a quoted field")),
         (
             R.FIELD_COUNT,
@@ -300,17 +404,18 @@ def parse_kaggle_csv(numbered: DataFrame, raw: RawInput) -> DataFrame:
         ),
     ]
     tconst_detail = F.concat(
-        F.lit("no title id (tt + 7 digits) in movie_imdb_link "), F.coalesce(_quoted(link), F.lit("(empty)"))
+        F.lit("no title id (/title/tt + 7 or more digits) in movie_imdb_link "),
+        F.coalesce(_quoted(link), F.lit("(empty)")),
     )
-    return annotate(fielded, column_rules(raw), structural, {"tconst": tconst_detail})
+    return annotate(fielded, raw, structural, {"tconst": tconst_detail})
 
 
-def parse(numbered: DataFrame, raw: RawInput) -> DataFrame:
+def parse(numbered: DataFrame, raw: RawInput, partial_line: int | None = None) -> DataFrame:
     """Dispatch on the input's format."""
     if raw.fmt == "imdb_tsv":
-        return parse_imdb_tsv(numbered, raw)
+        return parse_imdb_tsv(numbered, raw, partial_line)
     if raw.fmt == "kaggle_csv":
-        return parse_kaggle_csv(numbered, raw)
+        return parse_kaggle_csv(numbered, raw, partial_line)
     raise ValueError(f"{raw.file_name}: unknown format {raw.fmt!r}")
 
 

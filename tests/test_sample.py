@@ -22,12 +22,16 @@ from imdb_elt.config import SAMPLE_DIR
 
 TSV_FILES = [i.file_name for i in catalog.INPUTS if i.fmt == "imdb_tsv"]
 KAGGLE = catalog.MOVIE_METADATA.file_name
-ID_RE = {"tt": re.compile(r"tt\d{7,}"), "nm": re.compile(r"nm\d{7,}")}
+ID_RE = {"tt": re.compile(r"tt[0-9]{7,}"), "nm": re.compile(r"nm[0-9]{7,}")}
 ID_COLUMNS = {"tconst": "tt", "titleId": "tt", "parentTconst": "tt", "nconst": "nm",
               "directors": "nm", "writers": "nm", "knownForTitles": "tt"}
 YEAR_COLUMNS = {"startYear", "endYear", "birthYear", "deathYear", "title_year"}
 RANGES = {"averageRating": (1, 10), "imdb_score": (1, 10), "numVotes": (0, None)}
-INT_RE, DEC_RE = re.compile(r"-?\d+"), re.compile(r"-?\d+(\.\d+)?")
+INT_RE, DEC_RE = re.compile(r"-?[0-9]+"), re.compile(r"-?[0-9]+(\.[0-9]+)?")
+#: C0 control characters; U+FFFD (bytes lost upstream); what JSON text may not decode to.
+CONTROL_RE, BROKEN_TEXT_RE = re.compile("[\x00-\x1f]"), re.compile("[\x00-\x1f\ufffd\ud800-\udfff]")
+TITLE_COLUMNS = {"title.basics.tsv.gz": (2, 3), "movie_metadata.csv": (11,)}
+KAGGLE_LINK_RE = re.compile(r"[!-~]*?/title/(tt[0-9]{7,})(?:[/?#][!-~]*)?")
 
 
 # --- an independent strict checker --------------------------------------------------------------
@@ -38,8 +42,8 @@ def field_reason(col: catalog.Column, value: str, null: str) -> str | None:
         pattern = ID_RE[ID_COLUMNS[col.name]]
         items = value.split(",") if col.type.startswith("array") else [value]
         return None if all(pattern.fullmatch(v) for v in items) else "bad_id"
-    if col.name in YEAR_COLUMNS:
-        return None if re.fullmatch(r"\d{4}", value) else "bad_year"
+    if col.name in YEAR_COLUMNS:  # historical people: one to four digits
+        return None if re.fullmatch(r"[0-9]{1,4}", value) else "bad_year"
     if col.type in ("int", "bigint"):
         if not INT_RE.fullmatch(value):
             return "bad_integer"
@@ -53,7 +57,8 @@ def field_reason(col: catalog.Column, value: str, null: str) -> str | None:
             parsed = json.loads(value)
         except ValueError:
             return "bad_json"
-        return None if isinstance(parsed, list) and all(isinstance(x, str) for x in parsed) else "bad_json"
+        strings = isinstance(parsed, list) and all(isinstance(x, str) for x in parsed)
+        return None if strings and not any(BROKEN_TEXT_RE.search(x) for x in parsed) else "bad_json"
     low, high = RANGES.get(col.name, (None, None))
     number = float(value) if low is not None else 0.0
     if (low is not None and number < low) or (high is not None and number > high):
@@ -66,31 +71,53 @@ def check_file(path: Path) -> dict[int, str]:
     spec = catalog.BY_FILE_NAME[path.name]
     raw = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
     lines = raw.split(b"\n")
-    assert lines[-1] == b"", "file must end with a newline"
     reasons: dict[int, str] = {}
+    if lines[-1] != b"":  # no final newline: the last line was cut
+        reasons[len(lines)] = "partial_line"
+        lines.append(b"")
     seen: dict[tuple[str, ...], list[str]] = {}
     columns = spec.columns if spec.fmt == "imdb_tsv" else spec.columns[1:]  # Kaggle: tconst is derived
     for no, line in enumerate(lines[1:-1], start=2):
+        if no in reasons:
+            continue
         try:
             text = line.removesuffix(b"\r").decode("utf-8")
         except UnicodeDecodeError:
             reasons[no] = "invalid_utf8"
             continue
+        if "\ufffd" in text:
+            reasons[no] = "invalid_utf8"
+            continue
         if spec.fmt == "imdb_tsv":
             fields, null = text.split("\t"), "\\N"
+            # \x02 separates akas types and attributes (fields 5, 6); any other control character is bad
+            akas_lists = (5, 6) if spec.dataset == "title_akas" else ()
+            if any(CONTROL_RE.search(f.replace("\x02", "") if i in akas_lists else f)
+                   for i, f in enumerate(fields)):
+                reasons[no] = "control_character"
+                continue
         else:
+            if CONTROL_RE.search(text):
+                reasons[no] = "control_character"
+                continue
             fields, null = next(csv.reader([text])), ""
         if len(fields) != len(spec.header):
             reasons[no] = "field_count"
             continue
         bad = [r for c, v in zip(columns, fields, strict=True) if (r := field_reason(c, v, null))]
+        if spec.fmt == "kaggle_csv" and not KAGGLE_LINK_RE.fullmatch(fields[17]):
+            bad.append("bad_id")
         if bad:
             reasons[no] = bad[0]
+            continue
+        titles = [fields[i].strip(" \u00a0") for i in TITLE_COLUMNS.get(path.name, ())]
+        if titles and all(t in ("", null) for t in titles):
+            reasons[no] = "missing_title"
             continue
         if spec.fmt == "imdb_tsv":
             key = tuple(fields[spec.header.index(k)] for k in spec.key)
         else:
-            key = (re.search(r"/title/(tt\d+)/", fields[17]).group(1),)  # type: ignore[union-attr]
+            key = (KAGGLE_LINK_RE.fullmatch(fields[17]).group(1),)  # type: ignore[union-attr]
         if key in seen:
             reasons[no] = "exact_duplicate" if fields in seen[key] else "duplicate_key"
         seen.setdefault(key, []).append(fields)
@@ -331,16 +358,22 @@ def test_dirty_not_defects_are_where_the_sidecar_says(dirty) -> None:
         lines = gzip.decompress((out / f).read_bytes()).split(b"\n")
         kinds = Counter(d["kind"] for d in info["not_defects"])
         assert kinds["crlf_line_end"] == 2
-        assert kinds["bare_cr_in_field"] == (1 if f in sample.D.TEXT_FIELD else 0)
+        assert kinds["historical_year"] == (2 if f in sample.D.HISTORICAL_YEARS else 0)
         for d in info["not_defects"]:
             line = lines[d["line_number"] - 1]
             if d["kind"] == "crlf_line_end":
                 assert line.endswith(b"\r") and line.count(b"\r") == 1
-            else:
-                field = line.split(b"\t")[sample.D.TEXT_FIELD[f]]
-                assert b"\r" in field[1:-1] and not line.endswith(b"\r")
-        others = [i for i, line in enumerate(lines, 1) if b"\r" in line]
-        assert sorted(others) == sorted(d["line_number"] for d in info["not_defects"])
+            else:  # a birth or death year of one to three digits
+                (birth, death), _ = sample.D.HISTORICAL_YEARS[f]
+                fields = line.split(b"\t")
+                assert any(fields[i].isdigit() and len(fields[i]) < 4 for i in (birth, death)), line
+        defects = {d["line_number"] for d in info["defects"]}
+        crlf = [i for i, line in enumerate(lines, 1) if line.endswith(b"\r") and i not in defects]
+        listed = [d["line_number"] for d in info["not_defects"] if d["kind"] == "crlf_line_end"]
+        assert sorted(crlf) == sorted(listed)
+    for f in sample.D.PARTIAL_LINE_FILES:
+        data = (out / f).read_bytes()
+        assert not (gzip.decompress(data) if f.endswith(".gz") else data).endswith(b"\n"), f
 
 
 def test_dirty_defects_are_capped_in_small_files(tmp_path: Path) -> None:

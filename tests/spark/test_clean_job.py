@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -64,7 +65,13 @@ def test_outputs_and_stats(cleaned: tuple[Path, Path, dict], spark: SparkSession
     basics = stats["title_basics"]
     assert basics["rows_read"] == len(BASICS_ROWS)
     assert basics["rows_deduplicated"] == 1
-    assert basics["quarantined_by_reason"] == {"bad_year": 1, "duplicate_key": 1, "invalid_utf8": 1}
+    assert basics["quarantined_by_reason"] == {
+        "bad_year": 1,
+        "control_character": 1,
+        "duplicate_key": 1,
+        "invalid_utf8": 1,
+    }
+    assert all(s["ends_with_newline"] for s in stats.values())
     assert stats["title_ratings"]["rows_written"] == len(RATINGS_ROWS)  # CRLF lines all clean
     assert stats["movie_metadata"] == {**stats["movie_metadata"], "rows_read": 2, "rows_deduplicated": 1}
     for dataset, s in stats.items():
@@ -89,19 +96,21 @@ def test_parquet_layout(cleaned: tuple[Path, Path, dict]) -> None:
     assert "INT96" not in str(pq.ParquetFile(files[0]).schema)
 
 
-def test_no_replacement_character_and_exact_raw_bytes(cleaned: tuple[Path, Path, dict]) -> None:
+def test_no_replacement_or_control_character_and_exact_raw_bytes(cleaned: tuple[Path, Path, dict]) -> None:
     raw, lake, _ = cleaned
+    forbidden = re.compile("[\ufffd\x00-\x1f]")
     for dataset in ("title_basics", "title_ratings", "movie_metadata"):
         for row in pq.read_table(lake / "processed" / "snapshots" / "S1" / dataset).to_pylist():
             for value in row.values():
                 texts = value if isinstance(value, list) else [value]
-                assert not any(isinstance(t, str) and "\ufffd" in t for t in texts), row
+                assert not any(isinstance(t, str) and forbidden.search(t) for t in texts), row
     basics = raw_lines(raw / TITLE_BASICS.file_name)
     quarantine = pq.read_table(lake / "quarantine" / "S1" / "title_basics").to_pylist()
     assert {q["line_number"]: q["reason"] for q in quarantine} == {
         4: "bad_year",
         5: "invalid_utf8",
         7: "duplicate_key",
+        8: "control_character",
     }
     for q in quarantine:
         assert q["source_file"] == TITLE_BASICS.file_name
@@ -110,8 +119,7 @@ def test_no_replacement_character_and_exact_raw_bytes(cleaned: tuple[Path, Path,
     by_id = {r["tconst"]: r for r in rows}
     assert by_id["tt0000001"]["primaryTitle"] == "Carmencita"  # the first line of the key is kept
     assert by_id["tt0000002"]["primaryTitle"] == 'Le "clown'
-    assert by_id["tt0000005"]["primaryTitle"] == "bare\rcr"
-    assert by_id["tt0000005"]["genres"] == ["Animation"]
+    assert "tt0000005" not in by_id  # a bare \r inside a field
 
 
 def _refused(spark: SparkSession, tmp_path: Path, name: str, data: bytes, match: str, **kw) -> Path:
@@ -187,3 +195,53 @@ def test_threshold_error_type(spark: SparkSession, tmp_path: Path) -> None:
     stats = run(spark, str(raw), str(tmp_path / "lake"), "S4", files=[TITLE_RATINGS.file_name], threshold=0.5)
     assert stats["title_ratings"]["rows_quarantined"] == 1
     assert (tmp_path / "lake" / "processed" / "snapshots" / "S4" / DONE_MARKER).exists()
+
+
+def _ratings_without_final_newline(rows: list[str]) -> bytes:
+    return tsv_bytes(TITLE_RATINGS, rows).removesuffix(b"\n")
+
+
+@pytest.mark.parametrize("compressed", [True, False], ids=["gzip", "plain"])
+def test_partial_last_line_is_quarantined_and_reported(
+    spark: SparkSession, tmp_path: Path, compressed: bool
+) -> None:
+    rows = [f"tt{i:07d}\t7.{i % 10}\t{i * 10}" for i in range(1, 200)]  # the last one looks valid
+    data = _ratings_without_final_newline(rows)
+    raw, lake = tmp_path / "raw", tmp_path / "lake"
+    if compressed:
+        write_gz(raw, TITLE_RATINGS.file_name, data)
+        path = raw / TITLE_RATINGS.file_name
+    else:  # the job reads any catalogue file name; an uncompressed body exercises the plain path
+        body = [KAGGLE_ROW.replace("tt0499549", f"tt{i:07d}") for i in range(1, 4)]
+        kaggle = "\n".join([KAGGLE_HEADER, *body]).encode()
+        raw.mkdir()
+        path = raw / MOVIE_METADATA.file_name
+        path.write_bytes(kaggle)
+    stats = run(spark, str(raw), str(lake), "P1", threshold=0.5)
+    dataset = TITLE_RATINGS.dataset if compressed else MOVIE_METADATA.dataset
+    s = stats[dataset]
+    assert s["ends_with_newline"] is False
+    last = len(raw_lines(path))  # no final "\n": the last element is the partial line
+    assert s["quarantined_by_reason"] == {"partial_line": 1}
+    quarantine = pq.read_table(lake / "quarantine" / "P1" / dataset).to_pylist()
+    assert [(q["line_number"], q["reason"]) for q in quarantine] == [(last, "partial_line")]
+    assert quarantine[0]["raw_line"] == raw_lines(path)[-1]
+    assert s["rows_written"] == s["rows_read"] - 1
+    written = pq.read_table(lake / "processed" / "snapshots" / "P1" / dataset).num_rows
+    assert written == s["rows_written"]
+
+
+def test_ends_with_newline_on_multi_member_gzip(spark: SparkSession, tmp_path: Path) -> None:
+    """A gzip of several members: its trailer covers the last member only (the slow path)."""
+    from spark_jobs import io
+
+    first, second = b"a\tb\n" * 1000, b"c\td\n" * 10
+    counted = len(first) + len(second)  # every byte plus one "\n" per line, as the job counts
+    path = tmp_path / "x.tsv.gz"
+    path.write_bytes(gzip.compress(first) + gzip.compress(second))
+    assert io.ends_with_newline(spark, str(path), counted) is True
+    path.write_bytes(gzip.compress(first) + gzip.compress(second[:-1]))
+    assert io.ends_with_newline(spark, str(path), counted) is False
+    single = tmp_path / "y.tsv.gz"
+    single.write_bytes(gzip.compress(first + second[:-1]))
+    assert io.ends_with_newline(spark, str(single), counted) is False

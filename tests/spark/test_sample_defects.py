@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from devtools.sample import DEFAULT_DIRTY_SCALE, SIDECAR, generate
+from devtools.sample_defects import HISTORICAL_YEARS, PARTIAL_LINE_FILES
 from devtools.sample_defects import REASONS as INJECTED_REASONS
 from imdb_elt.catalog import BY_FILE_NAME
 from imdb_elt.config import REPO_ROOT
@@ -78,7 +80,30 @@ def test_every_injected_defect_is_caught(spark: SparkSession, tmp_path: Path) ->
         exact = sum(1 for r in injected.values() if r == "exact_duplicate")
         legit_exact = sum(1 for d in info["legitimate_duplicates"] if d["kind"] == "exact_copy")
         assert s["rows_deduplicated"] == exact + legit_exact, file_name
-    assert (lake / "processed" / "snapshots" / "D1" / DONE_MARKER).exists()
+        assert s["ends_with_newline"] is (file_name not in PARTIAL_LINE_FILES), file_name
+    snap = lake / "processed" / "snapshots" / "D1"
+    assert (snap / DONE_MARKER).exists()
+    assert_no_broken_text(snap)
+    # Historical years are data: typed and kept.
+    people = pq.read_table(snap / "name_basics", columns=["birthYear", "deathYear"]).to_pylist()
+    kept = {(p["birthYear"], p["deathYear"]) for p in people}
+    (_, _), historical = HISTORICAL_YEARS["name.basics.tsv.gz"]
+    for birth, death in historical:
+        assert (None if birth == "\\N" else int(birth), int(death)) in kept
+
+
+BROKEN_TEXT = re.compile("[\x00-\x1f\ufffd]")
+
+
+def assert_no_broken_text(snapshot: Path) -> None:
+    """No processed string (list elements included) holds a C0 control character or U+FFFD."""
+    for folder in sorted(p for p in snapshot.iterdir() if p.is_dir()):
+        table = pq.read_table(folder)
+        for name in table.column_names:
+            for value in table.column(name).to_pylist():
+                texts = value if isinstance(value, list) else [value]
+                bad = [t for t in texts if isinstance(t, str) and BROKEN_TEXT.search(t)]
+                assert not bad, (folder.name, name, bad[:3])
 
 
 @pytest.mark.timeout(300)

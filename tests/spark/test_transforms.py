@@ -52,7 +52,7 @@ def test_title_basics_typed(spark: SparkSession) -> None:
     data = [
         "tt0000001\tshort\tCarmencita\tCarmencita\t0\t1894\t\\N\t1\tDocumentary,Short",
         'tt10000002\tmovie\tLe "clown\tx\t1\t2001\t2003\t\\N\t\\N',  # quote is data
-        "tt0000003\tshort\tbare\rcr\tcrlf\t0\t\\N\t\\N\t5\tAnimation\r",  # bare \r kept, CRLF end
+        "tt0000003\tshort\t\\N\tcrlf\t0\t525\t7\t5\tAnimation\r",  # CRLF end; 3- and 1-digit years
     ]
     expected = spark.createDataFrame(
         [
@@ -68,7 +68,7 @@ def test_title_basics_typed(spark: SparkSession) -> None:
                 ["Documentary", "Short"],
             ),
             ("tt10000002", "movie", 'Le "clown', "x", True, 2001, 2003, None, None),
-            ("tt0000003", "short", "bare\rcr", "crlf", False, None, None, 5, ["Animation"]),
+            ("tt0000003", "short", None, "crlf", False, 525, 7, 5, ["Animation"]),
         ],
         "tconst string, titleType string, primaryTitle string, originalTitle string, isAdult boolean, "
         "startYear int, endYear int, runtimeMinutes int, genres array<string>",
@@ -93,7 +93,7 @@ def test_title_basics_reason_codes(spark: SparkSession) -> None:
         line(tconst="tt12"),
         line(tconst="\\N"),
         line(startYear="1999.5"),
-        line(endYear="99"),
+        line(endYear="12345"),
         line(runtimeMinutes="1,234"),
         line(runtimeMinutes="12a"),
         line(runtimeMinutes="-5"),
@@ -104,6 +104,12 @@ def test_title_basics_reason_codes(spark: SparkSession) -> None:
         line(startYear="1999.5", isAdult="2"),  # first failing check in order wins
         "\t".join(ok[:-1]),
         "",
+        line(primaryTitle="\\N", originalTitle="\\N"),
+        line(primaryTitle="", originalTitle="\\N"),
+        line(primaryTitle="\\N", originalTitle="Only the original"),
+        line(startYear="-5"),
+        line(startYear="99", endYear="0"),
+        line(primaryTitle="\\N", originalTitle="\\N", isAdult="2"),  # a bad value before a missing title
     ]
     assert reasons(spark, TITLE_BASICS, data) == {
         2: None,
@@ -123,6 +129,12 @@ def test_title_basics_reason_codes(spark: SparkSession) -> None:
         16: "bad_year",
         17: "field_count",
         18: "field_count",
+        19: "missing_title",
+        20: "missing_title",
+        21: None,
+        22: "bad_year",
+        23: None,
+        24: "bad_boolean",
     }
 
 
