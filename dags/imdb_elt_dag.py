@@ -98,6 +98,7 @@ with DAG(
     # ---- dbt: one task per model; the branch inside the group picks the plan's models ----
     dbt = dbt_task_group(settings, ensure_manifest(settings.dbt_manifest_dir))
     dbt_nodes = dbt_tasks(dbt)
+    dbt_task_ids = [t.task_id for t in dbt]  # every task that may leave dbt results
     with dbt:
 
         # After the watcher's one `dbt build`, before the model tasks that report it.
@@ -116,11 +117,11 @@ with DAG(
     @task(task_id=tasks.PUBLISH_TASK, pool=settings.dbt_pool, trigger_rule=AFTER_DETECT,
           outlets=[MARTS, PROCESSED_SNAPSHOT])
     def publish(plan: dict, **context) -> dict:
-        return tasks.publish(settings, plan, context["ti"], list(dbt_nodes))
+        return tasks.publish(settings, plan, context["ti"], dbt_task_ids)
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def report(**context) -> dict:
-        return tasks.report(settings, context["ti"], list(dbt_nodes))
+        return tasks.report(settings, context["ti"], dbt_task_ids)
 
     published = publish(staged)
     dbt >> published
