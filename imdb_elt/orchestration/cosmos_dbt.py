@@ -95,7 +95,14 @@ def _wire_watchers(group: DbtTaskGroup, settings: Settings) -> None:
     """
     from cosmos.operators._watcher.base import BaseConsumerSensor
 
-    for task in _walk(group):
+    tasks = _walk(group)
+    watchers = [t for t in tasks if isinstance(t, BaseConsumerSensor)]
+    tests = [t for t in tasks if t.task_id.endswith(".dbt_project_test")]
+    _flatten(watchers)
+    for watcher in watchers:
+        for test in tests:  # the tests still run after every model
+            watcher >> test
+    for task in tasks:
         if task.task_id.endswith(".dbt_producer_watcher_done"):
             # Cosmos' gate after the producer (none_failed) would succeed in a run with nothing
             # new, where everything before it was skipped, and let publish start.
@@ -106,6 +113,19 @@ def _wire_watchers(group: DbtTaskGroup, settings: Settings) -> None:
             task.timeout = 600  # the status is there when it starts; never wait for days
         elif hasattr(task, "interceptors"):  # the producer and the tests run dbt: one writer
             task.pool = settings.dbt_pool
+
+
+def _flatten(watchers: list[Any]) -> None:
+    """Drop the model-to-model edges between watchers: dbt already built the models in their
+    order inside the producer, so a watcher waits for nothing but the producer, and a chain of
+    six models no longer costs six task start-ups in a row. (The lineage is dbt's, in the docs.)
+    """
+    ids = {w.task_id for w in watchers}
+    by_id = {w.task_id: w for w in watchers}
+    for watcher in watchers:
+        for upstream_id in list(watcher.upstream_task_ids & ids):
+            watcher.upstream_task_ids.discard(upstream_id)
+            by_id[upstream_id].downstream_task_ids.discard(watcher.task_id)
 
 
 def producer(group: DbtTaskGroup) -> Any:
