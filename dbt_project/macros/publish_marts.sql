@@ -21,6 +21,9 @@
     equal in both schemas.
 #}
 {% macro publish_marts(dry_run=false, only=none) %}
+    {%- if not imdb_elt.is_production() -%}
+        {{ exceptions.raise_compiler_error("publish_marts only runs in production (IMDB_ENV=prod, which the pipeline and the DAG set). This is a development build: its marts stay in " ~ target.schema ~ "_marts and are never published.") }}
+    {%- endif -%}
     {%- set audit_schema = imdb_elt.safe_identifier(env_var('IMDB_AUDIT_SCHEMA', 'marts_audit'), 'IMDB_AUDIT_SCHEMA') -%}
     {%- set publish_schema = imdb_elt.safe_identifier(env_var('IMDB_MARTS_SCHEMA', 'marts'), 'IMDB_MARTS_SCHEMA') -%}
     {%- if audit_schema == publish_schema -%}

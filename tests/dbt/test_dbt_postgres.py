@@ -47,7 +47,8 @@ def test_build_and_publish_on_postgres(
     }
     for key, value in pg.items():
         monkeypatch.setenv(key, value)
-    env = {**os.environ, **pg, "DBT_TARGET": "postgres", "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    env = {**os.environ, **pg, "DBT_TARGET": "postgres", "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+           "IMDB_ENV": "prod"}
     settings = Settings(dbt_target="postgres", raw_schema="raw")
     lake = tmp_path / "lake"
 

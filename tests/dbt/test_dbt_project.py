@@ -75,6 +75,7 @@ class Warehouse:
                 "DUCKDB_PATH": str(self.duckdb_path),
                 "IMDB_RAW_SCHEMA": "raw",
                 "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+                "IMDB_ENV": "prod",  # the warehouse's own schemas, as the pipeline builds them
             }
         )
         return env
@@ -356,6 +357,8 @@ def test_reconciliation_without_figures_fails_a_production_build(
     env = {k: v for k, v in wh.env.items() if k not in ("IMDB_EXPECTED_ROWS", "IMDB_ENV")}
     if environment:
         env["IMDB_ENV"] = environment
+    else:  # an analyst's build: their own file, fed from the fixture's lake
+        env.update(IMDB_DEV_DUCKDB_PATH=str(wh.root / "dev.duckdb"), IMDB_LAKE_DIR=str(wh.lake_dir))
     proc = run_dbt(["test", "--select", "reconcile_staged_rows", "--vars", json.dumps(other_vars)], env,
                    target_path=wh.root / "target")  # fmt: skip
     assert statuses(wh.run_results())["test.imdb_elt.reconcile_staged_rows"] == verdict
