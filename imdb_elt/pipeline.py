@@ -305,6 +305,7 @@ def publish(settings: Settings, plan: Plan) -> None:
                             + "; ".join(outcome.failures[:3]))
     if built is not None:
         build_state.remember(settings, built)
+        build_state.remember_published(settings, built)
     assert plan.manifest is not None
     lake.set_current(settings, plan.manifest["snapshot_id"])
     lake.append_ledger(settings, lake.ledger_entries(plan.new, plan.manifest["snapshot_id"]))

@@ -56,19 +56,22 @@ def dbt_summary(results: list[dict[str, Any]], seconds: float, models: list[str]
     }
 
 
-def published_mart_names(manifest: dict | None) -> list[str]:
-    """The marts: table and incremental models under models/marts (macro published_mart_names)."""
-    if not manifest:
-        return []
-    names = [
-        node["alias"] or node["name"]
-        for node in manifest.get("nodes", {}).values()
-        if node["resource_type"] == "model"
+def is_published_mart(node: dict) -> bool:
+    """A mart: a table or incremental model under models/marts (macro published_mart_names)."""
+    return (
+        node["resource_type"] == "model"
         and len(node["fqn"]) > 1
         and node["fqn"][1] == "marts"
         and node["config"].get("materialized") in ("table", "incremental")
-    ]
-    return sorted(names)
+    )
+
+
+def published_mart_names(manifest: dict | None) -> list[str]:
+    """The marts' names in a build's manifest."""
+    if not manifest:
+        return []
+    return sorted(node["alias"] or node["name"] for node in manifest.get("nodes", {}).values()
+                  if is_published_mart(node))
 
 
 def mart_row_counts(settings: Settings, names: list[str]) -> dict[str, int]:

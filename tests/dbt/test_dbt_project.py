@@ -13,6 +13,7 @@ import copy
 import json
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,10 +24,11 @@ from typing import Any
 import duckdb
 import pytest
 
-from imdb_elt.config import DBT_PROJECT_DIR, Settings
+from imdb_elt import build_state, lake, layout
+from imdb_elt.config import DBT_PROJECT_DIR, REPO_ROOT, Settings
 from imdb_elt.warehouse import stage_snapshot
 from tests.dbt.catalog_rules import Lineage, check_manifest
-from tests.dbt.fixtures import ANNOUNCED_YEAR, base_rows, rows_copy, run_dbt, write_snapshot
+from tests.dbt.fixtures import ANNOUNCED_YEAR, DBT, base_rows, rows_copy, run_dbt, write_snapshot
 
 S1 = "20260101T000000000000Z"
 S2 = "20260102T000000000000Z"
@@ -271,6 +273,64 @@ def test_docs_generate_offline(wh: Warehouse) -> None:
         undocumented += [f"{node['name']}.{name}" for name in sorted(actual - described)]
     assert undocumented == []
     assert (DBT_PROJECT_DIR / "dbt_project.yml").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_an_analysts_build_uses_their_own_file_and_defers_to_the_published_marts(
+    wh: Warehouse, tmp_path: Path
+) -> None:
+    """`cd dbt_project && dbt build`, no flags and no IMDB_ENV, builds the person's own DuckDB
+    file from the lake's current snapshot while this test holds the production file's write
+    lock. From the repository root a slice defers to the published marts."""
+    settings = Settings(lake_dir=str(wh.lake_dir), duckdb_path=str(wh.duckdb_path))
+    # The lake as the pipeline leaves it after publishing S1.
+    datasets = {name: {"path": layout.dataset_dir(str(wh.lake_dir), S1, name), "rows": rows}
+                for name, rows in BASE_VARS["expected_rows"].items()}
+    lake.write_manifest(settings, {"snapshot_id": S1, "datasets": datasets})
+    lake.set_current(settings, S1)
+    build_state.remember_published(settings, json.loads((wh.root / "build_manifest.json").read_text()))
+    home = tmp_path / "home"
+    env = {k: v for k, v in wh.env.items() if k not in ("IMDB_ENV", "DBT_PROFILES_DIR", "IMDB_DEV_SCHEMA",
+                                                         "IMDB_DEV_DUCKDB_PATH")}
+    env.update(HOME=str(home), USER="Ann.Lyst", IMDB_LAKE_DIR=str(wh.lake_dir),
+               DBT_TARGET_PATH=str(tmp_path / "target"), DBT_LOG_PATH=str(tmp_path / "logs"))
+
+    def dbt(*args: str, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+        started = time.perf_counter()
+        proc = subprocess.run([DBT, *args], env={**env, **extra}, cwd=cwd, capture_output=True, text=True,
+                              timeout=500)
+        seconds = time.perf_counter() - started
+        print(f"(cd {cwd.name}) dbt {' '.join(args)}: rc={proc.returncode} in {seconds:.1f}s")
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        return proc
+
+    with duckdb.connect(str(wh.duckdb_path)) as production:  # the pipeline's writer, all along
+        dbt("build", "--vars", json.dumps(BASE_VARS), cwd=DBT_PROJECT_DIR)
+        marts = {m: sorted(production.execute(f"select * from marts.{m}").fetchall(), key=repr)
+                 for m in MARTS}
+    own = home / ".imdb_elt" / "imdb_dev.duckdb"
+    with duckdb.connect(str(own), read_only=True) as con:
+        schemas = {s for (s,) in con.execute("select distinct table_schema from information_schema.tables")
+                   .fetchall()}
+        assert schemas == {"raw", "dbt_ann_lyst_staging", "dbt_ann_lyst_intermediate", "dbt_ann_lyst_marts"}
+        for mart in MARTS:
+            assert sorted(con.execute(f"select * from dbt_ann_lyst_marts.{mart}").fetchall(), key=repr) == \
+                marts[mart], mart
+
+    # A slice from the repository root: its parent `movies` is production's published mart.
+    state = build_state.published_state_dir(settings)
+    slice_file = tmp_path / "slice.duckdb"
+    dbt("build", "--project-dir", "dbt_project", "--select", "top_ten_movies_by_year", "--defer", "--state",
+        state, "--vars", json.dumps(BASE_VARS), cwd=REPO_ROOT, IMDB_DEV_DUCKDB_PATH=str(slice_file))
+    compiled = (tmp_path / "target/compiled/imdb_elt/models/marts/top_ten_movies_by_year.sql").read_text()
+    assert '"imdb"."marts"."movies"' in compiled
+    with duckdb.connect(str(slice_file), read_only=True) as con:
+        tables = con.execute("select table_schema, table_name from information_schema.tables"
+                             " where table_schema <> 'raw'").fetchall()
+        assert tables == [("dbt_ann_lyst_marts", "top_ten_movies_by_year")]
+        built = con.execute("select * from dbt_ann_lyst_marts.top_ten_movies_by_year").fetchall()
+        assert sorted(built, key=repr) == marts["top_ten_movies_by_year"]
 
 
 @pytest.mark.slow
