@@ -78,6 +78,7 @@ def test_staging_forgets_the_state_before_the_audit_schema_changes(
     monkeypatch.setattr(
         warehouse, "stage_snapshot", lambda s, d: seen.append(build_state.load_manifest(s) is None) or {}
     )
+    monkeypatch.setattr(pipeline, "check_freshness", lambda s, p: None)  # no warehouse here
     build_state.remember(settings, MANIFEST)
     plan = pipeline.Plan("r1", "cli", "2026-01-01T00:00:00+00:00", "raw", "lake", "duckdb",
                          manifest={"snapshot_id": "r1", "datasets": {}})

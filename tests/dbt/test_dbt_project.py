@@ -10,8 +10,10 @@ the rendered profile (the DuckDB path) and the vars, so keeping both fixed saves
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -331,6 +333,36 @@ def test_an_analysts_build_uses_their_own_file_and_defers_to_the_published_marts
         assert tables == [("dbt_ann_lyst_marts", "top_ten_movies_by_year")]
         built = con.execute("select * from dbt_ann_lyst_marts.top_ten_movies_by_year").fetchall()
         assert sorted(built, key=repr) == marts["top_ten_movies_by_year"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_stale_sources_are_a_warning_in_the_run_report(wh: Warehouse) -> None:
+    """The fixture snapshot was loaded on 2026-01-01: every source is long past its error age.
+    `pipeline.check_freshness` records each age, the summary warns, the run does not fail."""
+    from imdb_elt import pipeline, report
+
+    manifest = {"datasets": {name: {"rows": n} for name, n in BASE_VARS["expected_rows"].items()}}
+    plan = pipeline.Plan("r1", "cli", "2026-01-01T00:00:00+00:00", "raw", "lake", "duckdb", manifest=manifest)
+    settings = Settings(duckdb_path=str(wh.duckdb_path), dbt_target="duckdb", raw_schema="raw",
+                        dbt_target_path=str(wh.root / "runner_target"), log_dir=str(wh.root / "logs"))
+    started = time.perf_counter()
+    pipeline.check_freshness(settings, plan)
+    print(f"dbt source freshness: {time.perf_counter() - started:.1f}s")
+    assert plan.active
+    loaded = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    expected_age = (dt.datetime.now(dt.UTC) - loaded).total_seconds() / 3600
+    sources = {f"imdb.{d}" for d in BASE_VARS["expected_rows"] if d != "movie_metadata"}
+    assert set(plan.freshness) == sources | {"kaggle.movie_metadata"}
+    for name, fresh in plan.freshness.items():
+        assert fresh["status"] == "error", name  # past error_after: still only a warning in the run
+        assert (fresh["warn_after_hours"], fresh["error_after_hours"]) == (26, 50)
+        assert abs(fresh["age_hours"] - expected_age) < 1, name
+    summary = report.format_summary({**plan.to_dict(), "status": "success"})
+    print(summary)
+    assert "status: SUCCESS" in summary
+    assert summary.count("WARNING stale source") == 8
+    assert re.search(r"imdb\.title_basics [\d,]+\.\d", summary)
 
 
 @pytest.mark.slow
