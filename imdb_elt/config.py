@@ -104,6 +104,11 @@ class Settings:
     # profiles.yml; the pipeline never builds in development.
     dev_schema: str = field(default_factory=dev_schema_name)
     dev_duckdb_path: str = field(default_factory=_dev_duckdb_path)
+    # `make docs`: where the docs site for the published marts is generated, and its port.
+    docs_target_path: str = field(
+        default_factory=lambda: _resolve(_env("IMDB_DOCS_TARGET_PATH", str(DBT_PROJECT_DIR / "target/docs")))
+    )
+    docs_port: int = field(default_factory=lambda: int(_env("IMDB_DOCS_PORT", "8081")))
     # Where a run's full Spark and dbt logs go (local folder; the summary names the files).
     log_dir: str = field(default_factory=lambda: _resolve(_env("IMDB_LOG_DIR", "logs")))
     # A cron expression or preset; "none" = triggered runs only (no schedule).
