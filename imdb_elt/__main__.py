@@ -1,4 +1,4 @@
-"""Command line: `python -m imdb_elt run | status`."""
+"""Command line: `python -m imdb_elt run | status | docs`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ def _status(_: argparse.Namespace) -> int:
     return 0
 
 
+def _docs(_: argparse.Namespace) -> int:
+    from imdb_elt import docs
+
+    return docs.main()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="imdb_elt", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -32,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_run)
     status = sub.add_parser("status", help="show the current snapshot and the ledger size")
     status.set_defaults(func=_status)
+    docs = sub.add_parser("docs", help="the dbt docs site of the published marts (make docs)")
+    docs.set_defaults(func=_docs)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -10,6 +10,11 @@ published.
 The saved state is trusted only while the audit schema matches the published marts: staging
 deletes it before any build, so after a failed or interrupted build, a build by the Airflow DAG
 or a switch to another warehouse, the next run builds everything.
+
+Analysts get the same build as production publishes it: ``state/published/manifest.json``, a
+plain manifest with every mart at its published relation, for ``dbt build --select movies+
+--defer --state <that folder>`` (a slice built against production without its parents). It is
+replaced at each publish only, so it always describes what analysts can read.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from imdb_elt import storage
+from imdb_elt import report, storage
 from imdb_elt.config import Settings
 
 STATE_FILE = "last_published_build.json"
+PUBLISHED_STATE_DIR = "published"
 
 
 def state_uri(settings: Settings) -> str:
@@ -53,6 +59,28 @@ def remember(settings: Settings, manifest: dict) -> None:
     """Called after the marts are published: the audit schema equals them again."""
     state = {"warehouse": warehouse_identity(settings), "manifest": manifest}
     storage.write_text_atomic(state_uri(settings), json.dumps(state))
+
+
+def published_state_dir(settings: Settings) -> str:
+    """The folder analysts pass to ``--state``: it holds the published build's ``manifest.json``."""
+    return f"{settings.state_dir}/{PUBLISHED_STATE_DIR}"
+
+
+def as_published(manifest: dict, marts_schema: str) -> dict:
+    """The build's manifest with every mart moved from the audit schema to its published relation."""
+    nodes = dict(manifest.get("nodes", {}))
+    for unique_id, node in nodes.items():
+        if report.is_published_mart(node):
+            parts = (node["database"], marts_schema, node["alias"])
+            relation = ".".join(f'"{part}"' for part in parts if part)
+            nodes[unique_id] = {**node, "schema": marts_schema, "relation_name": relation}
+    return {**manifest, "nodes": nodes}
+
+
+def remember_published(settings: Settings, manifest: dict) -> None:
+    """Called after the marts are published: what analysts defer to from now on."""
+    text = json.dumps(as_published(manifest, settings.marts_schema))
+    storage.write_text_atomic(f"{published_state_dir(settings)}/manifest.json", text)
 
 
 def load_manifest(settings: Settings) -> dict | None:

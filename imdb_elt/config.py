@@ -7,6 +7,7 @@ table. Nothing else reads ``os.environ`` for project settings.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,20 @@ def _raw_dir() -> str:
     return _resolve(_env("IMDB_RAW_DIR", str(SAMPLE_DIR)))
 
 
+def dev_schema_name() -> str:
+    """The personal name of a development build's schemas (profiles.yml renders the same):
+    IMDB_DEV_SCHEMA, else dbt_<user name>, folded to a plain lower-case identifier."""
+    name = os.environ.get("IMDB_DEV_SCHEMA", "dbt_" + os.environ.get("USER", "analyst"))
+    return re.sub("[^a-z0-9_]", "_", name.lower())
+
+
+def _dev_duckdb_path() -> str:
+    # As profiles.yml: a file of the person's own, under their home (the same file whichever
+    # folder dbt runs from).
+    default = os.path.join(os.environ.get("HOME", "."), ".imdb_elt", "imdb_dev.duckdb")
+    return os.environ.get("IMDB_DEV_DUCKDB_PATH", default)
+
+
 def _acquire_default() -> bool:
     # On in production; off when the raw zone is the bundled sample (nothing to download into it).
     return _raw_dir() != str(SAMPLE_DIR.resolve())
@@ -74,14 +89,26 @@ class Settings:
         default_factory=lambda: int(_env("IMDB_SNAPSHOT_RETENTION", "5"))
     )
     # dbt's own variable: where run_results.json and the manifest go (one per concurrent run).
+    # Not dbt_project/target itself: that is where a person's own `dbt build` writes, and publish
+    # saves the manifest it finds here as the published build's.
     dbt_target_path: str = field(
-        default_factory=lambda: _resolve(_env("DBT_TARGET_PATH", str(DBT_PROJECT_DIR / "target")))
+        default_factory=lambda: _resolve(_env("DBT_TARGET_PATH", str(DBT_PROJECT_DIR / "target/pipeline")))
     )
     raw_schema: str = field(default_factory=lambda: _env("IMDB_RAW_SCHEMA", "raw"))
     # Write-audit-publish: dbt builds and tests the marts in the audit schema, publish copies them.
     audit_schema: str = field(default_factory=lambda: _env("IMDB_AUDIT_SCHEMA", "marts_audit"))
     marts_schema: str = field(default_factory=lambda: _env("IMDB_MARTS_SCHEMA", "marts"))
     analyst_role: str = field(default_factory=lambda: _env("IMDB_ANALYST_ROLE", ""))
+    # Development builds (every dbt invocation without IMDB_ENV=prod) write <dev_schema>_staging,
+    # <dev_schema>_intermediate, <dev_schema>_marts and, on DuckDB, their own file. Read by
+    # profiles.yml; the pipeline never builds in development.
+    dev_schema: str = field(default_factory=dev_schema_name)
+    dev_duckdb_path: str = field(default_factory=_dev_duckdb_path)
+    # `make docs`: where the docs site for the published marts is generated, and its port.
+    docs_target_path: str = field(
+        default_factory=lambda: _resolve(_env("IMDB_DOCS_TARGET_PATH", str(DBT_PROJECT_DIR / "target/docs")))
+    )
+    docs_port: int = field(default_factory=lambda: int(_env("IMDB_DOCS_PORT", "8081")))
     # Where a run's full Spark and dbt logs go (local folder; the summary names the files).
     log_dir: str = field(default_factory=lambda: _resolve(_env("IMDB_LOG_DIR", "logs")))
     # A cron expression or preset; "none" = triggered runs only (no schedule).
@@ -209,11 +236,28 @@ DBT_VARIABLES: dict[str, str] = {
 }
 
 
+def production_build() -> bool:
+    """Whether this process runs dbt for production: IMDB_ENV=prod, the hand-over that
+    :func:`dbt_environment` makes (dbt's macros and profiles.yml test the same)."""
+    return os.environ.get("IMDB_ENV", "").strip().lower() == "prod"
+
+
+#: Development settings: profiles.yml reads them for a development build (IMDB_ENV unset), which
+#: does not go through this module, so profiles.yml computes the same defaults
+#: (tests/test_config.py renders the profile to check).
+DEV_VARIABLES: dict[str, str] = {
+    "IMDB_DEV_SCHEMA": "dev_schema",
+    "IMDB_DEV_DUCKDB_PATH": "dev_duckdb_path",
+}
+
+
 def dbt_environment(settings: Settings) -> dict[str, str]:
     """The variables dbt sees, resolved from the settings: the one place the runner, Cosmos and
     the scripts take them from, so the defaults of profiles.yml never decide a production run.
 
-    ``IMDB_ENV=prod`` marks a pipeline build (the reconciliation figures are then mandatory).
+    ``IMDB_ENV=prod`` marks a production build: the warehouse's own schemas and DuckDB file
+    (every other dbt invocation builds in the person's own, see profiles.yml), publish allowed,
+    the reconciliation figures mandatory.
     """
     env = {name: str(getattr(settings, attr)) for name, attr in DBT_VARIABLES.items()}
     env = {name: value for name, value in env.items() if value != ""}

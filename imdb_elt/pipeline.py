@@ -64,6 +64,8 @@ class Plan:
     files: dict = field(default_factory=dict)  # Spark stats per dataset
     manifest: dict | None = None  # the snapshot manifest (dataset -> Parquet folder, rows)
     staged_rows: dict = field(default_factory=dict)
+    # Per source (`imdb.title_basics`): its newest `_loaded_at`, age, dbt's verdict (report.freshness).
+    freshness: dict = field(default_factory=dict)
     dbt: dict = field(default_factory=dict)
     published: list[str] | None = None
     pruned_snapshots: list[str] = field(default_factory=list)
@@ -249,6 +251,22 @@ def stage(settings: Settings, plan: Plan) -> None:
     assert plan.manifest is not None
     build_state.forget(settings)
     plan.staged_rows = stage_snapshot(settings, {n: d["path"] for n, d in plan.manifest["datasets"].items()})
+    check_freshness(settings, plan)
+
+
+def check_freshness(settings: Settings, plan: Plan) -> None:
+    """`dbt source freshness` on what was just staged: each source's `_loaded_at` age goes into
+    the report, and a stale source is a warning there, never a failure of the run: the data is
+    what was delivered, and an operator should see how old it is (warn/error ages: the sources YAML).
+
+    The same environment as the build, so the build reuses this invocation's parse.
+    """
+    results_file = Path(settings.dbt_target_path) / "sources.json"
+    results_file.unlink(missing_ok=True)
+    outcome = run_dbt(settings, ["source", "freshness"], extra_env=dbt_run_env(plan),
+                      log_path=str(plan.log_dir(settings)))
+    results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    plan.freshness = report.freshness(results, outcome.error)
 
 
 def dbt_run_env(plan: Plan) -> dict[str, str]:
@@ -305,6 +323,7 @@ def publish(settings: Settings, plan: Plan) -> None:
                             + "; ".join(outcome.failures[:3]))
     if built is not None:
         build_state.remember(settings, built)
+        build_state.remember_published(settings, built)
     assert plan.manifest is not None
     lake.set_current(settings, plan.manifest["snapshot_id"])
     lake.append_ledger(settings, lake.ledger_entries(plan.new, plan.manifest["snapshot_id"]))

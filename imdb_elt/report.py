@@ -56,19 +56,55 @@ def dbt_summary(results: list[dict[str, Any]], seconds: float, models: list[str]
     }
 
 
-def published_mart_names(manifest: dict | None) -> list[str]:
-    """The marts: table and incremental models under models/marts (macro published_mart_names)."""
-    if not manifest:
-        return []
-    names = [
-        node["alias"] or node["name"]
-        for node in manifest.get("nodes", {}).values()
-        if node["resource_type"] == "model"
+_HOURS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}
+
+
+def freshness(sources_json: dict[str, Any], error: str | None = None) -> dict[str, dict[str, Any]]:
+    """Each source's age from dbt's ``sources.json``: ``{"imdb.title_basics": {"loaded_at",
+    "age_hours", "status" (pass/warn/error/runtime error), "warn_after_hours",
+    "error_after_hours", "message"}}``. A source dbt could not check is recorded as such."""
+    out: dict[str, dict[str, Any]] = {}
+    for result in sources_json.get("results", []):
+        name = ".".join(result["unique_id"].split(".")[-2:])
+        age = result.get("max_loaded_at_time_ago_in_s")
+        entry: dict[str, Any] = {
+            "loaded_at": result.get("max_loaded_at"),
+            "age_hours": round(age / 3600, 1) if age is not None else None,
+            "status": result.get("status"),
+        }
+        for level in ("warn_after", "error_after"):
+            rule = (result.get("criteria") or {}).get(level) or {}
+            if rule.get("count") and rule.get("period") in _HOURS:
+                entry[f"{level}_hours"] = rule["count"] * _HOURS[rule["period"]]
+        if result.get("error") or result.get("message"):
+            entry["message"] = result.get("error") or result.get("message")
+        out[name] = entry
+    if not out and error:
+        out["*"] = {"status": "runtime error", "message": error}
+    return out
+
+
+def stale_sources(fresh: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The sources a person should hear about: older than their warn age, or not checkable."""
+    return {name: f for name, f in fresh.items() if f.get("status") not in ("pass", None)}
+
+
+def is_published_mart(node: dict) -> bool:
+    """A mart: a table or incremental model under models/marts (macro published_mart_names)."""
+    return (
+        node["resource_type"] == "model"
         and len(node["fqn"]) > 1
         and node["fqn"][1] == "marts"
         and node["config"].get("materialized") in ("table", "incremental")
-    ]
-    return sorted(names)
+    )
+
+
+def published_mart_names(manifest: dict | None) -> list[str]:
+    """The marts' names in a build's manifest."""
+    if not manifest:
+        return []
+    return sorted(node["alias"] or node["name"] for node in manifest.get("nodes", {}).values()
+                  if is_published_mart(node))
 
 
 def mart_row_counts(settings: Settings, names: list[str]) -> dict[str, int]:
@@ -113,6 +149,23 @@ def format_summary(rep: dict) -> str:
         lines.append(f"  already processed (skipped): {', '.join(rep['already_processed'])}")
     if rep.get("missing_inputs"):
         lines.append(f"  missing from the raw zone: {', '.join(rep['missing_inputs'])}")
+    fresh = rep.get("freshness") or {}
+    if fresh:
+        lines.append("")
+        lines.append("  sources, hours since _loaded_at: " + ", ".join(
+            f"{name} {f['age_hours']:,.1f}" for name, f in fresh.items() if f.get("age_hours") is not None))
+        staged = rep.get("staged_rows") or {}
+        for name, f in stale_sources(fresh).items():
+            if staged.get(name.split(".")[-1]) == 0:
+                lines.append(f"    WARNING source {name}: empty (never delivered to this lake)")
+            elif f.get("age_hours") is None:
+                reason = (f.get("message") or f["status"]).strip().splitlines()[0][:160]
+                lines.append(f"    WARNING source {name}: freshness not checked ({reason})")
+            else:
+                limits = ", ".join(f"{level.split('_')[0]} after {f[f'{level}_hours']:g} h"
+                                   for level in ("warn_after", "error_after") if f"{level}_hours" in f)
+                lines.append(f"    WARNING stale source {name}: loaded {f['age_hours']:,.1f} h ago "
+                             f"({f['status']}; {limits})")
     marts = rep.get("marts") or {}
     if marts:
         lines.append("")

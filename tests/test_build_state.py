@@ -78,6 +78,7 @@ def test_staging_forgets_the_state_before_the_audit_schema_changes(
     monkeypatch.setattr(
         warehouse, "stage_snapshot", lambda s, d: seen.append(build_state.load_manifest(s) is None) or {}
     )
+    monkeypatch.setattr(pipeline, "check_freshness", lambda s, p: None)  # no warehouse here
     build_state.remember(settings, MANIFEST)
     plan = pipeline.Plan("r1", "cli", "2026-01-01T00:00:00+00:00", "raw", "lake", "duckdb",
                          manifest={"snapshot_id": "r1", "datasets": {}})
@@ -90,3 +91,30 @@ def test_state_dir_holds_the_manifest_for_dbt(settings: config.Settings) -> None
     with build_state.state_dir(MANIFEST) as folder:
         assert json.loads((Path(folder) / "manifest.json").read_text()) == MANIFEST
     assert not Path(folder).exists()
+
+
+def _model(name: str, layer: str, materialized: str, schema: str) -> dict:
+    return {"resource_type": "model", "name": name, "alias": name, "database": "imdb", "schema": schema,
+            "fqn": ["imdb_elt", layer, name], "config": {"materialized": materialized},
+            "relation_name": f'"imdb"."{schema}"."{name}"'}
+
+
+def test_analysts_defer_to_the_published_marts(settings: config.Settings) -> None:
+    """state/published/manifest.json: a plain manifest for `--state`, every mart at its published
+    relation (the audit schema may hold a build that failed its tests); the rest as built."""
+    models = [_model("movies", "marts", "table", "marts_audit"),
+              _model("fct_title_ratings", "marts", "incremental", "marts_audit"),
+              _model("int_movies__imdb", "intermediate", "table", "intermediate")]
+    manifest = {**MANIFEST, "nodes": {f"model.imdb_elt.{m['name']}": m for m in models}}
+    build_state.remember_published(settings, manifest)
+    folder = Path(build_state.published_state_dir(settings))
+    assert folder == Path(settings.lake_dir) / "state" / "published"
+    saved = json.loads((folder / "manifest.json").read_text())
+    nodes = saved["nodes"]
+    assert nodes["model.imdb_elt.movies"]["relation_name"] == '"imdb"."marts"."movies"'
+    assert nodes["model.imdb_elt.fct_title_ratings"]["schema"] == "marts"
+    assert nodes["model.imdb_elt.int_movies__imdb"] == manifest["nodes"]["model.imdb_elt.int_movies__imdb"]
+    assert saved["sources"] == MANIFEST["sources"]
+    # Staging forgets the pipeline's own state, never what analysts defer to: the marts did not move.
+    build_state.forget(settings)
+    assert (folder / "manifest.json").exists()

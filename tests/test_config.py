@@ -11,6 +11,7 @@ import pytest
 from imdb_elt import config
 from imdb_elt.config import DBT_PROJECT_DIR, REPO_ROOT
 
+ENV_NAME = re.compile(r"env_var\(\s*'([A-Z0-9_]+)'")
 ENV_VAR = re.compile(r"env_var\(\s*'([A-Z0-9_]+)'\s*(?:,\s*'([^']*)')?\s*\)")
 #: profiles.yml placeholders for settings that have no default (the target fails clearly if used
 #: without them); config leaves them empty.
@@ -54,13 +55,60 @@ def test_dbt_sees_the_defaults_config_has(defaults: config.Settings) -> None:
 
 
 def test_every_project_setting_dbt_reads_comes_from_config() -> None:
-    """A variable the dbt project reads is either a setting in config.DBT_VARIABLES, a secret or
-    connection detail of the profile (PG*, REDSHIFT_PASSWORD, AWS_PROFILE, DBT_THREADS), or a
+    """A variable the dbt project reads is either a setting in config.DBT_VARIABLES or
+    config.DEV_VARIABLES, a secret or connection detail of the profile (PG*, REDSHIFT_PASSWORD,
+    AWS_PROFILE, DBT_THREADS), the person's login (USER, HOME: development defaults), or a
     hand-over of the run (IMDB_EXPECTED_ROWS, IMDB_ENV)."""
     outside = {"PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "REDSHIFT_PASSWORD", "AWS_PROFILE",
-               "DBT_THREADS", "IMDB_EXPECTED_ROWS", "IMDB_ENV"}
-    unknown = set(_dbt_defaults()) - set(config.DBT_VARIABLES) - outside
+               "DBT_THREADS", "IMDB_EXPECTED_ROWS", "IMDB_ENV", "USER", "HOME"}
+    read = set(_dbt_defaults()) | set(ENV_NAME.findall((REPO_ROOT / "profiles.yml").read_text()))
+    unknown = read - set(config.DBT_VARIABLES) - set(config.DEV_VARIABLES) - outside
     assert not unknown, f"dbt reads {sorted(unknown)} that imdb_elt/config.py does not hand over"
+
+
+def _render_profile(monkeypatch: pytest.MonkeyPatch, env: dict[str, str | None]) -> dict[str, dict]:
+    """profiles.yml's outputs as dbt renders them under ``env`` (None: unset)."""
+    import os
+
+    import yaml
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    set_invocation_context(dict(os.environ))
+    raw = yaml.safe_load((REPO_ROOT / "profiles.yml").read_text())
+    return ProfileRenderer(cli_vars={}).render_data(raw["imdb_elt"]["outputs"])
+
+
+@pytest.mark.parametrize("person", [
+    {"USER": "Jane.Doe-2", "IMDB_DEV_SCHEMA": None, "HOME": "/home/jane", "IMDB_DEV_DUCKDB_PATH": None},
+    {"USER": None, "IMDB_DEV_SCHEMA": None, "HOME": "/tmp/h", "IMDB_DEV_DUCKDB_PATH": None},
+    {"USER": "jane", "IMDB_DEV_SCHEMA": "Sandbox", "HOME": "/h", "IMDB_DEV_DUCKDB_PATH": "/data/mine.duckdb"},
+])
+def test_development_builds_use_the_persons_schema_and_file(
+    monkeypatch: pytest.MonkeyPatch, person: dict[str, str | None]
+) -> None:
+    """Without IMDB_ENV=prod the profile renders the person's own schema and DuckDB file, the
+    same config.py computes; with it, the pipeline's file. Schemas then follow dbt's convention."""
+    monkeypatch.setenv("DUCKDB_PATH", "/srv/imdb.duckdb")
+    outputs = _render_profile(monkeypatch, {**person, "IMDB_ENV": None})
+    settings = config.load()
+    assert re.fullmatch(r"[a-z0-9_]+", settings.dev_schema)
+    assert {o["schema"] for o in outputs.values()} == {settings.dev_schema}
+    assert outputs["duckdb"]["path"] == settings.dev_duckdb_path != settings.duckdb_path
+    assert outputs["duckdb"]["settings"]["temp_directory"] == settings.dev_duckdb_path + ".tmp"
+    if person["USER"] == "Jane.Doe-2":
+        assert settings.dev_schema == "dbt_jane_doe_2"
+        assert settings.dev_duckdb_path == "/home/jane/.imdb_elt/imdb_dev.duckdb"
+    if person["IMDB_DEV_SCHEMA"]:
+        assert settings.dev_schema == "sandbox" and settings.dev_duckdb_path == "/data/mine.duckdb"
+
+    production = _render_profile(monkeypatch, {**person, "IMDB_ENV": "prod"})
+    assert production["duckdb"]["path"] == "/srv/imdb.duckdb" == config.load().duckdb_path
 
 
 def test_the_environment_dbt_gets_is_built_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -74,6 +74,12 @@ def test_first_run_succeeds_and_fills_the_marts(sample_run):
     # The summary a person reads: per-file accounting, marts and tests.
     assert "title.basics.tsv.gz" in sample_run["out"]
     assert re.search(r"dbt: \d+ models built, tests \d+ passed", sample_run["out"])
+    # Source freshness after staging: every source just loaded, none stale.
+    freshness = first_report(sample_run["lake"])["freshness"]
+    assert len(freshness) == 8 and {f["status"] for f in freshness.values()} == {"pass"}
+    assert all(f["age_hours"] < 1 for f in freshness.values())
+    assert "sources, hours since _loaded_at: " in sample_run["out"]
+    assert "stale source" not in sample_run["out"]
 
 
 @pytest.mark.timeout(900)
@@ -111,6 +117,8 @@ def test_kaggle_only_input_gives_one_movie_per_distinct_id(tmp_path):
     code, out, _ = run_pipeline(raw, tmp_path / "lake", tmp_path / "imdb.duckdb")
     assert code == 0, out[-4000:]
     assert "missing from the raw zone" in out and "title.basics.tsv.gz" in out
+    # The sources never delivered are empty: a warning, not a failure.
+    assert "WARNING source imdb.title_basics: empty (never delivered to this lake)" in out
 
     db = tmp_path / "imdb.duckdb"
     got = query(db, "select tconst from marts.movies")

@@ -10,17 +10,28 @@
     transaction: readers see either all the old marts or all the new ones, and a failed build
     (which never reaches this step) leaves the published marts exactly as they were.
 
-    The copy is a full replace per table (drop + create + insert inside the transaction):
-    DuckDB and PostgreSQL have transactional DDL; Redshift runs DDL in a transaction block too,
-    and CREATE TABLE ... (LIKE ...) keeps the audit table's dist and sort keys.
+    The copy is a full replace per table, inside the transaction:
+    - PostgreSQL: a mart with the same columns is refreshed in place (delete + insert): readers
+      never wait, and a query that started before the commit reads the old rows to its end.
+      A new or changed mart is copied under another name and swapped in by rename (see
+      postgres__publish_statements).
+    - DuckDB: create or replace table (one writer per file: readers cannot be in the middle).
+    - Redshift: drop + create (LIKE keeps the audit table's dist and sort keys) + insert; DDL
+      runs in the transaction block too.
     When IMDB_ANALYST_ROLE is set (PostgreSQL/Redshift), select is granted to it in the same
-    transaction.
+    transaction, so the new tables carry the grants the old ones had.
+
+    Only production publishes (IMDB_ENV=prod, set by the pipeline and the DAG): a development
+    build lives in the person's own schemas and is never published.
 
     `only` (a list of model names) publishes just the marts among them: the runner passes the
     models a selective build rebuilt (imdb_elt/build_state.py); the other marts are already
     equal in both schemas.
 #}
 {% macro publish_marts(dry_run=false, only=none) %}
+    {%- if not imdb_elt.is_production() -%}
+        {{ exceptions.raise_compiler_error("publish_marts only runs in production (IMDB_ENV=prod, which the pipeline and the DAG set). This is a development build: its marts stay in " ~ target.schema ~ "_marts and are never published.") }}
+    {%- endif -%}
     {%- set audit_schema = imdb_elt.safe_identifier(env_var('IMDB_AUDIT_SCHEMA', 'marts_audit'), 'IMDB_AUDIT_SCHEMA') -%}
     {%- set publish_schema = imdb_elt.safe_identifier(env_var('IMDB_MARTS_SCHEMA', 'marts'), 'IMDB_MARTS_SCHEMA') -%}
     {%- if audit_schema == publish_schema -%}
@@ -31,15 +42,16 @@
     {%- if only is not none -%}
         {%- set names = names | select('in', only) | list -%}
     {%- endif -%}
-    {%- set statements = [] -%}
+    {%- set pairs = [] -%}
     {%- for name in names -%}
         {%- set source_relation = adapter.get_relation(database=target.database, schema=audit_schema, identifier=name) -%}
         {%- if source_relation is none -%}
             {{ exceptions.raise_compiler_error("publish_marts: " ~ audit_schema ~ "." ~ name ~ " does not exist; run dbt build first") }}
         {%- endif -%}
         {%- set target_relation = api.Relation.create(database=target.database, schema=publish_schema, identifier=name, type='table') -%}
-        {%- do statements.extend(imdb_elt.copy_table_statements(source_relation, target_relation)) -%}
+        {%- do pairs.append((source_relation, target_relation)) -%}
     {%- endfor -%}
+    {%- set statements = imdb_elt.publish_statements(pairs) -%}
     {%- do statements.extend(imdb_elt.grant_statements(publish_schema, names)) -%}
 
     {%- set explicit = imdb_elt.explicit_transaction() -%}
@@ -91,6 +103,117 @@
 {% endmacro %}
 
 
+{#- The statements that replace every (audit, published) pair, in order. -#}
+{% macro publish_statements(pairs) %}
+    {{ return(adapter.dispatch('publish_statements', 'imdb_elt')(pairs)) }}
+{% endmacro %}
+
+{% macro default__publish_statements(pairs) %}
+    {%- set statements = [] -%}
+    {%- for source_relation, target_relation in pairs -%}
+        {%- do statements.extend(imdb_elt.copy_table_statements(source_relation, target_relation)) -%}
+    {%- endfor -%}
+    {{ return(statements) }}
+{% endmacro %}
+
+{#- Redshift (which dispatch would otherwise send to postgres__): no DO blocks, no NOWAIT. -#}
+{% macro redshift__publish_statements(pairs) %}
+    {{ return(imdb_elt.default__publish_statements(pairs)) }}
+{% endmacro %}
+
+{#- PostgreSQL. A mart whose columns did not change is refreshed in place: delete every row,
+    insert the new ones. That is MVCC at its plainest: no lock a reader waits for, no deadlock,
+    a query or a repeatable-read transaction that started before the commit reads the old rows to
+    its end, anything after reads the new ones, and the table keeps its grants and the analysts'
+    views over it. (Dropping or renaming a live table instead shows an empty table to a
+    repeatable-read transaction that began earlier, and makes readers queue behind the publish.)
+    A new mart, or one whose columns changed, is copied under another name and swapped in by
+    rename, after every such live mart is locked (postgres_lock_marts); the old table is dropped
+    with cascade, so analysts' views over it must not block the publish. -#}
+{% macro postgres__publish_statements(pairs) %}
+    {%- set copies, refreshes, swaps, live = [], [], [], [] -%}
+    {%- for source_relation, target_relation in pairs -%}
+        {%- set name = target_relation.identifier -%}
+        {%- set existing = adapter.get_relation(target_relation.database, target_relation.schema, name) -%}
+        {%- set columns = adapter.get_columns_in_relation(source_relation) -%}
+        {%- set same = existing is not none and imdb_elt.column_signature(columns)
+                       == imdb_elt.column_signature(adapter.get_columns_in_relation(existing)) -%}
+        {%- if same -%}
+            {%- set names = [] -%}
+            {%- for column in columns -%}{%- do names.append(adapter.quote(column.name)) -%}{%- endfor -%}
+            {%- do refreshes.extend([
+                'delete from ' ~ target_relation,
+                'insert into ' ~ target_relation ~ ' (' ~ names | join(', ') ~ ') select '
+                    ~ names | join(', ') ~ ' from ' ~ source_relation,
+            ]) -%}
+        {%- else -%}
+            {%- set staged = target_relation.incorporate(path={'identifier': name ~ '__publishing'}) -%}
+            {%- do copies.extend([
+                'drop table if exists ' ~ staged,
+                'create table ' ~ staged ~ ' (like ' ~ source_relation ~ ' including all)',
+                'insert into ' ~ staged ~ ' select * from ' ~ source_relation,
+            ]) -%}
+            {%- if existing is not none -%}
+                {%- do live.append(target_relation) -%}
+                {%- do swaps.extend([
+                    'alter table ' ~ target_relation ~ ' rename to ' ~ adapter.quote(name ~ '__retired'),
+                    'alter table ' ~ staged ~ ' rename to ' ~ adapter.quote(name),
+                    'drop table ' ~ target_relation.incorporate(path={'identifier': name ~ '__retired'}) ~ ' cascade',
+                ]) -%}
+            {%- else -%}
+                {%- do swaps.append('alter table ' ~ staged ~ ' rename to ' ~ adapter.quote(name)) -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set locks = [imdb_elt.postgres_lock_marts(live)] if live else [] -%}
+    {{ return(copies + refreshes + locks + swaps) }}
+{% endmacro %}
+
+{% macro column_signature(columns) %}
+    {%- set signature = [] -%}
+    {%- for column in columns -%}{%- do signature.append(column.name ~ ' ' ~ column.data_type) -%}{%- endfor -%}
+    {{ return(signature) }}
+{% endmacro %}
+
+{#- Take an access exclusive lock on every live mart without ever waiting for one while holding
+    another. A lock queue wait while holding some marts deadlocks with an analyst's transaction
+    that holds one of the others and then reads one of ours, and PostgreSQL cancels one of the
+    two. Here each attempt takes the locks with NOWAIT; when a reader holds one, the attempt is
+    rolled back (releasing what it took) and the next one first waits, holding nothing, for that
+    mart: the publish queues like any other session and new readers of that mart queue behind it. -#}
+{% macro postgres_lock_marts(relations) %}
+    {%- set names = [] -%}
+    {%- for relation in relations -%}
+        {%- do names.append("'" ~ relation ~ "'") -%}
+    {%- endfor -%}
+    {%- set block -%}
+do $imdb_elt_publish$
+declare
+    marts text[] := array[{{ names | join(', ') }}];
+    mart text;
+    busy text;
+begin
+    loop
+        begin
+            if busy is not null then
+                execute 'lock table ' || busy || ' in access exclusive mode';
+            end if;
+            foreach mart in array marts loop
+                busy := mart;
+                execute 'lock table ' || mart || ' in access exclusive mode nowait';
+            end loop;
+            exit;
+        exception when lock_not_available then
+            null;
+        end;
+    end loop;
+end
+$imdb_elt_publish$
+    {%- endset -%}
+    {{ return(block) }}
+{% endmacro %}
+
+
 {% macro copy_table_statements(source_relation, target_relation) %}
     {{ return(adapter.dispatch('copy_table_statements', 'imdb_elt')(source_relation, target_relation)) }}
 {% endmacro %}
@@ -103,18 +226,10 @@
     ]) }}
 {% endmacro %}
 
-{% macro postgres__copy_table_statements(source_relation, target_relation) %}
-    {#- Drop with cascade: analysts' views over a mart must not block the publish. -#}
-    {{ return([
-        'drop table if exists ' ~ target_relation ~ ' cascade',
-        'create table ' ~ target_relation ~ ' (like ' ~ source_relation ~ ' including all)',
-        'insert into ' ~ target_relation ~ ' select * from ' ~ source_relation,
-    ]) }}
-{% endmacro %}
-
 {% macro redshift__copy_table_statements(source_relation, target_relation) %}
-    {#- As PostgreSQL's, but Redshift's LIKE takes only INCLUDING/EXCLUDING DEFAULTS (it rejects
-        INCLUDING ALL) and copies the dist and sort keys by itself. -#}
+    {#- Drop with cascade: analysts' views over a mart must not block the publish. Redshift's
+        LIKE takes only INCLUDING/EXCLUDING DEFAULTS (it rejects INCLUDING ALL) and copies the
+        dist and sort keys by itself. -#}
     {{ return([
         'drop table if exists ' ~ target_relation ~ ' cascade',
         'create table ' ~ target_relation ~ ' (like ' ~ source_relation ~ ')',

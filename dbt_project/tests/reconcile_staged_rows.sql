@@ -15,7 +15,7 @@
 {%- if expected is none -%}
     {%- set expected = fromjson(env_var('IMDB_EXPECTED_ROWS', '{}')) -%}
 {%- endif -%}
-{%- set production = env_var('IMDB_ENV', '') | trim | lower == 'prod' -%}
+{%- set production = imdb_elt.is_production() -%}
 {%- set no_figures = expected | length == 0 -%}
 {{ config(severity=('warn' if no_figures and not production else 'error')) }}
 {#- Every source is referenced unconditionally so dbt records the dependencies at parse time. -#}

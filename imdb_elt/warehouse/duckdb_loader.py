@@ -86,30 +86,11 @@ def stage_duckdb(duckdb_path: str, schema: str, datasets: Mapping[str, str]) -> 
     empty typed views. The connection is closed before returning: DuckDB allows one writer and
     dbt opens the file right after, in another process.
     """
-    validate_identifier(schema)
-    unknown = sorted(set(datasets) - {i.dataset for i in INPUTS})
-    if unknown:
-        raise ValueError(f"unknown datasets {unknown}")
     Path(duckdb_path).parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     con = duckdb.connect(duckdb_path)
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
-            counts: dict[str, int] = {}
-            for spec in INPUTS:
-                name = qualified_name(schema, spec.dataset)
-                folder = datasets.get(spec.dataset)
-                select = parquet_select(con, spec.dataset, folder) if folder else empty_select(spec.dataset)
-                _drop_base_table(con, schema, spec.dataset)
-                con.execute(f"CREATE OR REPLACE VIEW {name} AS {select}")
-                row = con.execute(f"SELECT count(*) FROM {name}").fetchone()
-                counts[spec.dataset] = int(row[0]) if row else 0
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        counts = stage_views(con, schema, datasets)
     finally:
         con.close()
     log.info(
@@ -119,4 +100,30 @@ def stage_duckdb(duckdb_path: str, schema: str, datasets: Mapping[str, str]) -> 
         sum(counts.values()),
         time.perf_counter() - started,
     )
+    return counts
+
+
+def stage_views(con: duckdb.DuckDBPyConnection, schema: str, datasets: Mapping[str, str]) -> dict[str, int]:
+    """The views of :func:`stage_duckdb` on an open connection (a development build's own file
+    gets them the same way, imdb_elt/dev_duckdb.py)."""
+    validate_identifier(schema)
+    unknown = sorted(set(datasets) - {i.dataset for i in INPUTS})
+    if unknown:
+        raise ValueError(f"unknown datasets {unknown}")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+        counts: dict[str, int] = {}
+        for spec in INPUTS:
+            name = qualified_name(schema, spec.dataset)
+            folder = datasets.get(spec.dataset)
+            select = parquet_select(con, spec.dataset, folder) if folder else empty_select(spec.dataset)
+            _drop_base_table(con, schema, spec.dataset)
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {select}")
+            row = con.execute(f"SELECT count(*) FROM {name}").fetchone()
+            counts[spec.dataset] = int(row[0]) if row else 0
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
     return counts

@@ -200,6 +200,7 @@ def test_dbt_docs_show_the_movies_model_and_its_lineage(browser, servers):
     )
     page.screenshot(path=str(ARTIFACTS / "dbt_docs_movies.png"), full_page=True)
     assert "movies" in heading.first.inner_text()
+    assert "imdb.marts.movies" in page.inner_text("body")  # the published relation, not marts_audit
 
     # The lineage graph: the floating button at the bottom right opens a canvas in #cy.
     page.locator(".launcher-btn a[title='View Lineage Graph']").click(timeout=15_000)

@@ -10,9 +10,12 @@ the rendered profile (the DuckDB path) and the vars, so keeping both fixed saves
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import os
+import re
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,10 +26,11 @@ from typing import Any
 import duckdb
 import pytest
 
-from imdb_elt.config import DBT_PROJECT_DIR, Settings
+from imdb_elt import build_state, lake, layout
+from imdb_elt.config import DBT_PROJECT_DIR, REPO_ROOT, Settings
 from imdb_elt.warehouse import stage_snapshot
 from tests.dbt.catalog_rules import Lineage, check_manifest
-from tests.dbt.fixtures import ANNOUNCED_YEAR, base_rows, rows_copy, run_dbt, write_snapshot
+from tests.dbt.fixtures import ANNOUNCED_YEAR, DBT, base_rows, rows_copy, run_dbt, write_snapshot
 
 S1 = "20260101T000000000000Z"
 S2 = "20260102T000000000000Z"
@@ -75,6 +79,7 @@ class Warehouse:
                 "DUCKDB_PATH": str(self.duckdb_path),
                 "IMDB_RAW_SCHEMA": "raw",
                 "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+                "IMDB_ENV": "prod",  # the warehouse's own schemas, as the pipeline builds them
             }
         )
         return env
@@ -250,11 +255,26 @@ def test_failing_test_leaves_published_marts_unchanged(wh: Warehouse) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_docs_generate_offline(wh: Warehouse) -> None:
-    wh.dbt("docs", "generate", check=True)
-    catalog = json.loads((wh.root / "target" / "catalog.json").read_text())
-    manifest = json.loads((wh.root / "target" / "manifest.json").read_text())
-    assert "model.imdb_elt.movies" in catalog["nodes"]
+def test_docs_describe_the_published_marts(wh: Warehouse) -> None:
+    """The site `make docs` serves: every mart at marts.<name>, its catalogue read there, lineage
+    down to the exposures, every model and column described. Nothing is built."""
+    from imdb_elt import docs
+
+    settings = Settings(duckdb_path=str(wh.duckdb_path), dbt_target="duckdb", raw_schema="raw")
+    before = wh.table("marts.movies"), wh.query("select count(*) from duckdb_tables()")
+    target = wh.root / "docs_target"
+    started = time.perf_counter()
+    assert docs.generate(settings, str(target)).ok
+    print(f"docs generate: {time.perf_counter() - started:.1f}s")
+    assert (wh.table("marts.movies"), wh.query("select count(*) from duckdb_tables()")) == before
+    catalog = json.loads((target / "catalog.json").read_text())
+    manifest = json.loads((target / "manifest.json").read_text())
+    for mart in MARTS:
+        uid = f"model.imdb_elt.{mart}"
+        assert manifest["nodes"][uid]["relation_name"] == f'"imdb"."marts"."{mart}"'
+        assert catalog["nodes"][uid]["metadata"]["schema"] == "marts"
+        # Lineage reaches the exposures: the DAG depends on every mart.
+        assert "exposure.imdb_elt.imdb_elt_hourly" in manifest["child_map"][uid]
     assert {"exposure.imdb_elt.imdb_elt_hourly", "exposure.imdb_elt.movie_analytics_report"} <= set(
         manifest["exposures"]
     )
@@ -269,7 +289,94 @@ def test_docs_generate_offline(wh: Warehouse) -> None:
         actual = {name.lower() for name in catalog["nodes"][uid]["columns"]}
         undocumented += [f"{node['name']}.{name}" for name in sorted(actual - described)]
     assert undocumented == []
-    assert (DBT_PROJECT_DIR / "dbt_project.yml").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_an_analysts_build_uses_their_own_file_and_defers_to_the_published_marts(
+    wh: Warehouse, tmp_path: Path
+) -> None:
+    """`cd dbt_project && dbt build`, no flags and no IMDB_ENV, builds the person's own DuckDB
+    file from the lake's current snapshot while this test holds the production file's write
+    lock. From the repository root a slice defers to the published marts."""
+    settings = Settings(lake_dir=str(wh.lake_dir), duckdb_path=str(wh.duckdb_path))
+    # The lake as the pipeline leaves it after publishing S1.
+    datasets = {name: {"path": layout.dataset_dir(str(wh.lake_dir), S1, name), "rows": rows}
+                for name, rows in BASE_VARS["expected_rows"].items()}
+    lake.write_manifest(settings, {"snapshot_id": S1, "datasets": datasets})
+    lake.set_current(settings, S1)
+    build_state.remember_published(settings, json.loads((wh.root / "build_manifest.json").read_text()))
+    home = tmp_path / "home"
+    env = {k: v for k, v in wh.env.items() if k not in ("IMDB_ENV", "DBT_PROFILES_DIR", "IMDB_DEV_SCHEMA",
+                                                         "IMDB_DEV_DUCKDB_PATH")}
+    env.update(HOME=str(home), USER="Ann.Lyst", IMDB_LAKE_DIR=str(wh.lake_dir),
+               DBT_TARGET_PATH=str(tmp_path / "target"), DBT_LOG_PATH=str(tmp_path / "logs"))
+
+    def dbt(*args: str, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+        started = time.perf_counter()
+        proc = subprocess.run([DBT, *args], env={**env, **extra}, cwd=cwd, capture_output=True, text=True,
+                              timeout=500)
+        seconds = time.perf_counter() - started
+        print(f"(cd {cwd.name}) dbt {' '.join(args)}: rc={proc.returncode} in {seconds:.1f}s")
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        return proc
+
+    with duckdb.connect(str(wh.duckdb_path)) as production:  # the pipeline's writer, all along
+        dbt("build", "--vars", json.dumps(BASE_VARS), cwd=DBT_PROJECT_DIR)
+        marts = {m: sorted(production.execute(f"select * from marts.{m}").fetchall(), key=repr)
+                 for m in MARTS}
+    own = home / ".imdb_elt" / "imdb_dev.duckdb"
+    with duckdb.connect(str(own), read_only=True) as con:
+        schemas = {s for (s,) in con.execute("select distinct table_schema from information_schema.tables")
+                   .fetchall()}
+        assert schemas == {"raw", "dbt_ann_lyst_staging", "dbt_ann_lyst_intermediate", "dbt_ann_lyst_marts"}
+        for mart in MARTS:
+            assert sorted(con.execute(f"select * from dbt_ann_lyst_marts.{mart}").fetchall(), key=repr) == \
+                marts[mart], mart
+
+    # A slice from the repository root: its parent `movies` is production's published mart.
+    state = build_state.published_state_dir(settings)
+    slice_file = tmp_path / "slice.duckdb"
+    dbt("build", "--project-dir", "dbt_project", "--select", "top_ten_movies_by_year", "--defer", "--state",
+        state, "--vars", json.dumps(BASE_VARS), cwd=REPO_ROOT, IMDB_DEV_DUCKDB_PATH=str(slice_file))
+    compiled = (tmp_path / "target/compiled/imdb_elt/models/marts/top_ten_movies_by_year.sql").read_text()
+    assert '"imdb"."marts"."movies"' in compiled
+    with duckdb.connect(str(slice_file), read_only=True) as con:
+        tables = con.execute("select table_schema, table_name from information_schema.tables"
+                             " where table_schema <> 'raw'").fetchall()
+        assert tables == [("dbt_ann_lyst_marts", "top_ten_movies_by_year")]
+        built = con.execute("select * from dbt_ann_lyst_marts.top_ten_movies_by_year").fetchall()
+        assert sorted(built, key=repr) == marts["top_ten_movies_by_year"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_stale_sources_are_a_warning_in_the_run_report(wh: Warehouse) -> None:
+    """The fixture snapshot was loaded on 2026-01-01: every source is long past its error age.
+    `pipeline.check_freshness` records each age, the summary warns, the run does not fail."""
+    from imdb_elt import pipeline, report
+
+    manifest = {"datasets": {name: {"rows": n} for name, n in BASE_VARS["expected_rows"].items()}}
+    plan = pipeline.Plan("r1", "cli", "2026-01-01T00:00:00+00:00", "raw", "lake", "duckdb", manifest=manifest)
+    settings = Settings(duckdb_path=str(wh.duckdb_path), dbt_target="duckdb", raw_schema="raw",
+                        dbt_target_path=str(wh.root / "runner_target"), log_dir=str(wh.root / "logs"))
+    started = time.perf_counter()
+    pipeline.check_freshness(settings, plan)
+    print(f"dbt source freshness: {time.perf_counter() - started:.1f}s")
+    assert plan.active
+    loaded = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    expected_age = (dt.datetime.now(dt.UTC) - loaded).total_seconds() / 3600
+    sources = {f"imdb.{d}" for d in BASE_VARS["expected_rows"] if d != "movie_metadata"}
+    assert set(plan.freshness) == sources | {"kaggle.movie_metadata"}
+    for name, fresh in plan.freshness.items():
+        assert fresh["status"] == "error", name  # past error_after: still only a warning in the run
+        assert (fresh["warn_after_hours"], fresh["error_after_hours"]) == (26, 50)
+        assert abs(fresh["age_hours"] - expected_age) < 1, name
+    summary = report.format_summary({**plan.to_dict(), "status": "success"})
+    print(summary)
+    assert "status: SUCCESS" in summary
+    assert summary.count("WARNING stale source") == 8
+    assert re.search(r"imdb\.title_basics [\d,]+\.\d", summary)
 
 
 @pytest.mark.slow
@@ -360,6 +467,8 @@ def test_reconciliation_without_figures_fails_a_production_build(
     env = {k: v for k, v in wh.env.items() if k not in ("IMDB_EXPECTED_ROWS", "IMDB_ENV")}
     if environment:
         env["IMDB_ENV"] = environment
+    else:  # an analyst's build: their own file, fed from the fixture's lake
+        env.update(IMDB_DEV_DUCKDB_PATH=str(wh.root / "dev.duckdb"), IMDB_LAKE_DIR=str(wh.lake_dir))
     proc = run_dbt(["test", "--select", "reconcile_staged_rows", "--vars", json.dumps(other_vars)], env,
                    target_path=wh.root / "target")  # fmt: skip
     assert statuses(wh.run_results())["test.imdb_elt.reconcile_staged_rows"] == verdict

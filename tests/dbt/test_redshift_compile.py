@@ -58,6 +58,7 @@ def test_redshift_offline_compile(tmp_path: Path) -> None:
             "REDSHIFT_AUTH_METHOD": "database",
             "REDSHIFT_USER": "compile_only",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            "IMDB_ENV": "prod",  # what the pipeline deploys
         }
     )
     started = time.perf_counter()

@@ -35,6 +35,7 @@ OFFLINE = {
     "REDSHIFT_USER": "compile_only",
     "REDSHIFT_DATABASE": "imdb",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    "IMDB_ENV": "prod",  # what the pipeline deploys (publish_marts runs only there)
 }
 # The array columns of each staging model: Spectrum hands them over as JSON text.
 ARRAYS = {
