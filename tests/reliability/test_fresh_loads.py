@@ -134,16 +134,17 @@ def test_two_fresh_postgres_loads_give_identical_marts(
         with psycopg.connect(conninfo(postgres_server), autocommit=True) as con:
             con.execute(f"drop database if exists {dbname}")
             con.execute(f"create database {dbname}")
-        settings = Settings(
-            dbt_target="postgres", raw_dir=str(site.raw), lake_dir=str(site.lake), dbt_target_path=str(target)
-        )  # fmt: skip
+        settings = Settings(dbt_target="postgres", raw_dir=str(site.raw), lake_dir=str(site.lake),
+                            dbt_target_path=str(target), log_dir=str(target.parent / "logs"))
         # Staged directly: pipeline.stage would also reset the baseline lake's saved build state.
         manifest = lake.current_manifest(settings)
         stage_snapshot(settings, {dataset: d["path"] for dataset, d in manifest["datasets"].items()})
-        built = pipeline.build(settings, manifest)
-        assert built.ok, built.failures
-        assert pipeline.publish_marts(settings).ok
+        plan = pipeline.Plan(f"fresh-load-{name}", "cli", "2026-01-01T00:00:00+00:00", str(site.raw),
+                             str(site.lake), "postgres", manifest=manifest)
+        pipeline.build(settings, plan)  # raises on a failed build
+        assert pipeline.publish_marts(settings, None).ok
         sums[name] = postgres_checksums(postgres_server, dbname)
-        print(f"postgres load {name.upper()}: {describe_sums(sums[name])} (dbt build {built.seconds:.1f} s)")
+        print(f"postgres load {name.upper()}: {describe_sums(sums[name])} "
+              f"(dbt build {plan.dbt['seconds']:.1f} s)")
     assert len(sums["a"]) >= 13 and all(n > 0 for n, _ in sums["a"].values())
     assert sums["b"] == sums["a"]

@@ -48,7 +48,9 @@ def test_a_ratings_delivery_rebuilds_only_what_reads_ratings(baseline, selective
     run, rep = selective["run"], selective["report"]
     assert run.code == 0, excerpt(run.out)
     assert rep["status"] == "success" and rep["new_deliveries"] == [RATINGS]
-    assert rep["dbt"]["selected"] == ["source:imdb.title_ratings+", "state:modified+"]
+    assert rep["selection"]["selectors"] == ["source:imdb.title_ratings+", "state:modified+"]
+    assert rep["dbt"]["selected"] == rep["selection"]["models"]
+    assert "fct_title_ratings" in rep["dbt"]["selected"]
     assert 0 < rep["dbt"]["models_ok"] < selective["rebuild_report"]["dbt"]["models_ok"]
     assert "selective build" in run.out
     marts = selective["marts"]
