@@ -94,12 +94,14 @@ def stage_tasks(settings: Settings, plan: Any) -> Any:
     from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
     from airflow.sdk import task
 
+    from imdb_elt import pipeline
     from imdb_elt.orchestration import tasks
 
     @task(task_id=tasks.STAGE_TASK)
-    def stage(plan: dict) -> dict:
-        # The staged row counts are checked in the warehouse by dbt's reconcile_staged_rows test.
-        return plan
+    def stage(plan: dict, **context) -> dict:
+        # The staged row counts are checked in the warehouse by dbt's reconcile_staged_rows test;
+        # the sources' freshness goes into the report, as on the local path.
+        return tasks.run_step(settings, pipeline.check_freshness, plan, context)
 
     if settings.redshift_staging == "copy":
 
