@@ -98,13 +98,13 @@ def test_new_ratings_rebuild_only_what_ratings_reach(airflow_server, cli_site):
     state, seconds, states, report = _dag_run(airflow_server, timeout=800)
     assert state == "success", {t: s for t, s in states.items() if s != "success"}
     cli_seconds, cli_report = _cli_run(cli_site)
-    built = sorted(t.removeprefix("dbt.").removesuffix("_model_build") for t, s in states.items()
-                   if t.endswith("_model_build") and s == "success")
+    built = sorted(t.removeprefix("dbt.").removesuffix("_run") for t, s in states.items()
+                   if t.endswith("_run") and s == "success")
     print(f"\nnew title.ratings: DAG {seconds:.1f} s, command line {cli_seconds:.1f} s; "
           f"{len(built)} models rebuilt: {built}")
     assert report["dbt"]["selected"] != "all"
     assert built == sorted(report["dbt"]["selected"]) == sorted(cli_report["dbt"]["selected"])
-    skipped = [t for t, s in states.items() if t.endswith("_model_build") and s == "skipped"]
+    skipped = [t for t, s in states.items() if t.endswith("_run") and s == "skipped"]
     assert skipped and "fct_title_ratings" in built and "dim_people" not in built
     assert _comparable(report) == _comparable(cli_report)
     _assert_same_marts(airflow_server, cli_site)
