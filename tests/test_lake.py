@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from imdb_elt import config, lake
-from imdb_elt.locking import RunLockedError, run_lock
 
 
 @pytest.fixture
@@ -108,13 +107,3 @@ def test_ledger_survives_as_json_lines(settings):
     entry = json.loads(lines[0])
     assert entry["dataset"] == "movie_metadata" and entry["snapshot_id"] == "S9"
 
-
-def test_second_concurrent_run_is_refused(settings):
-    with (
-        run_lock(settings),
-        pytest.raises(RunLockedError, match="another imdb-elt run"),
-        run_lock(settings, wait_seconds=0.2),
-    ):
-        pass
-    with run_lock(settings):  # released after the first run ends
-        pass
