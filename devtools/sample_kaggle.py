@@ -57,8 +57,11 @@ def kaggle_rows(u: Universe) -> tuple[list[list[str]], list[dict[str, object]]]:
     in_idx = rng.permutation(np.concatenate([traps, rest])[:n_in])
     # Kaggle-only ids: free numbers next to existing ones, so they look like real ids.
     gaps = np.flatnonzero(np.diff(u.tnum) > 1)
-    only = rng.choice(gaps, size=unique - n_in, replace=False)
-    ids = np.concatenate([u.tconst[in_idx], tconsts(u.tnum[only] + 1)])
+    if len(gaps) >= unique - n_in:
+        only = u.tnum[rng.choice(gaps, size=unique - n_in, replace=False)] + 1
+    else:  # dense numbering (scale 1 has no gaps to spare): the numbers after the last id
+        only = u.tnum[-1] + 1 + np.arange(unique - n_in)
+    ids = np.concatenate([u.tconst[in_idx], tconsts(only)])
     title_src = np.concatenate([in_idx, rng.choice(movies, size=len(only))])
     order = rng.permutation(len(ids))
     ids, title_src = ids[order], title_src[order]

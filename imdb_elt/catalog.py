@@ -35,7 +35,9 @@ NCONST = r"nm[0-9]{7,}"
 YEAR = r"[0-9]{1,4}"
 INTEGER = r"-?[0-9]+"
 DECIMAL = r"-?[0-9]+(?:\.[0-9]+)?"
-BOOLEAN = r"[01]"
+#: A boolean is one of these two texts (false, true).
+BOOLEAN_VALUES = ("0", "1")
+BOOLEAN = "[" + "".join(BOOLEAN_VALUES) + "]"
 # A JSON string whose text cannot decode to a C0 control character, a lone surrogate or U+FFFD:
 # raw characters other than '"', '\' and C0; escapes \" \\ \/ and \uXXXX outside those ranges
 # (\b \f \n \r \t and \u0000-\u001F would put control characters into the processed text).

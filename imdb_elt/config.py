@@ -85,6 +85,8 @@ class Settings:
     quarantine_threshold: float = field(
         default_factory=lambda: float(_env("IMDB_QUARANTINE_THRESHOLD", "0.01"))
     )
+    # Redshift slices the processed Parquet files are sized for (a multiple of it, 64-256 MB each).
+    redshift_slices: int = field(default_factory=lambda: int(_env("IMDB_REDSHIFT_SLICES", "4")))
     snapshot_retention: int = field(
         default_factory=lambda: int(_env("IMDB_SNAPSHOT_RETENTION", "5"))
     )

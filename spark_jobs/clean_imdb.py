@@ -1,13 +1,13 @@
 """Entry point of the cleaning job: raw zone → typed Parquet + quarantine for one snapshot.
 
     spark-submit spark_jobs/clean_imdb.py --raw-dir R --lake-dir L --snapshot-id S \\
-        [--files title.basics.tsv.gz,movie_metadata.csv] [--threshold 0.01] [--master local[2]]
+        [--files title.basics.tsv.gz,movie_metadata.csv] [--threshold 0.01] [--slices 4] [--master local[2]]
     python -m spark_jobs.clean_imdb ...            (same arguments, plus --driver-memory)
 
-In-process: ``run(spark, raw_dir, lake_dir, snapshot_id, files=None, threshold=0.01)``.
-Files run concurrently from Python threads on one SparkSession (a gzip is one task, so one file
-keeps one core busy). ``_spark_stats.json`` and then the ``_SPARK_DONE`` marker are written only
-when every file succeeded.
+In-process: ``run(spark, raw_dir, lake_dir, snapshot_id, files=None, threshold=0.01, slices=4)``.
+Files run concurrently from Python threads on one SparkSession (reading a gzip is one task), and
+a progress line per running file is logged every few seconds. ``_spark_stats.json`` and then the
+``_SPARK_DONE`` marker are written only when every file succeeded.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from imdb_elt.catalog import BY_FILE_NAME, INPUTS, RawInput
 from spark_jobs import io
 from spark_jobs.clean_file import check_delivery, clean_file
 from spark_jobs.errors import CleaningError, root_cause
-from spark_jobs.session import apply_output_conf, build_session
+from spark_jobs.progress import Progress
+from spark_jobs.session import apply_output_conf, build_session, stop_session
 
 log = logging.getLogger("spark_jobs.clean_imdb")
 
@@ -104,6 +105,7 @@ def run(
     snapshot_id: str,
     files: list[str] | None = None,
     threshold: float = 0.01,
+    slices: int = 4,
 ) -> dict[str, dict]:
     """Clean the files, write stats then the marker; return the per-dataset stats.
 
@@ -125,10 +127,15 @@ def run(
         check_delivery(spark, raw, path)
 
     def cleaned(raw: RawInput, path: str) -> dict[str, Any]:
-        # One FAIR pool per file: concurrent files share the cores instead of queueing.
+        # One FAIR pool per file: concurrent files share the cores instead of queueing. Its own
+        # job group: the progress lines show the tasks done of its current stage.
         sc.setLocalProperty("spark.scheduler.pool", raw.dataset)
+        sc.setJobGroup(Progress.job_group(raw.file_name), f"clean {raw.file_name}")
         try:
-            return clean_file(spark, raw, path, lake_dir, snapshot_id, loaded_at, threshold, checked=True)
+            return clean_file(
+                spark, raw, path, lake_dir, snapshot_id, loaded_at, threshold,
+                checked=True, slices=slices, progress=progress,
+            )  # fmt: skip
         except CleaningError:
             raise
         except Exception as exc:
@@ -136,7 +143,10 @@ def run(
 
     # Headers first (two lines per file): a wrong delivery stops the run before any heavy work.
     _each(checked, inputs)
-    results = _each(cleaned, inputs)
+    with Progress(spark) as progress:
+        cpu_before = progress.cpu_seconds()
+        results = _each(cleaned, inputs)
+        cpu_after = progress.cpu_seconds()
 
     ordered = {raw.dataset: results[raw.dataset] for raw in INPUTS if raw.dataset in results}
     doc = {"snapshot_id": snapshot_id, "datasets": ordered}
@@ -144,12 +154,17 @@ def run(
     io.write_text(spark, io.join(snap, DONE_MARKER), "")  # last: the success signal
     total = sum(s["rows_read"] for s in ordered.values())
     seconds = time.perf_counter() - started
+    cpu = ""
+    if cpu_before is not None and cpu_after is not None:
+        used = cpu_after - cpu_before
+        cpu = f", JVM CPU {used:.1f} s ({used / max(seconds, 1e-9):.2f} cores busy)"
     log.info(
-        "snapshot %s: %d rows in %.1f s (%.0f rows/s)",
+        "snapshot %s: %d rows in %.1f s (%.0f rows/s)%s",
         snapshot_id,
         total,
         seconds,
         total / max(seconds, 1e-9),
+        cpu,
     )
     return ordered
 
@@ -163,6 +178,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--files", default=None, help="comma-separated raw file names (default: all present)")
     p.add_argument("--threshold", type=float, default=settings.quarantine_threshold,
                    help="max quarantined/read per file (default IMDB_QUARANTINE_THRESHOLD)")  # fmt: skip
+    p.add_argument("--slices", type=int, default=settings.redshift_slices,
+                   help="Redshift slices to size files for (default IMDB_REDSHIFT_SLICES)")  # fmt: skip
     p.add_argument(
         "--master", default=None, help="Spark master (default SPARK_MASTER unless under spark-submit)"
     )
@@ -188,12 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     spark = build_session(master=master, driver_memory=memory)
     spark.sparkContext.setLogLevel("WARN")
     try:
-        run(spark, args.raw_dir, args.lake_dir, args.snapshot_id, files, args.threshold)
+        run(spark, args.raw_dir, args.lake_dir, args.snapshot_id, files, args.threshold, args.slices)
     except CleaningError as exc:
         print(f"clean_imdb: {exc}", file=sys.stderr)
         return 1
     finally:
-        spark.stop()
+        stop_session(spark)
     return 0
 
 

@@ -159,3 +159,36 @@ def ends_with_newline(spark: SparkSession, path: str, line_bytes: int) -> bool:
         if isize == (line_bytes - 1) % 2**32:
             return False
     return _last_byte_decompressed(spark, path, line_bytes - 1) == ord("\n")
+
+
+def replace_dir(spark: SparkSession, source: str, target: str) -> None:
+    """Move folder ``source`` to ``target``, replacing it (a rename on HDFS and local disk)."""
+    fs, target_path = _fs_path(spark, target)
+    _, source_path = _fs_path(spark, source)
+    if fs.exists(target_path):
+        fs.delete(target_path, True)
+    if not fs.rename(source_path, target_path):
+        raise OSError(f"could not move {source} to {target}")
+
+
+def parquet_rows(spark: SparkSession, path: str) -> int:
+    """Rows of a Parquet folder, summed from its files' footers: no Spark job, no data page."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    fs, folder = _fs_path(spark, path)
+    rows = 0
+    for status in fs.listStatus(folder):
+        name = status.getPath().getName()
+        if status.isFile() and not name.startswith(("_", ".")) and name.endswith(".parquet"):
+            input_file = jvm.org.apache.parquet.hadoop.util.HadoopInputFile.fromStatus(status, conf)
+            reader = jvm.org.apache.parquet.hadoop.ParquetFileReader.open(input_file)
+            try:
+                rows += int(reader.getRecordCount())
+            finally:
+                reader.close()
+    return rows
+
+
+def read_parquet(spark: SparkSession, path: str) -> DataFrame:
+    return spark.read.parquet(_uri(path))

@@ -74,3 +74,13 @@ def output_schema(raw: RawInput) -> StructType:
 
 def output_column_names(raw: RawInput) -> list[str]:
     return [*raw.column_names, *(n for n, _ in LINEAGE_COLUMNS)]
+
+
+#: The dedup record: every line dropped as a byte-identical copy (CRLF ignored) of an earlier one.
+DEDUPLICATED_SCHEMA = StructType(
+    [
+        StructField("source_file", StringType(), False),
+        StructField("line_number", LongType(), False),
+        StructField("first_line_number", LongType(), False),
+    ]
+)

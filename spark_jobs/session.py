@@ -1,18 +1,33 @@
-"""Build the SparkSession the cleaning job runs on.
+"""Build the SparkSession the cleaning job runs on, and stop it.
 
 The settings that change what lands on disk (timestamps as INT64 micros, zstd, UTC) are also
 applied by ``apply_output_conf`` from ``run()``, so a session built elsewhere (tests, EMR) writes
 the same Parquet.
+
+Start-up: a local run loads ~18,000 classes from Spark's jars before its first job, and on this
+machine kind that costs more than anything else in a small run. When this process starts the
+JVM (``python -m``, tests; not spark-submit), the JVM maps the classes from an application class
+data sharing archive (AppCDS) instead: the first run on a machine writes it when its JVM exits
+(``stop_session`` waits for that), every later run loads from it. The archive is keyed on the
+Java binary and the jar set, kept in the temp folder, and ignored by the JVM if it does not match.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import shutil
 import tempfile
 from pathlib import Path
 
+import pyspark
+from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
 from imdb_elt.catalog import INPUTS
+
+log = logging.getLogger("spark_jobs.clean_imdb")
 
 #: Runtime SQL settings the outputs depend on.
 OUTPUT_CONF: dict[str, str] = {
@@ -22,6 +37,11 @@ OUTPUT_CONF: dict[str, str] = {
     # Standard 3-level Parquet lists and decimals, not the Hive-era layout.
     "spark.sql.parquet.writeLegacyFormat": "false",
     "spark.sql.session.timeZone": "UTC",
+}
+#: Runtime SQL settings the job's plans need: filtering on the validity flag, itself a CASE over
+#: every check, makes constraint propagation blow up (minutes of planning, then out of heap).
+PLAN_CONF: dict[str, str] = {
+    "spark.sql.constraintPropagation.enabled": "false",
 }
 
 
@@ -36,6 +56,44 @@ def fair_pools_file() -> str:
     path = Path(tempfile.gettempdir()) / "imdb-elt-fairscheduler.xml"
     path.write_text(f'<?xml version="1.0"?><allocations>{pools}</allocations>\n')
     return str(path)
+
+
+def _java() -> Path | None:
+    """The java binary spark-submit will start (JAVA_HOME first, as bin/spark-class does)."""
+    home = os.environ.get("JAVA_HOME")
+    found = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    return Path(found).resolve() if found else None
+
+
+def class_archive() -> Path | None:
+    """Where the class archive for this Java and this jar set lives (None: no java found)."""
+    java = _java()
+    if java is None or not java.exists():
+        return None
+    jars = Path(pyspark.__file__).parent / "jars"
+    digest = hashlib.sha256()
+    for path in (java, *sorted(jars.glob("*.jar"))):
+        stat = path.stat()
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return Path(tempfile.gettempdir()) / f"imdb-elt-spark-classes-{digest.hexdigest()[:16]}.jsa"
+
+
+#: The archive this process's JVM is writing at exit (installed by ``stop_session``).
+_dumping: tuple[Path, Path] | None = None
+
+
+def _class_sharing_options() -> str:
+    """JVM options to use the class archive, or to write it if it does not exist yet."""
+    global _dumping
+    archive = class_archive()
+    if archive is None:
+        return ""
+    quiet = "-Xlog:cds=off -Xlog:cds+dynamic=off"  # a stale archive is skipped without a word
+    if archive.exists():
+        return f"-XX:SharedArchiveFile={archive} {quiet}"
+    partial = archive.with_name(f"{archive.name}.{os.getpid()}.partial")
+    _dumping = (partial, archive)
+    return f"-XX:ArchiveClassesAtExit={partial} {quiet}"
 
 
 def build_session(
@@ -59,8 +117,12 @@ def build_session(
         builder = builder.master(master)
     if driver_memory:
         builder = builder.config("spark.driver.memory", driver_memory)
+    java_options = (extra_conf or {}).get("spark.driver.extraJavaOptions", "")
+    if SparkContext._gateway is None and not os.environ.get("SPARK_ENV_LOADED"):  # we start the JVM
+        java_options = f"{java_options} {_class_sharing_options()}".strip()
     conf = {
         **OUTPUT_CONF,
+        **PLAN_CONF,
         # One shuffle per file (the duplicate windows); AQE coalesces small files' partitions.
         "spark.sql.shuffle.partitions": str(shuffle_partitions),
         "spark.sql.adaptive.enabled": "true",
@@ -79,11 +141,38 @@ def build_session(
         "spark.scheduler.allocation.file": fair_pools_file(),
         **(extra_conf or {}),
     }
+    if java_options:
+        conf["spark.driver.extraJavaOptions"] = java_options
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
 
 
+def stop_session(spark: SparkSession, wait_seconds: float = 300) -> None:
+    """Stop the session; if its JVM is writing the class archive, let it finish and install it."""
+    global _dumping
+    gateway = SparkContext._gateway
+    spark.stop()
+    if _dumping is None or gateway is None or getattr(gateway, "proc", None) is None:
+        return
+    partial, archive = _dumping
+    _dumping = None
+    proc = gateway.proc
+    try:
+        gateway.shutdown()
+        SparkContext._gateway = SparkContext._jvm = None  # type: ignore[assignment]
+        proc.stdin.close()  # the JVM exits when its stdin closes, and dumps the archive on exit
+        proc.wait(timeout=wait_seconds)
+    except Exception as exc:  # the archive is an optimisation, never a failure
+        log.warning("class archive not written (%s); the next run starts without it", exc)
+    if proc.poll() == 0 and partial.exists() and partial.stat().st_size > 0:
+        partial.replace(archive)
+        log.info("wrote the JVM class archive %s: later runs start faster", archive)
+    else:
+        partial.unlink(missing_ok=True)
+
+
 def apply_output_conf(spark: SparkSession) -> None:
-    for key, value in OUTPUT_CONF.items():
+    """The settings the job's outputs and plans depend on, on a session built elsewhere."""
+    for key, value in {**OUTPUT_CONF, **PLAN_CONF}.items():
         spark.conf.set(key, value)

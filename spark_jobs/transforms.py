@@ -3,8 +3,14 @@
 The raw file arrives as lines (``spark.read.text`` with ``lineSep="\\n"``). Every line is kept
 together with its 1-based line number and its bytes, so that a refused line can be quarantined
 exactly as delivered. Parsing produces one *annotated* DataFrame: ``line_number``, ``value`` (the
-raw line), ``reason``/``detail`` (null for a good row) and the typed catalogue columns. The job then
-splits it into the processed output and the quarantine.
+raw line), ``ok``, ``reason``/``detail`` (null for a good row) and the typed catalogue columns.
+
+Validation is one projection: the typed values and the index of the first failing check (null
+when the row is ok) are computed together, so a value parsed for a check is the value written.
+The checks are ordered by reason (``rules.REASONS``) and a CASE chain stops at the first failure,
+so a later check may assume the earlier ones passed (``out_of_range`` does not repeat the
+integer pattern). ``reason`` and ``detail`` are looked up from the index only for refused rows:
+the write of the good rows never builds them.
 
 Only native Spark expressions are used (no Python UDF): the JVM never waits on Python, and
 executors need none of this code (on EMR only the driver runs it).
@@ -26,7 +32,7 @@ from spark_jobs.rules import ColumnRule, anchored, column_rules
 
 #: Internal disposition of a dropped byte-identical line (counted, not quarantined).
 DEDUPLICATED = "deduplicated"
-ANNOTATION_COLUMNS = ("line_number", "value", "reason", "detail")
+ANNOTATION_COLUMNS = ("line_number", "value", "ok", "reason", "detail")
 
 
 def number_lines(text: DataFrame) -> DataFrame:
@@ -64,8 +70,13 @@ def _split(raw: Column, separator: str) -> Column:
     return F.split(raw, re.escape(separator), -1)
 
 
-def _field_checks(rule: ColumnRule, raw: Column) -> list[tuple[str, Column, Column]]:
-    """(reason, refused?, detail) for one field; ``raw`` is null when the field is null."""
+def _field_checks(rule: ColumnRule, raw: Column, typed: Column) -> list[tuple[str, Column, Column]]:
+    """(reason, refused?, detail) for one field; ``raw`` is null when the field is null.
+
+    ``typed`` is the field's typed value (``typed_value``). Each check is only reached when every
+    check of an earlier reason passed (see the module docstring), which keeps a good row to at
+    most one pattern per field.
+    """
     checks: list[tuple[str, Column, Column]] = []
     present = raw.isNotNull()
     if rule.required:
@@ -90,39 +101,39 @@ def _field_checks(rule: ColumnRule, raw: Column) -> list[tuple[str, Column, Colu
             )
         )
     elif rule.kind == "integer":
-        ok = raw.rlike(anchored(rule.pattern))
-        checks.append((R.BAD_INTEGER, present & ~ok, _detail(rule.name, raw, "is not an integer")))
         checks.append(
             (
-                R.OUT_OF_RANGE,
-                present & ok & raw.try_cast(rule.type).isNull(),
-                _detail(rule.name, raw, f"does not fit {rule.type}"),
+                R.BAD_INTEGER,
+                present & ~raw.rlike(anchored(rule.pattern)),
+                _detail(rule.name, raw, "is not an integer"),
             )
+        )
+        # Reached only when the value is an integer: null means it does not fit the type.
+        checks.append(
+            (R.OUT_OF_RANGE, present & typed.isNull(), _detail(rule.name, raw, f"does not fit {rule.type}"))
         )
     elif rule.kind == "decimal":
         scale = int(rule.type.split(",")[1].rstrip(")"))
-        ok = raw.rlike(anchored(rule.pattern))
-        exact = raw.rlike(anchored(rf"-?[0-9]+(?:\.[0-9]{{1,{scale}}})?"))
-        checks.append((R.BAD_DECIMAL, present & ~ok, _detail(rule.name, raw, "is not a decimal number")))
+        exact = anchored(rf"-?[0-9]+(?:\.[0-9]{{1,{scale}}})?")
         checks.append(
             (
                 R.BAD_DECIMAL,
-                present & ok & ~exact,
-                _detail(rule.name, raw, f"has more than {scale} decimal places (would need rounding)"),
+                present & ~raw.rlike(exact),
+                F.when(
+                    raw.rlike(anchored(rule.pattern)),
+                    _detail(rule.name, raw, f"has more than {scale} decimal places (would need rounding)"),
+                ).otherwise(_detail(rule.name, raw, "is not a decimal number")),
             )
         )
         checks.append(
-            (
-                R.OUT_OF_RANGE,
-                present & exact & raw.try_cast(rule.type).isNull(),
-                _detail(rule.name, raw, f"does not fit {rule.type}"),
-            )
+            (R.OUT_OF_RANGE, present & typed.isNull(), _detail(rule.name, raw, f"does not fit {rule.type}"))
         )
-    elif rule.kind == "boolean":
+    elif rule.kind == "boolean":  # the pattern is one of BOOLEAN_VALUES: compared as bytes
+        assert rule.pattern == catalog.BOOLEAN, rule
         checks.append(
             (
                 R.BAD_BOOLEAN,
-                present & ~raw.rlike(anchored(rule.pattern)),
+                present & ~raw.isin(*catalog.BOOLEAN_VALUES),
                 _detail(rule.name, raw, "is not 0 or 1"),
             )
         )
@@ -135,13 +146,12 @@ def _field_checks(rule: ColumnRule, raw: Column) -> list[tuple[str, Column, Colu
             )
         )
     if rule.minimum is not None or rule.maximum is not None:
-        # Compare the exact value (decimal(38,s) / bigint) so nothing is rounded before the check.
-        wide = raw.try_cast("decimal(38,6)")
+        # Reached only when the value is exact and fits its type: the typed value is the value.
         outside = F.lit(False)
         if rule.minimum is not None:
-            outside = outside | (wide < F.lit(rule.minimum))
+            outside = outside | (typed < F.lit(rule.minimum))
         if rule.maximum is not None:
-            outside = outside | (wide > F.lit(rule.maximum))
+            outside = outside | (typed > F.lit(rule.maximum))
         bounds = f"[{_num(rule.minimum)}, {_num(rule.maximum)}]"
         checks.append(
             (
@@ -162,14 +172,14 @@ def typed_value(rule: ColumnRule, raw: Column) -> Column:
     if rule.kind in ("list", "id_list"):
         value = _split(raw, rule.separator or ",")
     elif rule.kind in ("year", "integer", "decimal"):
-        value = raw.try_cast(rule.type)
+        return raw.try_cast(rule.type)
     elif rule.kind == "boolean":
-        value = raw == F.lit("1")
+        value = raw == F.lit(catalog.BOOLEAN_VALUES[1])
     elif rule.kind == "json":
         value = F.from_json(raw, "array<string>")
     else:
-        value = raw
-    return value.cast(rule.type).alias(rule.name)
+        return raw
+    return value.cast(rule.type)
 
 
 def _field(name: str) -> str:
@@ -188,8 +198,13 @@ def _missing_title(raw: RawInput) -> list[tuple[str, Column, Column]]:
     return [(R.MISSING_TITLE, missing, F.lit(f"no title: {names} null or empty"))]
 
 
-def _encoding_checks(value: Column) -> list[tuple[str, Column, Column]]:
-    """invalid_utf8: bytes that are not UTF-8, or U+FFFD (bytes lost by a decoder upstream)."""
+def _line_checks(
+    value: Column, text: Column, allowed: set[str], control_detail: Column
+) -> list[tuple[str, Column, Column]]:
+    """invalid_utf8 (bytes that are not UTF-8, or U+FFFD: bytes a decoder lost upstream) and
+    control_character (a C0 character other than ``allowed`` in ``text``, the line without its
+    CRLF end). Three separate scans cost less than one pattern holding U+FFFD: a class of
+    Latin-1 characters only is matched from a bitmap."""
     return [
         (R.INVALID_UTF8, ~F.is_valid_utf8(value), F.lit("line is not valid UTF-8")),
         (
@@ -197,6 +212,7 @@ def _encoding_checks(value: Column) -> list[tuple[str, Column, Column]]:
             value.contains(R.REPLACEMENT_CHARACTER),
             F.lit("line holds U+FFFD, the replacement character: bytes were lost before delivery"),
         ),
+        (R.CONTROL_CHARACTER, text.rlike(_control_class(allowed)), control_detail),
     ]
 
 
@@ -210,31 +226,48 @@ def _code_point(text: Column, char_class: str) -> Column:
     return F.format_string("U+%04X", F.ascii(F.regexp_extract(text, char_class, 0)))
 
 
-def _control_checks_tsv(raw: RawInput, text: Column, fields: Column) -> list[tuple[str, Column, Column]]:
-    """control_character in a TSV line (CRLF end already removed).
+def _char_in_fields(char: str, positions: list[int]) -> str:
+    """A pattern that finds ``char`` in one of the tab-separated fields at ``positions``.
+
+    Linear (possessive, one alternative per run of consecutive positions): a line is scanned
+    once, where a naive alternation of one pattern per field backtracks field after field.
+    """
+    c = f"\\x{ord(char):02X}"
+    runs: list[list[int]] = []
+    for i in positions:
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    alternatives = [
+        f"(?:[^\\t]*+\\t){{{run[0]}}}(?:[^\\t{c}]*+\\t){{0,{len(run) - 1}}}+[^\\t{c}]*+{c}" for run in runs
+    ]
+    return "^(?:" + "|".join(alternatives) + ")"
+
+
+def _line_checks_tsv(
+    raw: RawInput, value: Column, text: Column, fields: Column
+) -> list[tuple[str, Column, Column]]:
+    """invalid_utf8 and control_character in a TSV line.
 
     The tab is the delimiter, not part of a field. A control character that is a column's list
     separator (akas ``types``/``attributes``: \\x02) is legitimate in that column only.
     """
     separators = {c.name: c.separator for c in raw.columns if c.separator and ord(c.separator[0]) < 0x20}
-    line_class = _control_class({"\t", *separators.values()})
-    checks = [
-        (
-            R.CONTROL_CHARACTER,
-            text.rlike(line_class),
-            F.concat(F.lit("control character "), _code_point(text, line_class), F.lit(" inside a field")),
-        )
-    ]
+    allowed = {"\t", *separators.values()}
+    line_class = _control_class(allowed)
+    detail = F.concat(F.lit("control character "), _code_point(text, line_class), F.lit(" inside a field"))
+    checks = _line_checks(value, text, allowed, detail)
     for sep in sorted(set(separators.values())):
-        for i, col in enumerate(raw.columns):
-            if separators.get(col.name) != sep:
-                checks.append(
-                    (
-                        R.CONTROL_CHARACTER,
-                        F.coalesce(F.get(fields, i).contains(sep), F.lit(False)),
-                        F.lit(f"control character U+{ord(sep):04X} inside {col.name}"),
-                    )
-                )
+        # The fields (by position) where this separator is not allowed, as one pattern that only
+        # lines holding the character at all (one byte scan) go through.
+        banned = [i for i, col in enumerate(raw.columns) if separators.get(col.name) != sep]
+        pattern = _char_in_fields(sep, banned)
+        label = f"control character U+{ord(sep):04X} inside "
+        detail = F.coalesce(
+            *(F.when(F.get(fields, i).contains(sep), F.lit(label + raw.columns[i].name)) for i in banned)
+        )
+        checks.append((R.CONTROL_CHARACTER, text.contains(sep) & text.rlike(pattern), detail))
     return checks
 
 
@@ -254,9 +287,10 @@ def annotate(
     over all checks of 29 Kaggle columns would not compile within the JVM's 64 KB method limit).
     """
     rules = column_rules(raw)
+    typed = {rule.name: typed_value(rule, F.col(_field(rule.name))) for rule in rules}
     checks: list[tuple[str, Column, Column]] = list(structural)
     for rule in rules:
-        field_checks = _field_checks(rule, F.col(_field(rule.name)))
+        field_checks = _field_checks(rule, F.col(_field(rule.name)), typed[rule.name])
         if extra_details and rule.name in extra_details:
             field_checks = [(r, c, extra_details[rule.name]) for r, c, _ in field_checks]
         checks.extend(field_checks)
@@ -269,39 +303,48 @@ def annotate(
             F.when(failed, F.lit(i)) if first_failed is None else first_failed.when(failed, F.lit(i))
         )
     assert first_failed is not None
-    with_check = fielded.withColumn("_check", first_failed)
+    # One projection: the typed values and the first failed check share their parsing.
+    validated = fielded.select(
+        "*", first_failed.alias("_check"), *(value.alias(f"_t_{name}") for name, value in typed.items())
+    )
     check = F.col("_check")
     reason = F.element_at(F.array(*(F.lit(code) for code, _, _ in checks)), check)
     detail: Column | None = None
     for i, (_, _, why) in enumerate(checks, start=1):
         detail = F.when(check == i, why) if detail is None else detail.when(check == i, why)
     assert detail is not None
-    return with_check.select(
+    return validated.select(
         "line_number",
         "value",
+        check.isNull().alias("ok"),
         F.when(check.isNotNull(), reason).alias("reason"),
         detail.alias("detail"),
-        *(typed_value(rule, F.col(_field(rule.name))) for rule in rules),
+        *(F.col(f"_t_{rule.name}").alias(rule.name) for rule in rules),
     )
 
 
-def _partial_line(partial_line: int | None) -> list[tuple[str, Column, Column]]:
-    if partial_line is None:
-        return []
-    return [
-        (
-            R.PARTIAL_LINE,
-            F.col("line_number") == F.lit(partial_line),
-            F.lit("last line of a file that does not end with a newline: cut off? re-fetch the file"),
-        )
-    ]
+PARTIAL_LINE_DETAIL = "last line of a file that does not end with a newline: cut off? re-fetch the file"
 
 
-def parse_imdb_tsv(numbered: DataFrame, raw: RawInput, partial_line: int | None = None) -> DataFrame:
+def refuse_partial_line(annotated: DataFrame, line_number: int) -> DataFrame:
+    """The unterminated last line of a file is refused as partial_line, whatever it holds.
+
+    partial_line is the first reason: a line cut off may look valid, or fail a later check only
+    because it was cut. ``ok`` keeps what the content alone gave (a pass that did not know yet
+    may have written the line); ``reason`` is what counts.
+    """
+    last = F.col("line_number") == F.lit(line_number)
+    replaced = {
+        "reason": F.when(last, F.lit(R.PARTIAL_LINE)).otherwise(F.col("reason")),
+        "detail": F.when(last, F.lit(PARTIAL_LINE_DETAIL)).otherwise(F.col("detail")),
+    }
+    return annotated.select(*(replaced[c].alias(c) if c in replaced else F.col(c) for c in annotated.columns))
+
+
+def parse_imdb_tsv(numbered: DataFrame, raw: RawInput) -> DataFrame:
     """Data lines (``line_number``, ``value``) of an IMDb TSV → annotated rows.
 
     Tab separated, no quoting (``"`` is data), ``\\N`` is null, CRLF is a line end.
-    ``partial_line``: the line number of an unterminated last line (refused as partial_line).
     """
     n = len(raw.header)
     split = numbered.select(
@@ -327,9 +370,7 @@ def parse_imdb_tsv(numbered: DataFrame, raw: RawInput, partial_line: int | None 
         *raw_fields,
     )
     structural = [
-        *_partial_line(partial_line),
-        *_encoding_checks(F.col("value")),
-        *_control_checks_tsv(raw, F.col("_text"), fields),
+        *_line_checks_tsv(raw, F.col("value"), F.col("_text"), fields),
         (
             R.FIELD_COUNT,
             F.col("_n") != F.lit(n),
@@ -348,7 +389,7 @@ def kaggle_trim(raw: Column) -> Column:
     return F.when(trimmed == F.lit(""), F.lit(None).cast("string")).otherwise(trimmed)
 
 
-def parse_kaggle_csv(numbered: DataFrame, raw: RawInput, partial_line: int | None = None) -> DataFrame:
+def parse_kaggle_csv(numbered: DataFrame, raw: RawInput) -> DataFrame:
     """Data lines of the Kaggle ``movie_metadata.csv`` → annotated rows (tconst from the link).
 
     Comma separated, ``"`` quoting with ``""`` as an escaped quote. The field count is taken on
@@ -383,19 +424,14 @@ def parse_kaggle_csv(numbered: DataFrame, raw: RawInput, partial_line: int | Non
     )
     controls = _control_class(set())  # the delimiter is a comma: no control character belongs
     text = F.col("_text")
+    control_detail = F.concat(
+        F.lit("control character "),
+        _code_point(text, controls),
+        F.lit(" at character "),
+        F.regexp_instr(text, F.lit(controls)).cast("string"),
+    )
     structural = [
-        *_partial_line(partial_line),
-        *_encoding_checks(F.col("value")),
-        (
-            R.CONTROL_CHARACTER,
-            text.rlike(controls),
-            F.concat(
-                F.lit("control character "),
-                _code_point(text, controls),
-                F.lit(" at character "),
-                F.regexp_instr(text, F.lit(controls)).cast("string"),
-            ),
-        ),
+        *_line_checks(F.col("value"), text, set(), control_detail),
         (R.FIELD_COUNT, F.col("_stray_quote"), F.lit("malformed quoting: a quote outside a quoted field")),
         (
             R.FIELD_COUNT,
@@ -410,12 +446,12 @@ def parse_kaggle_csv(numbered: DataFrame, raw: RawInput, partial_line: int | Non
     return annotate(fielded, raw, structural, {"tconst": tconst_detail})
 
 
-def parse(numbered: DataFrame, raw: RawInput, partial_line: int | None = None) -> DataFrame:
+def parse(numbered: DataFrame, raw: RawInput) -> DataFrame:
     """Dispatch on the input's format."""
     if raw.fmt == "imdb_tsv":
-        return parse_imdb_tsv(numbered, raw, partial_line)
+        return parse_imdb_tsv(numbered, raw)
     if raw.fmt == "kaggle_csv":
-        return parse_kaggle_csv(numbered, raw, partial_line)
+        return parse_kaggle_csv(numbered, raw)
     raise ValueError(f"{raw.file_name}: unknown format {raw.fmt!r}")
 
 
@@ -452,13 +488,13 @@ def mark_duplicates(annotated: DataFrame, raw: RawInput, groups: DataFrame | Non
     """Annotated rows → the same rows, repeats and key conflicts re-labelled in ``reason``/``detail``.
 
     A byte-identical repeat of an earlier line (CRLF ignored) becomes ``deduplicated`` (detail:
-    the first line), whether the line is valid or refused; among the distinct valid lines of one
-    natural key the first in ``conflict_order`` is kept and the others become ``duplicate_key``
-    (detail: the key and the kept line). Every other row is unchanged.
+    the first line; ``first_line``: its number), whether the line is valid or refused; among the
+    distinct valid lines of one natural key the first in ``conflict_order`` is kept and the others
+    become ``duplicate_key`` (detail: the key and the kept line). Every other row is unchanged.
+    The result has the columns of ``annotated`` plus ``first_line`` (null unless deduplicated).
 
     Only the rows of ``groups`` (default: ``duplicate_groups``, computed lazily) reach the
-    windows. The job materialises ``groups`` first and passes it in, broadcast when small, so
-    that the full rows are never shuffled.
+    windows: pass in a small, broadcast set so that the full rows are never shuffled.
     """
     columns, names = _group_columns(raw)
     if groups is None:
@@ -471,7 +507,9 @@ def mark_duplicates(annotated: DataFrame, raw: RawInput, groups: DataFrame | Non
     for match in matches[1:]:
         condition = condition & match
     flagged = keyed.join(flags, condition, "left")
-    unique = flagged.filter(F.col("_candidate").isNull()).select(*annotated.columns)
+    unique = flagged.filter(F.col("_candidate").isNull()).select(
+        *annotated.columns, F.lit(None).cast("bigint").alias("first_line")
+    )
     candidates = flagged.filter(F.col("_candidate")).select(*annotated.columns, *names)
 
     key = list(raw.key)
@@ -496,9 +534,18 @@ def mark_duplicates(annotated: DataFrame, raw: RawInput, groups: DataFrame | Non
         *(
             reason.alias(c) if c == "reason" else detail.alias(c) if c == "detail" else F.col(c)
             for c in annotated.columns
-        )
+        ),
+        F.when(repeat, F.col("_first_same")).cast("bigint").alias("first_line"),
     )
     return unique.unionByName(relabelled)
+
+
+def key_hash(raw: RawInput) -> Column:
+    """A 64-bit hash of the typed natural key: repeated keys are found by counting hashes.
+
+    A collision only adds a candidate: the candidates are then compared on the real key.
+    """
+    return F.xxhash64(*(F.col(k) for k in raw.key))
 
 
 def to_output(rows: DataFrame, raw: RawInput, snapshot_id: str, loaded_at: datetime) -> DataFrame:
@@ -508,6 +555,15 @@ def to_output(rows: DataFrame, raw: RawInput, snapshot_id: str, loaded_at: datet
     return rows.select(
         *(F.col(c.name).cast(c.type) for c in raw.columns),
         *(lineage[n].cast(t).alias(n) for n, t in LINEAGE_COLUMNS),
+    )
+
+
+def to_deduplicated(rows: DataFrame, source_file: str) -> DataFrame:
+    """Dropped repeats → the dedup record: which line was a byte-identical copy of which."""
+    return rows.select(
+        F.lit(source_file).alias("source_file"),
+        F.col("line_number").cast("bigint"),
+        F.col("first_line").cast("bigint").alias("first_line_number"),
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from imdb_elt.catalog import RawInput
-from spark_jobs.session import build_session
+from spark_jobs.session import build_session, stop_session
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +29,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     )
     session.sparkContext.setLogLevel("ERROR")
     yield session
-    session.stop()
+    stop_session(session)
 
 
 def tsv_bytes(raw: RawInput, rows: list[bytes | str], eol: bytes = b"\n") -> bytes:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -17,9 +19,11 @@ from pyspark.sql import SparkSession
 from devtools.sample import DEFAULT_DIRTY_SCALE, SIDECAR, generate
 from devtools.sample_defects import HISTORICAL_YEARS, PARTIAL_LINE_FILES
 from devtools.sample_defects import REASONS as INJECTED_REASONS
-from imdb_elt.catalog import BY_FILE_NAME
+from imdb_elt.catalog import BY_FILE_NAME, RawInput
 from imdb_elt.config import REPO_ROOT
 from spark_jobs.clean_imdb import DONE_MARKER, run
+from tests.spark.reference_cleaner import clean as reference_clean
+from tests.spark.reference_cleaner import except_all
 
 pytestmark = pytest.mark.slow
 
@@ -39,24 +43,27 @@ def dirty_sample(raw: Path) -> dict:
     return {"files": files}
 
 
-@pytest.mark.timeout(300)
-def test_every_injected_defect_is_caught(spark: SparkSession, tmp_path: Path) -> None:
-    raw, lake = tmp_path / "raw", tmp_path / "lake"
+@pytest.fixture(scope="module")
+def dirty_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The job once on the dirty sample (default threshold): shared by the tests below."""
+    root = tmp_path_factory.mktemp("dirty")
+    raw, lake = root / "raw", root / "lake"
     sidecar = dirty_sample(raw)
+    stats = run(spark, str(raw), str(lake), "D1")
+    print(json.dumps({d: {k: s[k] for k in ("rows_read", "seconds")} for d, s in stats.items()}))
+    return {"raw": raw, "lake": lake, "sidecar": sidecar, "stats": stats}
+
+
+@pytest.mark.timeout(300)
+def test_every_injected_defect_is_caught(dirty_run: dict) -> None:
+    lake, sidecar, stats = (dirty_run[k] for k in ("lake", "sidecar", "stats"))
     injected_kinds = {d["reason"] for info in sidecar["files"].values() for d in info["defects"]}
     assert injected_kinds == set(INJECTED_REASONS)  # the smaller scale still covers every kind
-    stats = run(spark, str(raw), str(lake), "D1")
-    print(
-        json.dumps(
-            {d: {k: s[k] for k in ("rows_read", "seconds", "rows_per_second")} for d, s in stats.items()}
-        )
-    )
     assert len(stats) == 8
     for file_name, info in sidecar["files"].items():
         dataset = BY_FILE_NAME[file_name].dataset
         s = stats[dataset]
         assert s["rows_read"] == info["data_lines"], file_name
-        assert s["rows_read"] == s["rows_written"] + s["rows_deduplicated"] + s["rows_quarantined"]
         quarantine = pq.read_table(lake / "quarantine" / "D1" / dataset).to_pylist()
         got = {q["line_number"]: q["reason"] for q in quarantine}
         injected = {d["line_number"]: d["reason"] for d in info["defects"]}
@@ -90,6 +97,82 @@ def test_every_injected_defect_is_caught(spark: SparkSession, tmp_path: Path) ->
     (_, _), historical = HISTORICAL_YEARS["name.basics.tsv.gz"]
     for birth, death in historical:
         assert (None if birth == "\\N" else int(birth), int(death)) in kept
+
+
+def _raw_data_lines(path: Path) -> int:
+    """Data lines of a raw file, counted here: lines after the header, a final partial one too."""
+    data = path.read_bytes()
+    data = gzip.decompress(data) if path.name.endswith(".gz") else data
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1) - 1
+
+
+def _rows(folder: Path) -> int:
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.glob("*.parquet"))
+
+
+@pytest.mark.timeout(300)
+def test_accounting_identity_from_independent_counts(dirty_run: dict) -> None:
+    """read = written + deduplicated + quarantined, every term counted on its own here.
+
+    Read: the raw file's lines. Written, quarantined, deduplicated: the Parquet files' footers
+    (processed, quarantine, dedup record). The stats must say the same.
+    """
+    lake = dirty_run["lake"]
+    for dataset, s in dirty_run["stats"].items():
+        read = _raw_data_lines(dirty_run["raw"] / s["source_file"])
+        written = _rows(lake / "processed" / "snapshots" / "D1" / dataset)
+        quarantined = _rows(lake / "quarantine" / "D1" / dataset)
+        deduplicated = _rows(lake / "quarantine" / "D1" / "_deduplicated" / dataset)
+        print(f"{dataset:<17} read {read:>7} = written {written:>7} + dedup {deduplicated:>3} "
+              f"+ quarantined {quarantined:>3}")  # fmt: skip
+        assert read == written + deduplicated + quarantined, dataset
+        assert (s["rows_read"], s["rows_written"], s["rows_deduplicated"], s["rows_quarantined"]) == (
+            read, written, deduplicated, quarantined,
+        ), dataset  # fmt: skip
+
+
+def _job_output(lake: Path, raw: RawInput) -> tuple[list, list, list]:
+    snap = lake / "processed" / "snapshots" / "D1" / raw.dataset
+    rows = pq.read_table(snap, columns=list(raw.column_names)).to_pylist()
+    processed = [tuple(tuple(v) if isinstance(v, list) else v for v in r.values()) for r in rows]
+    quarantine = [
+        (q["line_number"], q["reason"], q["raw_line"])
+        for q in pq.read_table(lake / "quarantine" / "D1" / raw.dataset).to_pylist()
+    ]
+    dedup = [
+        (d["line_number"], d["first_line_number"])
+        for d in pq.read_table(lake / "quarantine" / "D1" / "_deduplicated" / raw.dataset).to_pylist()
+    ]
+    return processed, quarantine, dedup
+
+
+@pytest.mark.timeout(300)
+def test_output_equals_the_reference_cleaner(dirty_run: dict) -> None:
+    """Processed rows, quarantine (line, reason, bytes) and dedup record equal an independent
+    line-by-line cleaner's, EXCEPT ALL both ways: a change to the job's output fails here."""
+    differences = {}
+    for file_name in dirty_run["sidecar"]["files"]:
+        raw = BY_FILE_NAME[file_name]
+        expected = reference_clean(dirty_run["raw"] / file_name, raw)
+        got = _job_output(dirty_run["lake"], raw)
+        want = (expected.processed, expected.quarantine, expected.deduplicated)
+        for part, g, w in zip(("processed", "quarantine", "deduplicated"), got, want, strict=True):
+            extra, missing = except_all(g, w)
+            print(f"{file_name:<24} {part:<12} job {len(g):>7} reference {len(w):>7} "
+                  f"job-ref {sum(extra.values())} ref-job {sum(missing.values())}")  # fmt: skip
+            if extra or missing:
+                differences[(file_name, part)] = (list(extra)[:3], list(missing)[:3])
+        assert dirty_run["stats"][raw.dataset]["rows_read"] == expected.rows_read
+        assert dirty_run["stats"][raw.dataset]["ends_with_newline"] is expected.ends_with_newline
+    assert not differences, differences
+
+
+def test_except_all_sees_one_changed_row() -> None:
+    """The comparison itself: a dropped, an added or a repeated row is a difference."""
+    rows = [(1, "a"), (2, "b"), (2, "b")]
+    assert except_all(rows, list(rows)) == (Counter(), Counter())
+    assert except_all(rows[:2], rows)[1] == Counter({(2, "b"): 1})  # a repeat lost
+    assert except_all([*rows, (3, "c")], rows)[0] == Counter({(3, "c"): 1})
 
 
 BROKEN_TEXT = re.compile("[\x00-\x1f\ufffd]")
