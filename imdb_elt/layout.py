@@ -8,6 +8,7 @@ every path from this one table.
     <lake>/processed/snapshots/<snapshot>/_spark_stats.json, _SPARK_DONE, _MANIFEST.json
     <lake>/processed/CURRENT                               the published snapshot id
     <lake>/quarantine/<snapshot>/<dataset>/                refused lines, with reasons
+    <lake>/quarantine/<snapshot>/_deduplicated/<dataset>/  repeated keys the job dropped, with the kept line
     <lake>/reports/<run_id>.json, latest.json              run reports
     <lake>/state/ledger.jsonl, run.lock.json, ...          bookkeeping
 """
@@ -51,6 +52,11 @@ def quarantine_root(lake: str) -> str:
 
 def quarantine_dir(lake: str, snapshot_id: str, dataset: str) -> str:
     return join(quarantine_root(lake), snapshot_id, dataset)
+
+
+def deduplicated_dir(lake: str, snapshot_id: str, dataset: str) -> str:
+    """The dedup record, beside the snapshot's quarantine (and pruned with it)."""
+    return join(quarantine_root(lake), snapshot_id, "_deduplicated", dataset)
 
 
 def reports_dir(lake: str) -> str:

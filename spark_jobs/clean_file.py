@@ -33,6 +33,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
+from imdb_elt import layout
 from imdb_elt.catalog import RawInput
 from spark_jobs import io
 from spark_jobs import rules as R
@@ -64,19 +65,6 @@ MAX_FILE_BYTES = 256 * 2**20
 #: Processed zstd Parquet bytes per raw input byte, measured on the generated files at SF=0.1
 #: (gzip TSV in, typed Parquet out); only used to choose the number of output files.
 OUTPUT_BYTES_PER_INPUT_BYTE = 1.0
-
-
-def processed_path(lake_dir: str, snapshot_id: str, dataset: str) -> str:
-    return io.join(lake_dir, "processed", "snapshots", snapshot_id, dataset)
-
-
-def quarantine_path(lake_dir: str, snapshot_id: str, dataset: str) -> str:
-    return io.join(lake_dir, "quarantine", snapshot_id, dataset)
-
-
-def deduplicated_path(lake_dir: str, snapshot_id: str, dataset: str) -> str:
-    """The dedup record, beside the quarantine of the snapshot (and pruned with it)."""
-    return io.join(lake_dir, "quarantine", snapshot_id, "_deduplicated", dataset)
 
 
 def output_files(estimated_bytes: int, slices: int) -> int:
@@ -131,9 +119,9 @@ class _File:
     ) -> None:
         self.spark, self.raw, self.path = spark, raw, path
         self.snapshot_id, self.loaded_at = snapshot_id, loaded_at
-        self.processed = processed_path(lake_dir, snapshot_id, raw.dataset)
-        self.quarantine = quarantine_path(lake_dir, snapshot_id, raw.dataset)
-        self.deduplicated = deduplicated_path(lake_dir, snapshot_id, raw.dataset)
+        self.processed = layout.dataset_dir(lake_dir, snapshot_id, raw.dataset)
+        self.quarantine = layout.quarantine_dir(lake_dir, snapshot_id, raw.dataset)
+        self.deduplicated = layout.deduplicated_dir(lake_dir, snapshot_id, raw.dataset)
         self.size = io.file_size(spark, path) or 0
         self.files = output_files(int(self.size * OUTPUT_BYTES_PER_INPUT_BYTE), slices)
         self.progress = progress

@@ -28,7 +28,7 @@ if not __package__:  # run as a script by spark-submit: make the repository impo
 
 from pyspark.sql import SparkSession
 
-from imdb_elt import config
+from imdb_elt import config, layout
 from imdb_elt.catalog import BY_FILE_NAME, INPUTS, RawInput
 from spark_jobs import io
 from spark_jobs.clean_file import check_delivery, clean_file
@@ -38,15 +38,11 @@ from spark_jobs.session import apply_output_conf, build_session, stop_session
 
 log = logging.getLogger("spark_jobs.clean_imdb")
 
-STATS_FILE = "_spark_stats.json"
-DONE_MARKER = "_SPARK_DONE"
+STATS_FILE = layout.SPARK_STATS_FILE
+DONE_MARKER = layout.SPARK_DONE_MARKER
 #: Concurrent files. Two cores: more threads only add contention; a few more than the cores
 #: keep both busy while one file is between stages.
 MAX_PARALLEL_FILES = 3
-
-
-def snapshot_path(lake_dir: str, snapshot_id: str) -> str:
-    return io.join(lake_dir, "processed", "snapshots", snapshot_id)
 
 
 def check_file_names(files: list[str]) -> None:
@@ -69,7 +65,7 @@ def select_inputs(
         wanted = list(INPUTS)
     found = []
     for raw in wanted:
-        path = io.join(raw_dir, raw.file_name)
+        path = layout.join(raw_dir, raw.file_name)
         size = io.file_size(spark, path)
         if size is None:
             if files is not None:
@@ -112,8 +108,8 @@ def run(
     Raises CleaningError (naming every failed file) if any file fails; then no marker is written.
     """
     apply_output_conf(spark)
-    snap = snapshot_path(lake_dir, snapshot_id)
-    io.delete(spark, io.join(snap, DONE_MARKER))  # a re-run must not inherit an old success
+    snap = layout.snapshot_dir(lake_dir, snapshot_id)
+    io.delete(spark, layout.join(snap, DONE_MARKER))  # a re-run must not inherit an old success
     inputs = select_inputs(spark, raw_dir, files)
     loaded_at = datetime.now(UTC)  # aware: PySpark converts it to UTC, whatever the local zone
     started = time.perf_counter()
@@ -150,8 +146,8 @@ def run(
 
     ordered = {raw.dataset: results[raw.dataset] for raw in INPUTS if raw.dataset in results}
     doc = {"snapshot_id": snapshot_id, "datasets": ordered}
-    io.write_text(spark, io.join(snap, STATS_FILE), json.dumps(doc, indent=2) + "\n")
-    io.write_text(spark, io.join(snap, DONE_MARKER), "")  # last: the success signal
+    io.write_text(spark, layout.join(snap, STATS_FILE), json.dumps(doc, indent=2) + "\n")
+    io.write_text(spark, layout.join(snap, DONE_MARKER), "")  # last: the success signal
     total = sum(s["rows_read"] for s in ordered.values())
     seconds = time.perf_counter() - started
     cpu = ""

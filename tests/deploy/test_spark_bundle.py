@@ -198,7 +198,7 @@ def test_a_missing_or_changed_bundle_fails_fast_and_says_what_to_run(s3, monkeyp
     monkeypatch.setenv("IMDB_RAW_DIR", "s3://imdb-raw")
     monkeypatch.setenv("IMDB_LAKE_DIR", "s3://imdb-lake/lake")
     settings = config.load()
-    plan = {"snapshot_id": "S1", "new": [{"file_name": "title.ratings.tsv.gz"}]}
+    plan = {"run_id": "S1", "new_deliveries": ["title.ratings.tsv.gz"]}
     bundle = build_bundle()
     missing = rf"bundle {bundle.version}.*holds no bundle.*make package deploy-code"
     with pytest.raises(BundleError, match=missing):
