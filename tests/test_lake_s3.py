@@ -1,41 +1,33 @@
 """The lake's bookkeeping on s3:// (moto): deliveries and their ETags, the ledger, CURRENT, the
-snapshot listing (every page) and pruning, all through imdb_elt.lake and imdb_elt.pipeline."""
+snapshot listing (every page) and pruning, all through imdb_elt.lake."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from imdb_elt import config, lake, pipeline, storage
+from imdb_elt import config, lake, storage
+from tests.fixtures.aws import REGION
 
-REGION = "us-east-1"
 LAKE = "s3://imdb-lake/prod/lake"
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def s3(mocked_aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
     for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
         "IMDB_RAW_DIR": "s3://imdb-raw/dumps",
         "IMDB_LAKE_DIR": LAKE,
         "IMDB_SNAPSHOT_RETENTION": "2",
     }.items():
         monkeypatch.setenv(key, value)
-    storage.reset_client()
-    with mock_aws():
-        client = boto3.client("s3", region_name=REGION)
-        client.create_bucket(Bucket="imdb-raw")
-        client.create_bucket(Bucket="imdb-lake")
-        yield client
-    storage.reset_client()
+    client = boto3.client("s3", region_name=REGION)
+    for bucket in ("imdb-raw", "imdb-lake"):
+        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return client
 
 
 def keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
@@ -53,15 +45,14 @@ def test_deliveries_are_fingerprinted_by_etag_and_the_ledger_lives_in_s3(s3: Any
     s3.put_object(Bucket="imdb-raw", Key="dumps/title.ratings.tsv.gz", Body=body)
     s3.put_object(Bucket="imdb-raw", Key="dumps/notes.txt", Body=b"not an input")
     s3.put_object(Bucket="imdb-raw", Key="dumps/old/title.basics.tsv.gz", Body=b"a sub-folder")
-    found = pipeline.detect(settings)
-    assert [(d.file_name, d.uri, d.size, d.fingerprint) for d in found.new] == [
+    deliveries, missing = lake.list_deliveries(settings)
+    assert [(d.file_name, d.uri, d.size, d.fingerprint) for d in deliveries] == [
         ("title.ratings.tsv.gz", "s3://imdb-raw/dumps/title.ratings.tsv.gz", len(body),
          hashlib.md5(body).hexdigest())
     ]  # fmt: skip
-    assert len(found.missing) == 7 and "title.basics.tsv.gz" in found.missing
+    assert len(missing) == 7 and "title.basics.tsv.gz" in missing
 
-    first = pipeline.prepare_snapshot(settings, "S1", stats("title_ratings"))
-    pipeline.publish_snapshot(settings, first, found.new)
+    lake.append_ledger(settings, lake.ledger_entries(deliveries, "S1"))
     ledger = s3.get_object(Bucket="imdb-lake", Key="prod/lake/state/ledger.jsonl")["Body"].read().decode()
     [entry] = [json.loads(line) for line in ledger.splitlines()]
     assert (entry["dataset"], entry["snapshot_id"], entry["fingerprint"]) == (
@@ -72,14 +63,12 @@ def test_deliveries_are_fingerprinted_by_etag_and_the_ledger_lives_in_s3(s3: Any
 
     # The same bytes again: nothing new. Other bytes: new, and the ledger grows by one line.
     s3.put_object(Bucket="imdb-raw", Key="dumps/title.ratings.tsv.gz", Body=body)
-    again = pipeline.detect(settings)
-    assert again.new == [] and [d.file_name for d in again.already_processed] == ["title.ratings.tsv.gz"]
+    new, seen = lake.new_deliveries(settings, lake.list_deliveries(settings)[0])
+    assert new == [] and [d.file_name for d in seen] == ["title.ratings.tsv.gz"]
     s3.put_object(Bucket="imdb-raw", Key="dumps/title.ratings.tsv.gz", Body=body + b"tt0000002\t6.0\t3\n")
-    changed = pipeline.detect(settings)
-    assert [d.file_name for d in changed.new] == ["title.ratings.tsv.gz"]
-    pipeline.publish_snapshot(
-        settings, pipeline.prepare_snapshot(settings, "S2", stats("title_ratings")), changed.new
-    )
+    new, _ = lake.new_deliveries(settings, lake.list_deliveries(settings)[0])
+    assert [d.file_name for d in new] == ["title.ratings.tsv.gz"]
+    lake.append_ledger(settings, lake.ledger_entries(new, "S2"))
     assert [e["snapshot_id"] for e in lake.read_ledger(settings)] == ["S1", "S2"]
 
 

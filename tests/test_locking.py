@@ -8,14 +8,13 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from imdb_elt import config, locking, storage
+from imdb_elt import config, locking
+from tests.fixtures.aws import REGION
 
 
 def _settings(monkeypatch: pytest.MonkeyPatch, lake: str, **env: str) -> config.Settings:
@@ -27,18 +26,13 @@ def _settings(monkeypatch: pytest.MonkeyPatch, lake: str, **env: str) -> config.
 
 
 @pytest.fixture(params=["local", "s3"])
-def lake(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def lake(request, tmp_path: Path) -> str:
     if request.param == "local":
-        yield str(tmp_path / "lake")
-        return
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        storage.reset_client()
-        boto3.client("s3").create_bucket(Bucket="imdb-lake")
-        yield "s3://imdb-lake/lake"
-    storage.reset_client()
+        return str(tmp_path / "lake")
+    request.getfixturevalue("mocked_aws")
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="imdb-lake", CreateBucketConfiguration={"LocationConstraint": REGION})
+    return "s3://imdb-lake/lake"
 
 
 def test_a_second_run_is_refused_while_the_first_holds_the_lease(lake, monkeypatch) -> None:

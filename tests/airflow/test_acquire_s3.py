@@ -10,16 +10,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from imdb_elt import config, lake, storage
+from imdb_elt import config, lake
 from imdb_elt.orchestration.acquire import IMDB_DUMPS, AcquireError, acquire, fetch_one
 from tests.airflow.test_acquire import FakeImdb, _dump, _handler
+from tests.fixtures.aws import REGION
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -40,17 +39,12 @@ def imdb() -> Iterator[tuple[FakeImdb, str]]:
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1", "IMDB_RAW_DIR": RAW,
-                       "IMDB_LAKE_DIR": "s3://imdb-raw/imdb/lake"}.items():  # fmt: skip
-        monkeypatch.setenv(key, value)
-    storage.reset_client()
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="imdb-raw")
-        yield client
-    storage.reset_client()
+def s3(mocked_aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("IMDB_RAW_DIR", RAW)
+    monkeypatch.setenv("IMDB_LAKE_DIR", "s3://imdb-raw/imdb/lake")
+    client = boto3.client("s3", region_name=REGION)
+    client.create_bucket(Bucket="imdb-raw", CreateBucketConfiguration={"LocationConstraint": REGION})
+    return client
 
 
 def raw_keys(s3: Any) -> list[str]:

@@ -6,13 +6,11 @@ tasks before it (the EMR step id goes from submit to sensor through the template
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from imdb_elt import spark_bundle
@@ -50,12 +48,8 @@ RECORDED = {**PLAN, "manifest": MANIFEST}
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def aws(mocked_aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
         "AIRFLOW_CONN_AWS_DEFAULT": '{"conn_type": "aws"}',
         "IMDB_RAW_DIR": "s3://imdb-raw",
         "IMDB_LAKE_DIR": "s3://imdb-lake/lake",
@@ -68,8 +62,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "REDSHIFT_DB_USER": "loader",
     }.items():
         monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield
 
 
 def parse_dag(monkeypatch: pytest.MonkeyPatch, **env: str):

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,8 @@ from typing import Any
 import boto3
 import duckdb
 import pytest
-from moto import mock_aws
 
-from imdb_elt import config, storage
+from imdb_elt import config
 from imdb_elt.orchestration import aws_spark
 from imdb_elt.spark_bundle import (
     ARCHIVE_NAME,
@@ -154,20 +152,11 @@ def test_the_make_targets_run_the_bundle_commands() -> None:
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "IMDB_SPARK_CODE_URI": CODE_URI,
-    }.items():
-        monkeypatch.setenv(key, value)
-    storage.reset_client()
-    with mock_aws():
-        client = boto3.client("s3", region_name=REGION)
-        client.create_bucket(Bucket="imdb-code", CreateBucketConfiguration={"LocationConstraint": REGION})
-        yield client
-    storage.reset_client()
+def s3(mocked_aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("IMDB_SPARK_CODE_URI", CODE_URI)
+    client = boto3.client("s3", region_name=REGION)
+    client.create_bucket(Bucket="imdb-code", CreateBucketConfiguration={"LocationConstraint": REGION})
+    return client
 
 
 def test_deploy_code_uploads_the_packaged_bundle_under_its_version(s3, tmp_path, capsys) -> None:

@@ -213,15 +213,8 @@ def test_the_window_check_catches_drop_and_create() -> None:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        yield boto3.client("glue", region_name=REGION)
+def aws(mocked_aws: None) -> Any:
+    return boto3.client("glue", region_name=REGION)
 
 
 def register(glue: Any, dataset: str, location: str, columns: list[str] | None = None) -> None:

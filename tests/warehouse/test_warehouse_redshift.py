@@ -162,15 +162,8 @@ def test_configured_access_keys_refused(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Any:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        yield boto3.client("redshift-data", region_name=REGION)
+def aws(mocked_aws: None) -> Any:
+    return boto3.client("redshift-data", region_name=REGION)
 
 
 def _finish_all(status: str = "FINISHED", error: str | None = None) -> Any:
