@@ -109,10 +109,21 @@ def format_table(results: list[StepResult]) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(out_dir: Path, document: dict, results: list[StepResult]) -> dict[str, Path]:
+def results_file_name(document: dict) -> str:
+    """``<date>-sf<sf>[_<sf>...].json``: what a later change is compared against."""
+    sfs = "_".join(f"{sf:g}" for sf in document["scale_factors"])
+    return f"{document['measured_at'][:10]}-sf{sfs}.json"
+
+
+def write_outputs(
+    out_dir: Path, results_dir: Path, document: dict, results: list[StepResult]
+) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out_dir / "bench.json", "csv": out_dir / "bench.csv", "png": out_dir / "scale_curve.png"}
+    results_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out_dir / "bench.json", "csv": out_dir / "bench.csv", "png": out_dir / "scale_curve.png",
+             "results": results_dir / results_file_name(document)}
     paths["json"].write_text(json.dumps(document, indent=2) + "\n")
+    paths["results"].write_text(json.dumps(document, indent=2) + "\n")
     with paths["csv"].open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, extrasaction="ignore")
         writer.writeheader()
@@ -137,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated scale factors (1 = the real dumps, ~197M rows)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out-dir", type=Path, default=REPO_ROOT / "bench_results")
+    parser.add_argument("--results-dir", type=Path, default=REPO_ROOT / "benchmarks" / "results",
+                        help="where the dated results file goes (committed, for comparison)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="generated-input cache (default OUT_DIR/data)")
     parser.add_argument("--skip", default="",
@@ -168,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         "dag_parse": dag,
         "targets": [v.__dict__ for v in verdicts],
     }
-    paths = write_outputs(out_dir, document, results)
+    paths = write_outputs(out_dir, args.results_dir.resolve(), document, results)
 
     print("\n" + format_table(results))
     if dag is not None:
