@@ -194,6 +194,8 @@ class PipelineWorkspace:
             "IMDB_LAKE_DIR": str(self.lake_dir),
             "DUCKDB_PATH": str(self.duckdb_path),
             "DBT_TARGET": "duckdb",
+            "DBT_TARGET_PATH": str(self.root / "dbt_target"),
+            "IMDB_LOG_DIR": str(self.root / "logs"),
         }
 
     def reset(self, source_raw: Path) -> None:

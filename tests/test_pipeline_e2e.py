@@ -27,6 +27,9 @@ def run_pipeline(raw: Path, lake: Path, db: Path, *extra: str, timeout: int = 60
         "IMDB_LAKE_DIR": str(lake),
         "DUCKDB_PATH": str(db),
         "DBT_TARGET": "duckdb",
+        # The run's own dbt artefacts and logs: other tests run dbt at the same time.
+        "DBT_TARGET_PATH": str(lake.parent / "dbt_target"),
+        "IMDB_LOG_DIR": str(lake.parent / "logs"),
     }
     started = time.perf_counter()
     proc = subprocess.run(
