@@ -14,17 +14,52 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.airflow_server", "tests.fixtures.aws"]
 
-#: Tests that share one expensive session fixture stay on one xdist worker, or each worker would
-#: build its own: the Airflow server (scheduler and browser tests), the reliability baseline run.
-XDIST_GROUPS = {
+#: Tests that share one expensive session fixture run on one xdist worker, or each worker would build
+#: its own: the Airflow server (scheduler and browser tests), the reliability baseline run.
+SHARED_FIXTURE_SUITES = {
     "tests/airflow/test_scheduler_": "airflow-server",
     "tests/browser/": "airflow-server",
     "tests/reliability/": "reliability-baseline",
 }
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        for prefix, group in XDIST_GROUPS.items():
-            if item.nodeid.startswith(prefix):
-                item.add_marker(pytest.mark.xdist_group(group))
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Load scheduling, with each suite above as one unit of work (xdist's own ``loadgroup``
+    marks do not group under pytest 9: it renames ``_nodeid``, which pytest 9 no longer reads)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SuiteScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next((group for prefix, group in SHARED_FIXTURE_SUITES.items()
+                         if nodeid.startswith(prefix)), nodeid)
+
+    return SuiteScheduling(config, log)
+
+
+# ---- the figures some suites print (timings, counts); `make test` shows them all at the end ----
+
+#: Suites whose passing tests print figures worth reading in the summary.
+FIGURE_SUITES = ("tests/reliability/", "tests/airflow/test_scheduler_", "tests/browser/")
+_FIGURES: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Keep what such a test printed in this phase when it passed (dbt's echo aside)."""
+    if not (report.nodeid.startswith(FIGURE_SUITES) and report.passed):
+        return
+    for section, text in report.sections:
+        if section != f"Captured stdout {report.when}":
+            continue
+        lines = [line for line in text.splitlines() if line.strip() and " dbt | " not in line]
+        if lines:
+            _FIGURES.append((f"{report.nodeid} ({report.when})", "\n".join(lines)))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not _FIGURES:
+        return
+    terminalreporter.section("figures printed by the reliability, scheduler and browser tests")
+    for where, text in sorted(_FIGURES):
+        terminalreporter.write_line(where)
+        for line in text.splitlines():
+            terminalreporter.write_line(f"    {line}")

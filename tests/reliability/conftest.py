@@ -39,30 +39,3 @@ def baseline(tmp_path_factory) -> dict:
         "marts": table_checksums(site.db),
         "audit": table_checksums(site.db, "marts_audit"),
     }
-
-
-# ---- each check prints its figure; `make test` shows them all at the end ----------------------
-
-_FIGURES: list[tuple[str, str]] = []
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Keep what a reliability check printed in this phase when it passed (dbt's echo aside)."""
-    if not (report.nodeid.startswith("tests/reliability/") and report.passed):
-        return
-    for section, text in report.sections:
-        if section != f"Captured stdout {report.when}":
-            continue
-        lines = [line for line in text.splitlines() if line.strip() and " dbt | " not in line]
-        if lines:
-            _FIGURES.append((f"{report.nodeid} ({report.when})", "\n".join(lines)))
-
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    if not _FIGURES:
-        return
-    terminalreporter.section("reliability checks: figures")
-    for where, text in _FIGURES:
-        terminalreporter.write_line(where)
-        for line in text.splitlines():
-            terminalreporter.write_line(f"    {line}")
