@@ -14,24 +14,22 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.airflow_server", "tests.fixtures.aws"]
 
-#: Tests that share one expensive session fixture run on one xdist worker, or each worker would build
-#: its own: the Airflow server (scheduler and browser tests), the reliability baseline run.
-SHARED_FIXTURE_SUITES = {
-    "tests/airflow/test_scheduler_": "airflow-server",
-    "tests/browser/": "airflow-server",
-    "tests/reliability/": "reliability-baseline",
-}
+#: Tests that share one expensive session fixture run on one xdist worker, or each worker would start
+#: its own: the Airflow server of the scheduler and browser tests.
+SHARED_SERVER_SUITES = ("tests/airflow/test_scheduler_", "tests/browser/")
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """Load scheduling, with each suite above as one unit of work (xdist's own ``loadgroup``
-    marks do not group under pytest 9: it renames ``_nodeid``, which pytest 9 no longer reads)."""
+    """A module is a unit of work (its module-scoped fixtures run once), and so are the suites that
+    share the Airflow server. (xdist's ``loadgroup`` marks do not group under pytest 9: xdist
+    renames ``_nodeid``, which pytest 9 no longer reads.)"""
     from xdist.scheduler import LoadScopeScheduling
 
     class SuiteScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return next((group for prefix, group in SHARED_FIXTURE_SUITES.items()
-                         if nodeid.startswith(prefix)), nodeid)
+            if nodeid.startswith(SHARED_SERVER_SUITES):
+                return "airflow-server"
+            return super()._split_scope(nodeid)
 
     return SuiteScheduling(config, log)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 import subprocess
 import sys
@@ -12,7 +11,6 @@ from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pyspark
 import pytest
 from pyspark.sql import SparkSession
 
@@ -189,26 +187,9 @@ def assert_no_broken_text(snapshot: Path) -> None:
                 assert not bad, (folder.name, name, bad[:3])
 
 
-@pytest.mark.timeout(300)
-def test_spark_submit_runs_the_file_as_a_script(tmp_path: Path) -> None:
-    """spark-submit runs clean_imdb.py as a script: its imports must still resolve."""
+def test_argument_errors_are_reported_before_any_jvm_starts(tmp_path: Path) -> None:
+    """(spark-submit of the packaged entry runs in tests/deploy/test_spark_bundle.py.)"""
     raw, lake = tmp_path / "raw", tmp_path / "lake"
-    generate(raw, inputs=["title.ratings.tsv.gz"])
-    spark_home = Path(pyspark.__file__).parent
-    submit = spark_home / "bin" / "spark-submit"
-    env = {**os.environ, "SPARK_HOME": str(spark_home), "PYSPARK_PYTHON": sys.executable}
-    cmd = [str(submit), "--master", "local[1]", "--conf", "spark.ui.enabled=false",
-           str(REPO_ROOT / "spark_jobs" / "clean_imdb.py"),
-           "--raw-dir", str(raw), "--lake-dir", str(lake), "--snapshot-id", "C1"]  # fmt: skip
-    done = subprocess.run(
-        cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=280, check=False
-    )
-    print(done.stderr[-2000:])
-    assert done.returncode == 0
-    stats = json.loads((lake / "processed" / "snapshots" / "C1" / "_spark_stats.json").read_text())
-    assert list(stats["datasets"]) == ["title_ratings"]
-    assert (lake / "processed" / "snapshots" / "C1" / DONE_MARKER).exists()
-    # Argument errors are reported before any JVM starts.
     bad = subprocess.run(
         [sys.executable, "-m", "spark_jobs.clean_imdb", "--raw-dir", str(raw), "--lake-dir", str(lake),
          "--snapshot-id", "C2", "--files", "x.tsv.gz"],
