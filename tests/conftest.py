@@ -25,6 +25,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     renames ``_nodeid``, which pytest 9 no longer reads.)"""
     from xdist.scheduler import LoadScopeScheduling
 
+    # Collection order, not largest-module-first: the Airflow suite, the longest unit, then starts
+    # within the first minute instead of last.
+    config.option.loadscopereorder = False
+
     class SuiteScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             if nodeid.startswith(SHARED_SERVER_SUITES):
