@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from devtools import sample
-from imdb_elt import catalog
-from imdb_elt.config import REPO_ROOT
+from imdb_elt import catalog, lake, pipeline
+from imdb_elt.config import REPO_ROOT, Settings
+from imdb_elt.warehouse import stage_snapshot
 from tests.reliability.helpers import clone, excerpt, query_files, run_cli, table_checksums
 
 pytestmark = [pytest.mark.slow]
@@ -88,6 +91,44 @@ def test_accounting_identity_holds_on_dirty_data(dirty_clean):
         assert quarantined == st["rows_quarantined"], dataset
         assert st["rows_read"] == written + st["rows_deduplicated"] + quarantined, dataset
         assert quarantined > 0, f"{dataset}: the dirty file's defects were not quarantined"
+
+
+#: A C0 control character or U+FFFD (what invalid UTF-8 decodes to) inside a published string.
+BROKEN_TEXT = re.compile("[\x00-\x1f\ufffd]")
+
+
+@pytest.mark.timeout(1500)
+def test_no_mart_string_holds_a_control_character_after_a_dirty_run(dirty_clean, tmp_path):
+    """The dirty snapshot staged, built and published: no string in any mart (list elements
+    included) holds a control character or U+FFFD."""
+    db = tmp_path / "wh" / "imdb.duckdb"
+    db.parent.mkdir()
+    settings = Settings(dbt_target="duckdb", raw_dir=str(dirty_clean["raw"]),
+                        lake_dir=str(dirty_clean["lake"]), duckdb_path=str(db),
+                        dbt_target_path=str(tmp_path / "target"), log_dir=str(tmp_path / "logs"))
+    manifest = lake.build_manifest(settings, dirty_clean["snapshot"], {"datasets": dirty_clean["stats"]})
+    stage_snapshot(settings, {dataset: d["path"] for dataset, d in manifest["datasets"].items()})
+    plan = pipeline.Plan("dirty", "cli", "2026-01-01T00:00:00+00:00", str(dirty_clean["raw"]),
+                         str(dirty_clean["lake"]), "duckdb", manifest=manifest)
+    pipeline.build(settings, plan)  # raises on a failed build
+    assert pipeline.publish_marts(settings, None).ok
+    with duckdb.connect(str(db), read_only=True) as con:
+        columns = con.execute(
+            "select table_name, column_name from information_schema.columns where table_schema = 'marts'"
+            " and (data_type like 'VARCHAR%')"
+        ).fetchall()
+        broken, strings = {}, 0
+        for table, column in columns:
+            for (value,) in con.execute(f'select "{column}" from marts."{table}"').fetchall():
+                for text in value if isinstance(value, list) else [value]:
+                    if isinstance(text, str):
+                        strings += 1
+                        if BROKEN_TEXT.search(text):
+                            broken.setdefault(f"{table}.{column}", []).append(text)
+    print(f"dirty run published: {len(columns)} string columns, {strings:,} strings, "
+          f"{sum(map(len, broken.values()))} with a control character or U+FFFD")
+    assert len(columns) > 20 and strings > 1000
+    assert not broken, {k: v[:3] for k, v in broken.items()}
 
 
 @pytest.mark.timeout(1500)
