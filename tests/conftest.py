@@ -14,30 +14,6 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.airflow_server", "tests.fixtures.aws"]
 
-#: Tests that share one expensive session fixture run on one xdist worker, or each worker would start
-#: its own: the Airflow server of the scheduler and browser tests.
-SHARED_SERVER_SUITES = ("tests/airflow/test_scheduler_", "tests/browser/")
-
-
-def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """A module is a unit of work (its module-scoped fixtures run once), and so are the suites that
-    share the Airflow server. (xdist's ``loadgroup`` marks do not group under pytest 9: xdist
-    renames ``_nodeid``, which pytest 9 no longer reads.)"""
-    from xdist.scheduler import LoadScopeScheduling
-
-    # Collection order, not largest-module-first: the Airflow suite, the longest unit, then starts
-    # within the first minute instead of last.
-    config.option.loadscopereorder = False
-
-    class SuiteScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            if nodeid.startswith(SHARED_SERVER_SUITES):
-                return "airflow-server"
-            return super()._split_scope(nodeid)
-
-    return SuiteScheduling(config, log)
-
-
 # ---- the figures some suites print (timings, counts); `make test` shows them all at the end ----
 
 #: Suites whose passing tests print figures worth reading in the summary.
