@@ -34,7 +34,7 @@ from spark_jobs import io
 from spark_jobs.clean_file import check_delivery, clean_file
 from spark_jobs.errors import CleaningError, root_cause
 from spark_jobs.progress import Progress
-from spark_jobs.session import apply_output_conf, build_session, stop_session
+from spark_jobs.session import QUICK_START_MAX_BYTES, apply_output_conf, build_session, stop_session
 
 log = logging.getLogger("spark_jobs.clean_imdb")
 
@@ -165,6 +165,15 @@ def run(
     return ordered
 
 
+def local_input_bytes(raw_dir: str, files: list[str] | None) -> int | None:
+    """Bytes of the files a run will clean, read before the JVM starts; None for a remote zone."""
+    folder = io.local_path(raw_dir)
+    if folder is None:
+        return None
+    names = files if files is not None else [raw.file_name for raw in INPUTS]
+    return sum(p.stat().st_size for p in (folder / n for n in names) if p.is_file())
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     settings = config.load()
     p = argparse.ArgumentParser(prog="clean_imdb", description=__doc__.splitlines()[0])
@@ -198,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     under_submit = bool(os.environ.get("SPARK_ENV_LOADED"))
     master = args.master or (None if under_submit else settings.spark_master)
     memory = None if under_submit else (args.driver_memory or settings.spark_driver_memory)
-    spark = build_session(master=master, driver_memory=memory)
+    size = local_input_bytes(args.raw_dir, files)
+    quick = size is not None and size <= QUICK_START_MAX_BYTES
+    spark = build_session(master=master, driver_memory=memory, quick_start=quick)
     spark.sparkContext.setLogLevel("WARN")
     try:
         run(spark, args.raw_dir, args.lake_dir, args.snapshot_id, files, args.threshold, args.slices)

@@ -10,6 +10,11 @@ JVM (``python -m``, tests; not spark-submit), the JVM maps the classes from an a
 data sharing archive (AppCDS) instead: the first run on a machine writes it when its JVM exits
 (``stop_session`` waits for that), every later run loads from it. The archive is keyed on the
 Java binary and the jar set, kept in the temp folder, and ignored by the JVM if it does not match.
+
+A run on small inputs also stops the JIT at its first tier (``quick_start``): such a run is over
+before the optimising compiler's work pays back. Measured on the bundled sample (40k rows,
+1.5 MB): JVM start 5.5 -> 3.1 s, cleaning 35.1 -> 22.3 s; on 2M rows (28 MB) both ways took the
+same (47.5 vs 46.3 s), so larger inputs keep the default JIT.
 """
 
 from __future__ import annotations
@@ -78,6 +83,11 @@ def class_archive() -> Path | None:
     return Path(tempfile.gettempdir()) / f"imdb-elt-spark-classes-{digest.hexdigest()[:16]}.jsa"
 
 
+#: Inputs up to this many bytes in all get ``quick_start`` (see the module docstring).
+QUICK_START_MAX_BYTES = 16 * 2**20
+#: The JVM option behind ``quick_start``: the first (C1) JIT tier only.
+QUICK_START_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+
 #: The archive this process's JVM is writing at exit (installed by ``stop_session``).
 _dumping: tuple[Path, Path] | None = None
 
@@ -103,14 +113,16 @@ def build_session(
     shuffle_partitions: int = 8,
     ui: bool = False,
     extra_conf: dict[str, str] | None = None,
+    quick_start: bool = False,
 ) -> SparkSession:
     """A session for the job. ``master=None`` keeps what spark-submit already decided.
 
     The UI is off by default: the job logs its own progress per file, and the UI's listener and
     port binding only cost start-up time (turn it on with ``ui=True`` to debug a slow run).
 
-    ``driver_memory`` only takes effect when this call starts the JVM (python -m); under
-    spark-submit pass ``--driver-memory`` to spark-submit instead.
+    ``driver_memory`` and ``quick_start`` (small inputs: see the module docstring) only take
+    effect when this call starts the JVM (python -m); under spark-submit pass
+    ``--driver-memory`` to spark-submit instead.
     """
     builder = SparkSession.builder.appName(app_name)
     if master:
@@ -119,7 +131,8 @@ def build_session(
         builder = builder.config("spark.driver.memory", driver_memory)
     java_options = (extra_conf or {}).get("spark.driver.extraJavaOptions", "")
     if SparkContext._gateway is None and not os.environ.get("SPARK_ENV_LOADED"):  # we start the JVM
-        java_options = f"{java_options} {_class_sharing_options()}".strip()
+        quick = QUICK_START_JAVA_OPTIONS if quick_start else ""
+        java_options = " ".join(f"{java_options} {quick} {_class_sharing_options()}".split())
     conf = {
         **OUTPUT_CONF,
         **PLAN_CONF,

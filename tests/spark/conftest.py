@@ -22,6 +22,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
         app_name="imdb-clean-tests",
         shuffle_partitions=2,
         ui=False,
+        quick_start=True,  # the suite's inputs are all small
         extra_conf={
             "spark.sql.warehouse.dir": str(warehouse),
             "spark.driver.extraJavaOptions": f"-Dderby.system.home={warehouse}",

@@ -245,3 +245,15 @@ def test_ends_with_newline_on_multi_member_gzip(spark: SparkSession, tmp_path: P
     single = tmp_path / "y.tsv.gz"
     single.write_bytes(gzip.compress(first + second[:-1]))
     assert io.ends_with_newline(spark, str(single), counted) is False
+
+
+def test_quick_start_is_chosen_from_the_local_input_size(tmp_path: Path) -> None:
+    """Only the named (or present catalogue) files count; a remote raw zone gives no size."""
+    from spark_jobs.clean_imdb import local_input_bytes
+
+    write_gz(tmp_path, TITLE_RATINGS.file_name, tsv_bytes(TITLE_RATINGS, RATINGS_ROWS))
+    (tmp_path / "not_a_catalogue_file.tsv").write_bytes(b"x" * 10_000)
+    ratings = (tmp_path / TITLE_RATINGS.file_name).stat().st_size
+    assert local_input_bytes(str(tmp_path), None) == ratings
+    assert local_input_bytes(str(tmp_path), [TITLE_RATINGS.file_name, TITLE_BASICS.file_name]) == ratings
+    assert local_input_bytes("s3://bucket/raw", None) is None
