@@ -12,7 +12,13 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
-pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.airflow_server", "tests.fixtures.aws"]
+pytest_plugins = [
+    "tests.fixtures.postgres",
+    "tests.fixtures.airflow_server",
+    "tests.fixtures.aws",
+    "tests.fixtures.sample_site",
+    "tests.fixtures.spark",
+]
 
 # ---- the figures some suites print (timings, counts); `make test` shows them all at the end ----
 

@@ -4,43 +4,18 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from imdb_elt.config import REPO_ROOT, SAMPLE_DIR
+from imdb_elt.config import SAMPLE_DIR
+from tests.fixtures.sample_site import SampleSite
+from tests.reliability.helpers import Site, run_cli
 
 pytestmark = [pytest.mark.slow]
-
-
-def run_pipeline(raw: Path, lake: Path, db: Path, *extra: str, timeout: int = 600) -> tuple[int, str, float]:
-    env = {
-        **os.environ,
-        "IMDB_RAW_DIR": str(raw),
-        "IMDB_LAKE_DIR": str(lake),
-        "DUCKDB_PATH": str(db),
-        "DBT_TARGET": "duckdb",
-        # The run's own dbt artefacts and logs: other tests run dbt at the same time.
-        "DBT_TARGET_PATH": str(lake.parent / "dbt_target"),
-        "IMDB_LOG_DIR": str(lake.parent / "logs"),
-    }
-    started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "imdb_elt", "run", *extra],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return proc.returncode, proc.stdout + proc.stderr, time.perf_counter() - started
 
 
 def query(db: Path, sql: str) -> list[tuple]:
@@ -54,18 +29,14 @@ def first_report(lake: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def sample_run(tmp_path_factory) -> dict:
-    """One full run on the bundled sample, then a second run with nothing new."""
-    root = tmp_path_factory.mktemp("e2e")
-    lake, db = root / "lake", root / "wh" / "imdb.duckdb"
-    code, out, seconds = run_pipeline(SAMPLE_DIR, lake, db)
-    print(f"\nfirst run on the bundled sample: {seconds:.1f} s")
-    second_code, second_out, second_seconds = run_pipeline(SAMPLE_DIR, lake, db)
-    print(f"second run (nothing new): {second_seconds:.1f} s")
+def sample_run(sample_site: SampleSite) -> dict:
+    """The session's run on the bundled sample, then its run with nothing new (tests/fixtures)."""
     return {
-        "code": code, "out": out, "lake": lake, "db": db,
-        "second_code": second_code, "second_out": second_out,
-    }
+        "code": sample_site.first.code, "out": sample_site.first.out,
+        "lake": sample_site.site.lake, "db": sample_site.site.db,
+        "second_code": sample_site.second.code, "second_out": sample_site.second.out,
+        "second_report": sample_site.second_report,
+    }  # fmt: skip
 
 
 @pytest.mark.timeout(900)
@@ -101,8 +72,7 @@ def test_accounting_identity_holds_for_every_file(sample_run):
 @pytest.mark.timeout(900)
 def test_second_run_with_nothing_new_does_nothing(sample_run):
     assert sample_run["second_code"] == 0, sample_run["second_out"][-3000:]
-    report = json.loads((sample_run["lake"] / "reports" / "latest.json").read_text())
-    assert report["status"] == "nothing_new"
+    assert sample_run["second_report"]["status"] == "nothing_new"
     assert "spark" not in sample_run["second_out"].lower().replace("spark_jobs", "")
     assert "no new deliveries" in sample_run["second_out"]
 
@@ -117,7 +87,8 @@ def test_kaggle_only_input_gives_one_movie_per_distinct_id(tmp_path):
     ids = {re.search(r"title/(tt\d{7,})", r["movie_imdb_link"]).group(1) for r in rows}
     budgets = {int(r["budget"]) for r in rows if r["budget"]}
 
-    code, out, _ = run_pipeline(raw, tmp_path / "lake", tmp_path / "imdb.duckdb")
+    run = run_cli(Site(raw, tmp_path / "lake", tmp_path / "imdb.duckdb"))
+    code, out = run.code, run.out
     assert code == 0, out[-4000:]
     assert "missing from the raw zone" in out and "title.basics.tsv.gz" in out
     # The sources never delivered are empty: a warning, not a failure.

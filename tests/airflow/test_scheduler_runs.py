@@ -5,21 +5,18 @@ triggered through the REST API, in order, on one lake and one DuckDB file:
 1. the bundled sample: every model built and published;
 2. nothing new: everything after `detect` skipped;
 3. a new `title.ratings`: only the models ratings reach are rebuilt.
-After each run the marts and the report equal those of `python -m imdb_elt run` on a second
-site fed the same files.
+After each run the marts and the report equal those of `python -m imdb_elt run` fed the same
+files: the session's two runs on the sample (``sample_site``), then a copy of that site.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import time
 
 import pytest
 
 from devtools import sample
-from imdb_elt.config import SAMPLE_DIR
-from tests.reliability.helpers import LINEAGE_COLUMNS, Site, excerpt, run_cli, table_checksums
+from tests.reliability.helpers import LINEAGE_COLUMNS, Site, clone, excerpt, run_cli, table_checksums
 
 pytestmark = [pytest.mark.slow]
 
@@ -28,14 +25,6 @@ SAME_IN_BOTH = ("status", "new_deliveries", "already_processed", "missing_inputs
                 "marts", "marts_schema", "published")
 DBT_FIGURES = ("models_ok", "models_failed", "tests_passed", "tests_warned", "tests_failed", "selected",
                "warnings")
-
-
-@pytest.fixture(scope="module")
-def cli_site(tmp_path_factory) -> Site:
-    root = tmp_path_factory.mktemp("cli_site")
-    site = Site(root / "raw", root / "lake", root / "wh" / "imdb.duckdb")
-    shutil.copytree(SAMPLE_DIR, site.raw)
-    return site
 
 
 def _comparable(report: dict) -> dict:
@@ -53,10 +42,9 @@ def _dag_run(airflow_server, timeout: float) -> tuple[str, float, dict[str, str]
 
 
 def _cli_run(site: Site) -> tuple[float, dict]:
-    started = time.perf_counter()
     run = run_cli(site, timeout=900)
     assert run.code == 0, excerpt(run.out)
-    return time.perf_counter() - started, site.latest_report()
+    return run.seconds, site.latest_report()
 
 
 def _assert_same_marts(airflow_server, site: Site) -> None:
@@ -66,33 +54,36 @@ def _assert_same_marts(airflow_server, site: Site) -> None:
 
 
 @pytest.mark.timeout(1500)
-def test_first_run_builds_everything_like_the_command_line(airflow_server, cli_site):
+def test_first_run_builds_everything_like_the_command_line(airflow_server, sample_site):
     state, seconds, states, report = _dag_run(airflow_server, timeout=1200)
     bad = {t: s for t, s in states.items() if s != "success"}
     assert state == "success", (bad, excerpt((airflow_server.home.parent / "airflow.log").read_text()))
     assert not bad
-    cli_seconds, cli_report = _cli_run(cli_site)
+    assert sample_site.first.code == 0, excerpt(sample_site.first.out)
+    cli_seconds, cli_report = sample_site.first.seconds, sample_site.first_report
     print(f"\nfull run on the sample: DAG {seconds:.1f} s ({len(states)} tasks), "
           f"command line {cli_seconds:.1f} s, ratio {seconds / cli_seconds:.2f}")
     assert report["orchestrator"] == "airflow" and cli_report["orchestrator"] == "cli"
     assert _comparable(report) == _comparable(cli_report)
-    _assert_same_marts(airflow_server, cli_site)
+    _assert_same_marts(airflow_server, sample_site.site)
 
 
 @pytest.mark.timeout(300)
-def test_nothing_new_skips_everything_after_detect(airflow_server, cli_site):
+def test_nothing_new_skips_everything_after_detect(airflow_server, sample_site):
     state, seconds, states, report = _dag_run(airflow_server, timeout=240)
     assert state == "success"
     ran = sorted(t for t, s in states.items() if s not in ("skipped", None))
     assert ran == ["acquire", "detect"], ran
     assert report["status"] == "nothing_new"
-    cli_seconds, cli_report = _cli_run(cli_site)
+    assert sample_site.second.code == 0, excerpt(sample_site.second.out)
+    cli_seconds, cli_report = sample_site.second.seconds, sample_site.second_report
     print(f"\nnothing-new run: DAG {seconds:.1f} s, command line {cli_seconds:.1f} s")
     assert _comparable(report) == _comparable(cli_report)
 
 
 @pytest.mark.timeout(900)
-def test_new_ratings_rebuild_only_what_ratings_reach(airflow_server, cli_site):
+def test_new_ratings_rebuild_only_what_ratings_reach(airflow_server, sample_site, tmp_path):
+    cli_site = clone(sample_site.site, tmp_path)  # the shared sample site stays as it is
     for raw in (airflow_server.raw, cli_site.raw):
         sample.generate(raw, inputs=["title.ratings.tsv.gz"], snapshot=1, changed_fraction=0.05)
     state, seconds, states, report = _dag_run(airflow_server, timeout=800)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import re
 import subprocess
 import sys
@@ -12,44 +11,22 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from pyspark.sql import SparkSession
 
-from devtools.sample import DEFAULT_DIRTY_SCALE, SIDECAR, generate
 from devtools.sample_defects import HISTORICAL_YEARS, PARTIAL_LINE_FILES
 from devtools.sample_defects import REASONS as INJECTED_REASONS
 from imdb_elt.catalog import BY_FILE_NAME, RawInput
 from imdb_elt.config import REPO_ROOT
-from spark_jobs.clean_imdb import DONE_MARKER, run
+from spark_jobs.clean_imdb import DONE_MARKER
 from tests.spark.reference_cleaner import clean as reference_clean
 from tests.spark.reference_cleaner import except_all
 
 pytestmark = pytest.mark.slow
 
-#: The small files need the full dirty scale to hold every defect kind under 0.5% of their lines;
-#: the five big ones hold every kind at a fraction of it (~60k lines in all instead of ~410k).
-FULL_SCALE_FILES = ["title.ratings.tsv.gz", "movie_metadata.csv"]
-SMALL_SCALE = 0.0003
-
-
-def dirty_sample(raw: Path) -> dict:
-    """The dirty sample at two scales in one folder; the sidecars of both calls merged."""
-    generate(raw, dirty=True, scale=DEFAULT_DIRTY_SCALE, inputs=FULL_SCALE_FILES)
-    files = dict(json.loads((raw / SIDECAR).read_text())["files"])
-    others = [f for f in BY_FILE_NAME if f not in FULL_SCALE_FILES]
-    generate(raw, dirty=True, scale=SMALL_SCALE, inputs=others)
-    files.update(json.loads((raw / SIDECAR).read_text())["files"])
-    return {"files": files}
-
-
 @pytest.fixture(scope="module")
-def dirty_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The job once on the dirty sample (default threshold): shared by the tests below."""
-    root = tmp_path_factory.mktemp("dirty")
-    raw, lake = root / "raw", root / "lake"
-    sidecar = dirty_sample(raw)
-    stats = run(spark, str(raw), str(lake), "D1")
-    print(json.dumps({d: {k: s[k] for k in ("rows_read", "seconds")} for d, s in stats.items()}))
-    return {"raw": raw, "lake": lake, "sidecar": sidecar, "stats": stats}
+def dirty_run(dirty_snapshot: dict) -> dict:
+    """The session's one cleaning of the dirty sample (tests/fixtures/spark.py), snapshot D1."""
+    assert dirty_snapshot["snapshot"] == "D1"
+    return dirty_snapshot
 
 
 @pytest.mark.timeout(300)
