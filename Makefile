@@ -32,8 +32,8 @@ setup: $(STAMP) ## build the Python environment (idempotent)
 run: setup ## run the whole pipeline once on the bundled sample and print a summary
 	@$(BIN)/python -m imdb_elt run
 
-test: setup ## run every test
-	@$(BIN)/python -m pytest
+test: setup ## run every test (two lanes side by side: the Airflow suites, and the rest)
+	@$(BIN)/python -m tests.run_lanes
 
 lint: setup ## ruff
 	@$(BIN)/ruff check .

@@ -16,6 +16,9 @@ from imdb_elt import layout
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 PROFILES_DIR = REPO_ROOT
+#: The profile in profiles.yml (dbt_project.yml names it too). Every dbt invocation names it:
+#: dbt re-parses the whole project when the --profile/--target flags differ from the last parse.
+DBT_PROFILE = "imdb_elt"
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 DEFAULT_DATASETS_URL = "https://datasets.imdbws.com"
 

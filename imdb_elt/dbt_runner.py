@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imdb_elt.config import DBT_PROJECT_DIR, PROFILES_DIR, Settings, dbt_environment
+from imdb_elt.config import DBT_PROFILE, DBT_PROJECT_DIR, PROFILES_DIR, Settings, dbt_environment
 
 #: dbt events echoed to the console: a model starts or finishes, a test does not pass.
 _MODEL_EVENTS = frozenset({"LogModelResult", "LogSnapshotResult", "LogSeedResult", "LogSkipBecauseError"})
@@ -127,6 +127,8 @@ def run_dbt(
         *args,
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(PROFILES_DIR),
+        # The same --profile and --target as Cosmos' tasks: else each re-parses the project.
+        "--profile", DBT_PROFILE,
         "--target", settings.dbt_target,
         "--target-path", str(target_dir),
         "--log-path", str(log_dir),
@@ -167,7 +169,8 @@ def list_nodes(settings: Settings, select: list[str], state_dir: str | None = No
 
     command = ["ls", "--select", " ".join(select), "--output", output,
                "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR),
-               "--target", settings.dbt_target, "--target-path", settings.dbt_target_path, "--quiet"]
+               "--profile", DBT_PROFILE, "--target", settings.dbt_target,
+               "--target-path", settings.dbt_target_path, "--quiet"]
     for resource_type in resource_types:
         command += ["--resource-type", resource_type]
     if state_dir:

@@ -59,7 +59,10 @@ def fair_pools_file() -> str:
         for i in INPUTS
     )
     path = Path(tempfile.gettempdir()) / "imdb-elt-fairscheduler.xml"
-    path.write_text(f'<?xml version="1.0"?><allocations>{pools}</allocations>\n')
+    # Written aside, then renamed: a JVM starting at the same moment never reads half a file.
+    partial = path.with_name(f"{path.name}.{os.getpid()}")
+    partial.write_text(f'<?xml version="1.0"?><allocations>{pools}</allocations>\n')
+    partial.replace(path)
     return str(path)
 
 

@@ -35,10 +35,8 @@ from typing import Any
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-from imdb_elt.config import DBT_PROJECT_DIR, PROFILES_DIR, Settings, dbt_environment
+from imdb_elt.config import DBT_PROFILE, DBT_PROJECT_DIR, PROFILES_DIR, Settings, dbt_environment
 from imdb_elt.orchestration.tasks import dbt_env_interceptor, push_dbt_results, release_dbt_duckdb
-
-PROFILE_NAME = "imdb_elt"
 
 
 def dbt_task_group(settings: Settings, manifest: Path, group_id: str = "dbt") -> DbtTaskGroup:
@@ -64,7 +62,7 @@ def dbt_task_group(settings: Settings, manifest: Path, group_id: str = "dbt") ->
             install_dbt_deps=False,  # the package hub is out of reach; the project needs no packages
         ),
         profile_config=ProfileConfig(
-            profile_name=PROFILE_NAME,
+            profile_name=DBT_PROFILE,
             target_name=settings.dbt_target,
             profiles_yml_filepath=PROFILES_DIR / "profiles.yml",
         ),
