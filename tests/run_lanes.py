@@ -1,8 +1,11 @@
 """`make test`: every test, in two pytest processes side by side ("lanes").
 
 - ``airflow``: tests/airflow and tests/browser, which share one real Airflow (scheduler, API
-  server, DAG processor, triggerer). Most of their time is spent waiting on the scheduler's loops.
-- ``main``: everything else (Spark, dbt, warehouses, reliability, bench smoke).
+  server, DAG processor, triggerer) and spend much of their time waiting on the scheduler's
+  loops; with them the end-to-end tests (which share the session's run on the sample with the
+  scheduler tests), the bench smoke test and the deploy tests, so that both lanes take about
+  as long.
+- ``main``: everything else (Spark, dbt, warehouses, reliability).
 
 One process ran them one after the other in about 25 minutes on two cores with the CPU half idle
 (user + sys about 14 of 25 minutes). pytest-xdist cannot keep the Airflow suites on one worker:
@@ -25,10 +28,13 @@ from pathlib import Path
 
 from imdb_elt.config import REPO_ROOT
 
+#: The airflow lane's tests; the main lane runs every other one.
+AIRFLOW_LANE = ["tests/airflow", "tests/browser", "tests/test_pipeline_e2e.py", "tests/test_bench_smoke.py",
+                "tests/deploy"]
 #: pytest's arguments per lane (paths relative to the repository).
 LANES: dict[str, list[str]] = {
-    "airflow": ["tests/airflow", "tests/browser"],
-    "main": ["tests", "--ignore=tests/airflow", "--ignore=tests/browser"],
+    "airflow": AIRFLOW_LANE,
+    "main": ["tests", *(f"--ignore={path}" for path in AIRFLOW_LANE)],
 }
 #: pytest's exit code when the selection holds no test.
 NO_TESTS_COLLECTED = 5
@@ -51,7 +57,7 @@ def main(extra: list[str]) -> int:
         main_seconds = time.perf_counter() - started
         codes["airflow"] = background.wait()
     seconds = {"main": main_seconds, "airflow": time.perf_counter() - started}
-    print(f"\n{'=' * 30} airflow lane (tests/airflow, tests/browser) {'=' * 30}", flush=True)
+    print(f"\n{'=' * 30} airflow lane: {' '.join(LANES['airflow'])} {'=' * 30}", flush=True)
     sys.stdout.write(log_path.read_text(errors="replace"))
     failed = [lane for lane, code in codes.items() if code not in (0, NO_TESTS_COLLECTED)]
     print("\n" + "  ".join(f"lane {lane}: exit {codes[lane]}, {seconds[lane] / 60:.1f} min" for lane in LANES)
