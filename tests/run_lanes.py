@@ -28,9 +28,11 @@ from pathlib import Path
 
 from imdb_elt.config import REPO_ROOT
 
-#: The airflow lane's tests; the main lane runs every other one.
-AIRFLOW_LANE = ["tests/airflow", "tests/browser", "tests/test_pipeline_e2e.py", "tests/test_bench_smoke.py",
-                "tests/deploy"]
+#: The airflow lane's tests, in this order: the session's Airflow starts with the first test that
+#: needs it and runs until the lane ends, so the tests without it go first. The main lane runs
+#: every other test.
+AIRFLOW_LANE = ["tests/test_pipeline_e2e.py", "tests/test_bench_smoke.py", "tests/deploy", "tests/airflow",
+                "tests/browser"]
 #: pytest's arguments per lane (paths relative to the repository).
 LANES: dict[str, list[str]] = {
     "airflow": AIRFLOW_LANE,
