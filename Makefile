@@ -54,8 +54,8 @@ docs: setup ## generate and serve the dbt docs site
 	@scripts/dbt_docs.sh
 
 SF ?= 0.01,0.1
-bench: setup ## benchmarks side by side: make bench SF=0.1
-	@$(BIN)/python -m benchmarks.run --sf $(SF)
+bench: setup ## benchmarks side by side: make bench SF=0.1 [SKIP=imdb-sqlite]
+	@$(BIN)/python -m benchmarks.run --sf $(SF) $(if $(SKIP),--skip $(SKIP))
 
 soak: setup ## 50 consecutive runs with random deliveries, ending equal to one fresh load
 	@$(BIN)/python -m benchmarks.soak --runs $${RUNS:-50}
