@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from imdb_elt.catalog import INPUTS
 
 ROWS_FILE = "_rows.json"
+PROGRESS_EVERY_S = 15.0
 TSV_FILE_NAMES: tuple[str, ...] = tuple(i.file_name for i in INPUTS if i.fmt == "imdb_tsv")
 ALL_FILE_NAMES: tuple[str, ...] = tuple(i.file_name for i in INPUTS)
 
@@ -44,8 +47,10 @@ def ensure_inputs(
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
+    print(f"  generating {folder.name} (cached for later runs)...", flush=True)
     rows = sample.generate(
-        partial, scale=scale, seed=seed, snapshot=snapshot, changed_fraction=changed_fraction
+        partial, scale=scale, seed=seed, snapshot=snapshot, changed_fraction=changed_fraction,
+        progress=throttled_printer(f"    {folder.name}: "),
     )
     rows = {str(Path(name).name): int(n) for name, n in rows.items()}
     (partial / ROWS_FILE).write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
@@ -67,3 +72,18 @@ def copy_inputs(source: Path, target: Path, file_names: tuple[str, ...] = ALL_FI
 
 def total_rows(rows: dict[str, int], file_names: tuple[str, ...] | list[str]) -> int:
     return sum(rows.get(name, 0) for name in file_names)
+
+
+def throttled_printer(prefix: str, every_s: float = PROGRESS_EVERY_S) -> Callable[[str], None]:
+    """Print a progress line at most every ``every_s`` seconds per file, and every "done" line:
+    the generator reports each chunk, hundreds of lines per file at SF=1."""
+    last: dict[str, float] = {}
+
+    def show(line: str) -> None:
+        file_name = line.split(":", 1)[0]
+        now = time.monotonic()
+        if "done" in line or now - last.get(file_name, float("-inf")) >= every_s:
+            last[file_name] = now
+            print(prefix + line, flush=True)
+
+    return show

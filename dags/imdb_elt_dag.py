@@ -1,7 +1,7 @@
 """imdb_elt_hourly: the run engine's steps as Airflow tasks, one task per dbt model.
 
     acquire → detect ─(short-circuit)→ clean → stage → dbt: producer → select_models ─(branch)→
-              model tasks → tests ─→ publish
+              model tasks and tests, side by side ─→ publish
             └─────────────────────────────────────────────────────────────────────→ report
 
 Every step is the function ``python -m imdb_elt run`` runs (imdb_elt.pipeline); the run's plan

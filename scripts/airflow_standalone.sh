@@ -32,7 +32,11 @@ export AIRFLOW__COSMOS__CACHE_DIR="$AIRFLOW_HOME/cosmos"
 export DBT_SEND_ANONYMOUS_USAGE_STATS=False
 export DO_NOT_TRACK=1
 export IMDB_RAW_DIR="${IMDB_RAW_DIR:-$REPO/data/sample}"
-mkdir -p "$AIRFLOW_HOME"
+mkdir -p "$AIRFLOW_HOME/config"
+# Tasks inherit the scheduler's imports of dbt, boto3 and FastAPI instead of importing them again
+# (imdb_elt/orchestration/local_settings.py). An operator's own local settings are left alone.
+LOCAL_SETTINGS="$AIRFLOW_HOME/config/airflow_local_settings.py"
+[[ -e "$LOCAL_SETTINGS" ]] || echo "from imdb_elt.orchestration.local_settings import *  # noqa: F403" > "$LOCAL_SETTINGS"
 
 echo "imdb-elt Airflow: AIRFLOW_HOME=$AIRFLOW_HOME  raw zone: $IMDB_RAW_DIR"
 echo "checking the dbt manifest Cosmos renders the DAG from (dbt parse when the project changed)..."
@@ -60,6 +64,9 @@ for _ in $(seq 1 120); do
   kill -0 "$PID" 2>/dev/null || { echo "airflow standalone exited; see the output above"; exit 1; }
   sleep 1
 done
+# The execution API that tasks call builds its versioned routes at its first request (Cadwyn,
+# about 6 s here): asked now, so that the first task of the first run does not wait for it.
+curl -fsS -o /dev/null "http://127.0.0.1:$PORT/execution/health" || true
 # IMDB_AIRFLOW_UNPAUSE=false keeps the DAG paused (the browser test looks without running it).
 if [[ "${IMDB_AIRFLOW_UNPAUSE:-true}" == "true" ]]; then
   # The DAG exists once the dag processor has parsed it: retry for up to a minute.

@@ -4,8 +4,8 @@ Two ways to run it (IMDB_DBT_EXECUTION_MODE; measured in docs/airflow.md):
 - ``watcher`` (default): Cosmos' ExecutionMode.WATCHER. One producer task runs the run's models
   in a single `dbt build` (one dbt start-up and one parse per run); one light task per model
   reports that model's outcome from the producer's events, so the graph still shows every model.
-  The tests run after the models in one `dbt test` task (TestBehavior.AFTER_ALL), before
-  publish: a failing test fails that task and nothing is published.
+  The tests run in one `dbt test` task (TestBehavior.AFTER_ALL) after the producer, beside the
+  model tasks, before publish: a failing test fails that task and nothing is published.
 - ``local``: one `dbt build --select <model>` per model task (TestBehavior.BUILD: the model,
   then its tests; tests on two models detached after both). Every task pays dbt's start-up and
   parse: several seconds each.
@@ -37,6 +37,9 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavi
 
 from imdb_elt.config import DBT_PROFILE, DBT_PROJECT_DIR, PROFILES_DIR, Settings, dbt_environment
 from imdb_elt.orchestration.tasks import dbt_env_interceptor, push_dbt_results, release_dbt_duckdb
+
+#: Above the watchers' (Cosmos gives them 2): with more ready tasks than slots, the tests go first.
+TESTS_PRIORITY_WEIGHT = 100
 
 
 def dbt_task_group(settings: Settings, manifest: Path, group_id: str = "dbt") -> DbtTaskGroup:
@@ -96,10 +99,10 @@ def _wire_watchers(group: DbtTaskGroup, settings: Settings) -> None:
     tasks = _walk(group)
     watchers = [t for t in tasks if isinstance(t, BaseConsumerSensor)]
     tests = [t for t in tasks if t.task_id.endswith(".dbt_project_test")]
-    _flatten(watchers)
-    for watcher in watchers:
-        for test in tests:  # the tests still run after every model
-            watcher >> test
+    _flatten(watchers + tests)
+    for test in tests:  # the longest task after the branch: queued before the watchers
+        test.priority_weight = TESTS_PRIORITY_WEIGHT
+        test.weight_rule = "absolute"
     for task in tasks:
         if task.task_id.endswith(".dbt_producer_watcher_done"):
             # Cosmos' gate after the producer (none_failed) would succeed in a run with nothing
@@ -114,9 +117,10 @@ def _wire_watchers(group: DbtTaskGroup, settings: Settings) -> None:
 
 
 def _flatten(watchers: list[Any]) -> None:
-    """Drop the model-to-model edges between watchers: dbt already built the models in their
-    order inside the producer, so a watcher waits for nothing but the producer, and a chain of
-    six models no longer costs six task start-ups in a row. (The lineage is dbt's, in the docs.)
+    """Drop the edges between watchers (and the tests task): dbt already built the models in
+    their order inside the producer, so a watcher waits for nothing but the producer, and a chain
+    of six models no longer costs six task start-ups in a row. The tests read what the producer
+    built, so they run beside the watchers, not after them. (The lineage is dbt's, in the docs.)
     """
     ids = {w.task_id for w in watchers}
     by_id = {w.task_id: w for w in watchers}

@@ -72,14 +72,17 @@ def test_one_task_per_model_after_the_one_build(dagbag, dbt_manifest):
 
 
 def test_one_dbt_build_then_the_tests_before_publish(dagbag):
-    """The producer builds the run's models in one dbt process; the tests run after every model."""
+    """The producer builds the run's models in one dbt process; the tests read what it built, so
+    they start with the model tasks (first in the queue), not after them, and gate publish."""
     dag = dagbag.dags["imdb_elt_hourly"]
     producer, tests = dag.get_task("dbt.dbt_producer_watcher"), dag.get_task("dbt.dbt_project_test")
     assert producer.pool == tests.pool == "imdb_elt_dbt"  # the only dbt writers, one at a time
     assert tests.base_cmd == ["test"]
-    model_tasks = {t.task_id for t in dag.tasks if t.task_id.endswith("_run")}
-    assert model_tasks <= tests.get_flat_relative_ids(upstream=True)
-    assert "dbt.dbt_project_test" in dag.get_task("publish").get_flat_relative_ids(upstream=True)
+    assert tests.upstream_task_ids == {"dbt.select_models"}
+    assert producer.task_id in tests.get_flat_relative_ids(upstream=True)
+    model_tasks = [t for t in dag.tasks if t.task_id.endswith("_run")]
+    assert all(tests.priority_weight > t.priority_weight for t in model_tasks)  # weight rule: absolute
+    assert "dbt.dbt_project_test" in dag.get_task("publish").upstream_task_ids
 
 
 def test_the_engine_steps_in_order_and_the_branch_before_every_dbt_task(dagbag):

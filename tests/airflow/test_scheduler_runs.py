@@ -66,6 +66,9 @@ def test_first_run_builds_everything_like_the_command_line(airflow_server, sampl
     assert report["orchestrator"] == "airflow" and cli_report["orchestrator"] == "cli"
     assert _comparable(report) == _comparable(cli_report)
     _assert_same_marts(airflow_server, sample_site.site)
+    # make airflow's warm start for the LocalExecutor's tasks (docs/airflow.md)
+    local_settings = airflow_server.home / "config" / "airflow_local_settings.py"
+    assert "imdb_elt.orchestration.local_settings" in local_settings.read_text()
 
 
 @pytest.mark.timeout(300)
