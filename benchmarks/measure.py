@@ -18,6 +18,8 @@ from pathlib import Path
 import psutil
 
 SAMPLE_INTERVAL_SECONDS = 0.1
+#: A step that runs for minutes (SF=1) says every so often how long it has run and what it last printed.
+HEARTBEAT_SECONDS = 60.0
 
 
 @dataclass
@@ -71,6 +73,27 @@ class _PeakSampler(threading.Thread):
         self.join()
 
 
+class _Heartbeat(threading.Thread):
+    """Every HEARTBEAT_SECONDS: elapsed time, memory so far and the step's last output line."""
+
+    def __init__(self, started: float, sampler: _PeakSampler, lines: list[str]) -> None:
+        super().__init__(daemon=True)
+        self._since, self._sampler, self._lines = started, sampler, lines
+        self._interval = HEARTBEAT_SECONDS
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self._interval):
+            last = self._lines[-1].strip() if self._lines else "(no output yet)"
+            elapsed, peak_mib = time.perf_counter() - self._since, self._sampler.peak / 2**20
+            print(f"    … {elapsed:,.0f} s, peak {peak_mib:,.0f} MiB; last line: {last[:200]}", flush=True)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        if self.is_alive():
+            self.join()
+
+
 def run_measured(
     command: Sequence[str],
     *,
@@ -99,7 +122,10 @@ def run_measured(
     sampler = _PeakSampler(proc.pid)
     sampler.start()
     lines: list[str] = []
-    log = open(log_file, "w") if log_file else None  # noqa: SIM115 - closed below
+    heartbeat = _Heartbeat(started, sampler, lines)
+    if not echo:
+        heartbeat.start()
+    log = open(log_file, "w", buffering=1) if log_file else None  # noqa: SIM115 - closed below; line-buffered for tail -f
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -113,6 +139,7 @@ def run_measured(
         returncode = proc.wait(timeout=timeout)
     finally:
         seconds = time.perf_counter() - started
+        heartbeat.stop()
         sampler.stop()
         if log:
             log.close()
