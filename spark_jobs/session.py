@@ -50,6 +50,10 @@ PLAN_CONF: dict[str, str] = {
 }
 
 
+#: glibc malloc arenas for the JVM this process starts (see build_session).
+MALLOC_ARENA_MAX = "2"
+
+
 def fair_pools_file() -> str:
     """Declare one FAIR pool per input, so concurrent files share the cores without Spark
     warning, file by file, that it had to create an undeclared pool."""
@@ -136,6 +140,10 @@ def build_session(
     if SparkContext._gateway is None and not os.environ.get("SPARK_ENV_LOADED"):  # we start the JVM
         quick = QUICK_START_JAVA_OPTIONS if quick_start else ""
         java_options = " ".join(f"{java_options} {quick} {_class_sharing_options()}".split())
+        # The JVM inherits this process's environment. For native allocations (zstd, gzip) from
+        # its hundreds of threads glibc opens up to 8 x cores malloc arenas and rarely returns
+        # them; two keep native memory nearer to what is in use (docs/benchmarks.md, SF=1).
+        os.environ.setdefault("MALLOC_ARENA_MAX", MALLOC_ARENA_MAX)
     conf = {
         **OUTPUT_CONF,
         **PLAN_CONF,

@@ -84,6 +84,32 @@ def _render_profile(monkeypatch: pytest.MonkeyPatch, env: dict[str, str | None])
     return ProfileRenderer(cli_vars={}).render_data(raw["imdb_elt"]["outputs"])
 
 
+def test_a_duckdb_that_has_spilled_still_opens_new_dbt_cursors(monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
+    """dbt-duckdb runs ``SET`` for each of the profile's ``settings`` on every new cursor. DuckDB
+    refuses to set ``temp_directory`` again once it has spilled there, which failed every model
+    of the first SF=1 build; set once when the database opens, it cannot."""
+    import duckdb
+
+    env = {"IMDB_ENV": "prod", "DUCKDB_PATH": str(tmp_path / "w.duckdb"), "DUCKDB_MEMORY_LIMIT": "40MB",
+           "DUCKDB_TEMP_DIRECTORY": None}
+    duck = _render_profile(monkeypatch, env)["duckdb"]
+    con = duckdb.connect(duck["path"], config=duck.get("config_options") or {})
+
+    def new_cursor() -> duckdb.DuckDBPyConnection:  # as dbt-duckdb's initialize_cursor does
+        cursor = con.cursor()
+        for key, value in duck["settings"].items():
+            cursor.execute(f"SET {key} = '{value}'")
+        return cursor
+
+    first = new_cursor()
+    first.execute("CREATE TABLE t AS SELECT md5(i::VARCHAR) AS v FROM range(1500000) r(i)")
+    assert first.execute("SELECT count(*) FROM (SELECT v FROM t ORDER BY v)").fetchone() == (1500000,)
+    spilled = Path(duck["path"] + ".tmp")
+    assert spilled.is_dir() and any(spilled.iterdir())  # the sort did spill
+    assert new_cursor().execute("SELECT current_setting('temp_directory')").fetchone() == (str(spilled),)
+
+
 @pytest.mark.parametrize("person", [
     {"USER": "Jane.Doe-2", "IMDB_DEV_SCHEMA": None, "HOME": "/home/jane", "IMDB_DEV_DUCKDB_PATH": None},
     {"USER": None, "IMDB_DEV_SCHEMA": None, "HOME": "/tmp/h", "IMDB_DEV_DUCKDB_PATH": None},
@@ -100,7 +126,7 @@ def test_development_builds_use_the_persons_schema_and_file(
     assert re.fullmatch(r"[a-z0-9_]+", settings.dev_schema)
     assert {o["schema"] for o in outputs.values()} == {settings.dev_schema}
     assert outputs["duckdb"]["path"] == settings.dev_duckdb_path != settings.duckdb_path
-    assert outputs["duckdb"]["settings"]["temp_directory"] == settings.dev_duckdb_path + ".tmp"
+    assert outputs["duckdb"]["config_options"]["temp_directory"] == settings.dev_duckdb_path + ".tmp"
     if person["USER"] == "Jane.Doe-2":
         assert settings.dev_schema == "dbt_jane_doe_2"
         assert settings.dev_duckdb_path == "/home/jane/.imdb_elt/imdb_dev.duckdb"
