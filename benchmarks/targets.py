@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarks.steps import DBT_STEP, StepResult
+from benchmarks.steps import DBT_STEP, DUCKDB_STEP, IMDB_SQLITE_STEP, StepResult
 
 #: The goals of issue 14, one line each.
 SPARK_RATIO_LIMIT = 2.5  # spark clean / duckdb reference (stretch: 2.0)
@@ -17,7 +17,9 @@ DBT_SECONDS_LIMIT = 60.0  # dbt build with every test, judged at SF=0.1
 DBT_JUDGED_AT_SF = 0.1
 PIPELINE_RATIO_LIMIT = 0.5  # pipeline full load / imdb-sqlite
 CHANGED_SHARE_LIMIT = 0.15  # 1%-changed run / full load
-MEMORY_LIMIT_MIB = 4 * 1024  # peak RSS of any step's process tree, at every scale
+MEMORY_LIMIT_MIB = 4 * 1024  # peak RSS of any of the project's steps (process tree), at every scale
+#: Other tools, measured for comparison: their memory is theirs (DuckDB takes 80% of RAM by default).
+REFERENCE_STEPS = (DUCKDB_STEP, IMDB_SQLITE_STEP)
 SF1_SECONDS_LIMIT = 20 * 60
 NO_NEW_DATA_SECONDS_LIMIT = 5.0
 #: Rows/s at a larger scale may drop this much below the smaller scale's and still count as linear
@@ -89,8 +91,8 @@ def evaluate(results: list[StepResult], sfs: list[float]) -> list[Verdict]:
             out.append(Verdict(name, _status(dbt.seconds <= DBT_SECONDS_LIMIT), f"{dbt.seconds:.1f} s")
                        if dbt else Verdict(name, "NOT MEASURED", "no full load measured"))
 
-        measured = [r for r in results if r.sf == sf and r.ok and r.step != DBT_STEP]
-        name = f"SF={sf:g} peak memory of every step <= {MEMORY_LIMIT_MIB // 1024} GiB"
+        measured = [r for r in results if r.sf == sf and r.ok and r.step not in (DBT_STEP, *REFERENCE_STEPS)]
+        name = f"SF={sf:g} peak memory of every project step <= {MEMORY_LIMIT_MIB // 1024} GiB"
         if measured:
             top = max(measured, key=lambda r: r.peak_rss_mib)
             out.append(Verdict(name, _status(top.peak_rss_mib <= MEMORY_LIMIT_MIB),
