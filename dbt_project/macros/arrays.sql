@@ -6,12 +6,15 @@
     Models explode them with these three macros so no model carries adapter-specific SQL:
 
         select t.tconst,
-               {{ array_element('g') }} as genre,
-               {{ array_position('g_pos') }} as genre_position
+               {{ array_element('t', 'genres', 'g') }} as genre,
+               {{ array_position('t', 'genres', 'g_pos') }} as genre_position
         from source_rel as t
         {{ unnest_array('t', 'genres', 'g', 'g_pos') }}
 
-    A null or empty array yields no rows (inner lateral join), positions are 1-based.
+    A null or empty array yields no rows, positions are 1-based. PostgreSQL joins a lateral
+    unnest; Redshift navigates the SUPER array (PartiQL). DuckDB unnests in the select list: it
+    plans a lateral unnest as a join against every outer row, which ran out of memory at SF=1
+    (12.3M titles in 2 GB), where the select-list form needs no join.
 #}
 
 {% macro unnest_array(relation_alias, column, element_alias, position_alias) -%}
@@ -23,35 +26,48 @@
         as {{ element_alias }}__u({{ element_alias }}, {{ position_alias }})
 {%- endmacro %}
 
+{% macro duckdb__unnest_array(relation_alias, column, element_alias, position_alias) -%}
+    {#- array_element and array_position unnest in the select list. -#}
+{%- endmacro %}
+
 {% macro redshift__unnest_array(relation_alias, column, element_alias, position_alias) -%}
     {#- PartiQL navigation: the comma join over a SUPER array unnests it; AT gives the 0-based index. -#}
     , {{ relation_alias }}.{{ column }} as {{ element_alias }} at {{ position_alias }}
 {%- endmacro %}
 
 
-{% macro array_element(element_alias) -%}
-    {{ return(adapter.dispatch('array_element', 'imdb_elt')(element_alias)) }}
+{% macro array_element(relation_alias, column, element_alias) -%}
+    {{ return(adapter.dispatch('array_element', 'imdb_elt')(relation_alias, column, element_alias)) }}
 {%- endmacro %}
 
-{% macro default__array_element(element_alias) -%}
+{% macro default__array_element(relation_alias, column, element_alias) -%}
     {{ element_alias }}
 {%- endmacro %}
 
-{% macro redshift__array_element(element_alias) -%}
+{% macro duckdb__array_element(relation_alias, column, element_alias) -%}
+    unnest({{ relation_alias }}.{{ column }})
+{%- endmacro %}
+
+{% macro redshift__array_element(relation_alias, column, element_alias) -%}
     {#- SUPER scalars must be cast before comparison or joins with varchar columns. -#}
     cast({{ element_alias }} as varchar(65535))
 {%- endmacro %}
 
 
-{% macro array_position(position_alias) -%}
-    {{ return(adapter.dispatch('array_position', 'imdb_elt')(position_alias)) }}
+{% macro array_position(relation_alias, column, position_alias) -%}
+    {{ return(adapter.dispatch('array_position', 'imdb_elt')(relation_alias, column, position_alias)) }}
 {%- endmacro %}
 
-{% macro default__array_position(position_alias) -%}
+{% macro default__array_position(relation_alias, column, position_alias) -%}
     cast({{ position_alias }} as integer)
 {%- endmacro %}
 
-{% macro redshift__array_position(position_alias) -%}
+{% macro duckdb__array_position(relation_alias, column, position_alias) -%}
+    {#- Zipped with the unnest of the same list in the same select list: 1-based indexes. -#}
+    cast(generate_subscripts({{ relation_alias }}.{{ column }}, 1) as integer)
+{%- endmacro %}
+
+{% macro redshift__array_position(relation_alias, column, position_alias) -%}
     cast({{ position_alias }} as integer) + 1
 {%- endmacro %}
 

@@ -11,8 +11,8 @@ exploded as (
 
     select
         m.tconst,
-        {{ imdb_elt.array_element('g') }} as genre,
-        {{ imdb_elt.array_position('g_pos') }} as genre_position
+        {{ imdb_elt.array_element('m', 'genres', 'g') }} as genre,
+        {{ imdb_elt.array_position('m', 'genres', 'g_pos') }} as genre_position
 
     from movies as m
     {{ imdb_elt.unnest_array('m', 'genres', 'g', 'g_pos') }}

@@ -21,8 +21,8 @@ exploded as (
 
     select
         c.tconst,
-        {{ imdb_elt.array_element('d') }} as nconst,
-        {{ imdb_elt.array_position('d_pos') }} as director_position
+        {{ imdb_elt.array_element('c', 'director_nconsts', 'd') }} as nconst,
+        {{ imdb_elt.array_position('c', 'director_nconsts', 'd_pos') }} as director_position
 
     from crew as c
     {{ imdb_elt.unnest_array('c', 'director_nconsts', 'd', 'd_pos') }}

@@ -14,8 +14,8 @@ exploded as (
 
     select
         t.tconst,
-        {{ imdb_elt.array_element('g') }} as genre,
-        {{ imdb_elt.array_position('g_pos') }} as genre_position
+        {{ imdb_elt.array_element('t', 'genres', 'g') }} as genre,
+        {{ imdb_elt.array_position('t', 'genres', 'g_pos') }} as genre_position
 
     from titles as t
     {{ imdb_elt.unnest_array('t', 'genres', 'g', 'g_pos') }}
