@@ -93,7 +93,10 @@ def class_archive() -> Path | None:
 #: Inputs up to this many bytes in all get ``quick_start`` (see the module docstring).
 QUICK_START_MAX_BYTES = 16 * 2**20
 #: The JVM option behind ``quick_start``: the first (C1) JIT tier only.
-QUICK_START_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+# With C1 only the JVM also shrinks its code cache to 48 MB, which a long-lived session (the test
+# suite's shared one) fills: "Out of space in CodeCache for adapters" killed it once. The default
+# size is kept (reserved, not committed: no cost to a short run).
+QUICK_START_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
 
 #: The archive this process's JVM is writing at exit (installed by ``stop_session``).
 _dumping: tuple[Path, Path] | None = None
