@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup run test lint lock sample parse docs airflow bench soak package deploy-code clean
+.PHONY: help setup run test lint lock sample parse docs airflow bench profile soak package deploy-code clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,9 +55,13 @@ airflow: setup ## local Airflow (api-server, scheduler, dag-processor, triggerer
 docs: setup ## generate and serve the dbt docs site
 	@scripts/dbt_docs.sh
 
+comma := ,
 SF ?= 0.01,0.1
 bench: setup ## benchmarks side by side: make bench SF=0.1 [SKIP=imdb-sqlite]
 	@$(BIN)/python -m benchmarks.run --sf $(SF) $(if $(SKIP),--skip $(SKIP))
+
+profile: setup ## where the Spark job's time goes (flight recording, cost ladder): make profile SF=0.1
+	@$(BIN)/python -m benchmarks.profile_spark --sf $(if $(findstring $(comma),$(SF)),0.1,$(SF))
 
 soak: setup ## 50 consecutive runs with random deliveries, ending equal to one fresh load
 	@$(BIN)/python -m benchmarks.soak --runs $${RUNS:-50}

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from imdb_elt import catalog, layout, storage
 from imdb_elt.config import Settings
@@ -21,6 +22,8 @@ MANIFEST_FILE = layout.MANIFEST_FILE
 SPARK_DONE_MARKER = layout.SPARK_DONE_MARKER
 SPARK_STATS_FILE = layout.SPARK_STATS_FILE
 LEDGER_FILE = "ledger.jsonl"
+#: Checksums of the local raw files by path and stat: a cache, safe to delete.
+CHECKSUMS_FILE = "raw_checksums.json"
 
 
 def new_snapshot_id(now: datetime | None = None) -> str:
@@ -62,9 +65,34 @@ def append_ledger(settings: Settings, entries: Iterable[dict]) -> None:
     storage.write_text_atomic(ledger_uri(settings), "\n".join(lines) + "\n")
 
 
+def checksums_uri(settings: Settings) -> str:
+    return f"{settings.state_dir}/{CHECKSUMS_FILE}"
+
+
+def _read_checksums(uri: str) -> dict[str, Any]:
+    """The memo of local raw files' checksums; empty if absent or unreadable (it is a cache)."""
+    try:
+        memo = json.loads(storage.read_text(uri)) if storage.exists(uri) else {}
+    except (OSError, ValueError):
+        return {}
+    return memo if isinstance(memo, dict) else {}
+
+
 def list_deliveries(settings: Settings) -> tuple[list[Delivery], list[str]]:
-    """Catalogue files present in the raw zone, and the catalogue file names that are missing."""
-    found = {f.name: f for f in storage.list_files(settings.raw_dir)}
+    """Catalogue files present in the raw zone, and the catalogue file names that are missing.
+
+    A local raw zone's checksums are remembered in the state folder, so that a file whose stat
+    has not changed is not read again (``storage.list_files``).
+    """
+    memo = None if storage.is_s3(settings.raw_dir) else _read_checksums(checksums_uri(settings))
+    before = dict(memo or {})
+    files = storage.list_files(settings.raw_dir, checksums=memo)
+    if memo is not None:
+        present = {str(Path(f.uri).resolve()) for f in files}
+        memo = {path: entry for path, entry in memo.items() if path in present}
+        if memo != before:
+            storage.write_text_atomic(checksums_uri(settings), json.dumps(memo, indent=1) + "\n")
+    found = {f.name: f for f in files}
     deliveries = [
         Delivery(name, found[name].uri, found[name].size, found[name].etag_or_checksum)
         for name in catalog.BY_FILE_NAME

@@ -125,11 +125,23 @@ class _File:
         self.size = io.file_size(spark, path) or 0
         self.files = output_files(int(self.size * OUTPUT_BYTES_PER_INPUT_BYTE), slices)
         self.progress = progress
+        #: Wall seconds per step (the text before any ":" or "("), for the stats and profiles.
+        self.step_seconds: dict[str, float] = {}
+        self._step: tuple[str, float] | None = None
 
     def step(self, text: str) -> None:
+        self.end_step()
+        self._step = (text.split(":")[0].split("(")[0].strip(), time.perf_counter())
         if self.progress is not None:
             self.progress.step(self.raw.file_name, self.path, self.size, text)
         log.debug("%s: %s", self.raw.file_name, text)
+
+    def end_step(self) -> None:
+        if self._step is not None:
+            name, started = self._step
+            spent = time.perf_counter() - started
+            self.step_seconds[name] = round(self.step_seconds.get(name, 0.0) + spent, 3)
+            self._step = None
 
     def data_lines(self, lines: Observation | None = None) -> DataFrame:
         numbered = number_lines(io.read_lines(self.spark, self.path))
@@ -161,7 +173,7 @@ class _File:
 
     def candidate_keys(self) -> DataFrame:
         """Hashes of the natural keys written more than once (persisted: few rows)."""
-        self.step("finding repeated keys in the written rows")
+        self.step("key check: finding repeated keys in the written rows")
         written = io.read_parquet(self.spark, self.processed).select(key_hash(self.raw).alias("_h"))
         # Shuffled first: a partial aggregate before the exchange only grows a map of unique keys.
         spread = written.repartition(int(self.spark.conf.get("spark.sql.shuffle.partitions") or 8), "_h")
@@ -215,7 +227,7 @@ class _File:
 
     def rewrite_processed(self, marked: DataFrame, gone: DataFrame) -> None:
         """Processed = what pass 1 wrote, minus every row of the ``gone`` keys, plus their kept rows."""
-        self.step("pass 2: rewriting processed without repeats")
+        self.step("rewrite: processed without repeats")
         raw = self.raw
         keys = list(raw.key)
         old = io.read_parquet(self.spark, self.processed)
@@ -232,7 +244,7 @@ class _File:
 
         Row counts come from the Parquet footers; the reasons from the (small) quarantine itself.
         """
-        self.step("counting the written files")
+        self.step("counts: counting the written files")
         written = io.parquet_rows(self.spark, self.processed)
         deduplicated = io.parquet_rows(self.spark, self.deduplicated)
         by_reason: dict[str, int] = {}
@@ -281,6 +293,7 @@ def clean_file(
         finally:
             candidates.unpersist()
         rows_written, quarantined_by_reason, rows_deduplicated = f.counts()
+        f.end_step()
     finally:
         if progress is not None:
             progress.done(name)
@@ -314,11 +327,12 @@ def clean_file(
         "output_files": f.files,
         "revisited": revisited,
         "seconds": round(seconds, 3),
+        "seconds_by_step": f.step_seconds,
         "rows_per_second": round(rows_read / seconds, 1) if seconds > 0 else None,
     }
     log.info(
-        "%s: %d rows read, %d written, %d deduplicated, %d quarantined in %.1f s (%.0f rows/s)",
+        "%s: %d rows read, %d written, %d deduplicated, %d quarantined in %.1f s (%.0f rows/s; %s)",
         name, rows_read, rows_written, rows_deduplicated, rows_quarantined, seconds,
-        stats["rows_per_second"] or 0,
+        stats["rows_per_second"] or 0, ", ".join(f"{k} {v:.1f} s" for k, v in f.step_seconds.items()),
     )  # fmt: skip
     return stats

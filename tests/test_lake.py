@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
 
-from imdb_elt import config, lake
+from imdb_elt import config, lake, storage
 
 
 @pytest.fixture
@@ -63,6 +65,46 @@ def test_identical_redelivery_is_not_new_but_changed_content_is(settings):
     changed, _ = lake.list_deliveries(settings)
     new, _ = lake.new_deliveries(settings, changed)
     assert [d.file_name for d in new] == ["title.ratings.tsv.gz"]
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    reads: list[str] = []
+    real = storage.sha256_file
+
+    def counting(path):
+        reads.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(storage, "sha256_file", counting)
+    return reads
+
+
+def test_an_unchanged_file_is_not_read_again_but_any_rewrite_is(settings, monkeypatch):
+    monkeypatch.setattr(storage, "RACY_SECONDS", 0.0)
+    reads = _count_reads(monkeypatch)
+    _deliver(settings, "title.ratings.tsv.gz", "tconst\taverageRating\tnumVotes\ntt0000001\t5.0\t10\n")
+    first, _ = lake.list_deliveries(settings)
+    again, _ = lake.list_deliveries(settings)
+    assert again == first and reads == ["title.ratings.tsv.gz"]  # the second listing used the memo
+
+    # New bytes of the same size, with the old modification time put back: hashed again.
+    path = Path(settings.raw_dir) / "title.ratings.tsv.gz"
+    before = path.stat()
+    time.sleep(0.05)  # past the file system's timestamp tick
+    _deliver(settings, "title.ratings.tsv.gz", "tconst\taverageRating\tnumVotes\ntt0000001\t5.1\t10\n")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    changed, _ = lake.list_deliveries(settings)
+    assert reads == ["title.ratings.tsv.gz"] * 2
+    assert changed[0].fingerprint != first[0].fingerprint
+
+
+def test_a_file_changed_moments_ago_is_hashed_on_every_listing(settings, monkeypatch):
+    reads = _count_reads(monkeypatch)
+    _deliver(settings, "title.ratings.tsv.gz", "tconst\taverageRating\tnumVotes\n")
+    lake.list_deliveries(settings)
+    lake.list_deliveries(settings)
+    assert reads == ["title.ratings.tsv.gz"] * 2  # within RACY_SECONDS: its stamp is not trusted
 
 
 def test_manifest_carries_unchanged_datasets_forward(settings):

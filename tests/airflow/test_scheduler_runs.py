@@ -28,7 +28,7 @@ DBT_FIGURES = ("models_ok", "models_failed", "tests_passed", "tests_warned", "te
 
 
 def _comparable(report: dict) -> dict:
-    files = {ds: {k: v for k, v in st.items() if k not in ("seconds", "rows_per_second")}
+    files = {ds: {k: v for k, v in st.items() if k not in ("seconds", "seconds_by_step", "rows_per_second")}
              for ds, st in (report.get("files") or {}).items()}
     dbt = {k: report["dbt"].get(k) for k in DBT_FIGURES} if report.get("dbt") else {}
     return {**{k: report.get(k) for k in SAME_IN_BOTH}, "files": files, "dbt": dbt}

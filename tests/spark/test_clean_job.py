@@ -74,6 +74,11 @@ def test_outputs_and_stats(cleaned: tuple[Path, Path, dict], spark: SparkSession
     assert all(s["ends_with_newline"] for s in stats.values())
     assert stats["title_ratings"]["rows_written"] == len(RATINGS_ROWS)  # CRLF lines all clean
     assert stats["movie_metadata"] == {**stats["movie_metadata"], "rows_read": 2, "rows_deduplicated": 1}
+    # Where each file's time went: the steps it went through, and no more than its whole time.
+    assert set(basics["seconds_by_step"]) == {"pass 1", "key check", "pass 2", "rewrite", "counts"}
+    assert set(stats["title_ratings"]["seconds_by_step"]) == {"pass 1", "key check", "counts"}
+    for s in stats.values():
+        assert 0 < sum(s["seconds_by_step"].values()) <= s["seconds"]
     for dataset, s in stats.items():
         written = spark.read.parquet(str(snap / dataset)).count()
         quarantined = spark.read.parquet(str(lake / "quarantine" / "S1" / dataset)).count()
