@@ -2,7 +2,8 @@
 
 For each scale factor: generate (or reuse) the seeded inputs, then time, each in its own
 subprocess with the peak RSS of its process tree (JVM and dbt included):
-Spark start-up alone, the Spark cleaning job, a DuckDB conversion to typed Parquet (the floor),
+Spark start-up alone (and, with a new environment, its first run, which writes the JVM's class
+archive), the Spark cleaning job, a DuckDB conversion to typed Parquet (the floor),
 imdb-sqlite 2.1.0 (what users reach for), the whole pipeline on a fresh lake, the same run again
 with nothing new, and a run after a snapshot in which 1% of the ratings changed.
 Writes bench_results/bench.json, bench.csv and scale_curve.png; prints the table, the Airflow DAG
@@ -70,7 +71,8 @@ def bench_scale(sf: float, seed: int, data_root: Path, work_root: Path, skip: se
               f"{'ok' if result.ok else 'FAILED'}", flush=True)
 
     if "spark-startup" not in skip:
-        record(steps.spark_startup(sf, work))
+        for result in steps.spark_startup(sf, work):
+            record(result)
     if "spark" not in skip:
         record(steps.spark_clean(sf, raw_dir, work, rows))
     if "duckdb" not in skip:
