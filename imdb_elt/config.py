@@ -23,6 +23,29 @@ SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 DEFAULT_DATASETS_URL = "https://datasets.imdbws.com"
 
 
+@dataclass(frozen=True)
+class EmrRelease:
+    """What an AWS EMR release runs the job on (AWS's release notes)."""
+
+    spark: str  # the Apache Spark version the release ships (AWS builds it as <version>-amzn)
+    pythons: tuple[str, ...]  # the Python versions its images offer
+
+    @property
+    def spark_line(self) -> str:
+        """``4.0``: the feature line; the job may use nothing newer."""
+        return ".".join(self.spark.split(".")[:2])
+
+
+#: The EMR releases the job can run on. ``emr-spark-8.0.0`` is AWS's Spark 4 runtime for EMR,
+#: EMR Serverless and EMR on EKS (May 2026); EMR 7.x ships Spark 3.5, which cannot run the job
+#: (``is_valid_utf8``, ``try_cast``). The project pins pyspark to the same version, so every
+#: test here runs the Spark that production runs (tests/test_config.py checks the pin).
+EMR_RELEASES: dict[str, EmrRelease] = {
+    "emr-spark-8.0.0": EmrRelease(spark="4.0.2", pythons=("3.11", "3.12", "3.13")),
+}
+DEFAULT_EMR_RELEASE_LABEL = "emr-spark-8.0.0"
+
+
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name, "")
     return value if value.strip() else default
@@ -182,6 +205,21 @@ class Settings:
     # s3:// folder of the Spark code: `make deploy-code` uploads each bundle to <uri>/<version>/.
     spark_code_uri: str = field(default_factory=lambda: _env("IMDB_SPARK_CODE_URI", ""))
     emr_log_uri: str = field(default_factory=lambda: _env("IMDB_EMR_LOG_URI", ""))
+    # The EMR release the job runs on (EMR Serverless application, EMR cluster): one of EMR_RELEASES.
+    emr_release_label: str = field(
+        default_factory=lambda: _env("IMDB_EMR_RELEASE_LABEL", DEFAULT_EMR_RELEASE_LABEL)
+    )
+
+    @property
+    def emr_release(self) -> EmrRelease:
+        """The release ``emr_release_label`` names; a label the job cannot run on is refused."""
+        try:
+            return EMR_RELEASES[self.emr_release_label]
+        except KeyError:
+            raise ValueError(
+                f"IMDB_EMR_RELEASE_LABEL={self.emr_release_label!r}: the job needs Spark 4; "
+                f"known releases: {', '.join(sorted(EMR_RELEASES))}"
+            ) from None
 
     # Layout of the lake: derived (imdb_elt/layout.py), not configured.
     @property

@@ -4,6 +4,7 @@ the same variable (profiles.yml, the dbt project, the scripts) names the same on
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,29 @@ def test_the_lake_layout_has_one_home(defaults: config.Settings) -> None:
     assert defaults.current_pointer == f"{lake}/processed/CURRENT"
     sources = "\n".join(p.read_text() for p in (REPO_ROOT / "spark_jobs").glob("*.py"))
     assert '"processed", "snapshots"' not in sources and "'processed', 'snapshots'" not in sources
+
+
+def _pinned(package: str) -> str:
+    for line in (REPO_ROOT / "requirements.txt").read_text().splitlines():
+        name, _, version = line.partition("==")
+        if name.strip().lower() == package:
+            return version.strip()
+    raise AssertionError(f"{package} is not pinned in requirements.txt")
+
+
+def test_the_pinned_pyspark_is_the_spark_of_the_emr_release(defaults: config.Settings) -> None:
+    """Every test runs the Spark that production runs: the pin is the default release's Spark
+    (AWS builds it as <version>-amzn), so nothing newer than that line can slip into the job."""
+    import pyspark
+
+    release = defaults.emr_release
+    assert defaults.emr_release_label == config.DEFAULT_EMR_RELEASE_LABEL
+    assert _pinned("pyspark") == release.spark
+    assert pyspark.__version__ == release.spark, "the environment is stale: run `make setup`"
+    assert f"{sys.version_info.major}.{sys.version_info.minor}" in release.pythons
+
+
+def test_a_release_that_cannot_run_the_job_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMDB_EMR_RELEASE_LABEL", "emr-7.5.0")  # Spark 3.5
+    with pytest.raises(ValueError, match=r"emr-7\.5\.0.*needs Spark 4.*emr-spark-8\.0\.0"):
+        _ = config.load().emr_release

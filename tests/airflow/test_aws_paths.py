@@ -112,7 +112,7 @@ CLOUD_CONF = [
 def _cluster(emr: Any) -> str:
     return emr.run_job_flow(
         Name="imdb-elt",
-        ReleaseLabel="emr-7.5.0",
+        ReleaseLabel=config.load().emr_release_label,
         Instances={
             "MasterInstanceType": "m5.xlarge",
             "SlaveInstanceType": "m5.xlarge",
@@ -202,9 +202,8 @@ def test_the_cluster_id_falls_back_to_an_airflow_variable(aws_env, monkeypatch):
 @mock_aws
 def test_emr_serverless_job_run_is_started_with_the_job_arguments(aws_env, monkeypatch):
     client = boto3.client("emr-serverless", region_name=REGION)
-    app_id = client.create_application(name="imdb-elt", releaseLabel="emr-7.5.0", type="SPARK")[
-        "applicationId"
-    ]
+    label = config.load().emr_release_label
+    app_id = client.create_application(name="imdb-elt", releaseLabel=label, type="SPARK")["applicationId"]
     monkeypatch.setenv("IMDB_EMR_SERVERLESS_APP_ID", app_id)
     monkeypatch.setenv("IMDB_EMR_LOG_URI", "s3://imdb-logs/emr/")
     settings = config.load()
@@ -231,9 +230,8 @@ def test_emr_serverless_job_run_is_started_with_the_job_arguments(aws_env, monke
 @mock_aws
 def test_a_failed_emr_serverless_job_fails_the_task(aws_env, monkeypatch):
     client = boto3.client("emr-serverless", region_name=REGION)
-    app_id = client.create_application(name="imdb-elt", releaseLabel="emr-7.5.0", type="SPARK")[
-        "applicationId"
-    ]
+    label = config.load().emr_release_label
+    app_id = client.create_application(name="imdb-elt", releaseLabel=label, type="SPARK")["applicationId"]
     monkeypatch.setenv("IMDB_EMR_SERVERLESS_APP_ID", app_id)
     settings = config.load()
     deploy_code()

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from imdb_elt import spark_bundle
+from imdb_elt import config, spark_bundle
 from imdb_elt.config import REPO_ROOT
 from tests.moto_redshift import patch_redshift_data
 
@@ -114,7 +114,7 @@ def test_emr_and_redshift_copy(aws, monkeypatch, dbt_manifest: Path) -> None:
     emr = boto3.client("emr", region_name=REGION)
     cluster_id = emr.run_job_flow(
         Name="imdb-elt",
-        ReleaseLabel="emr-7.5.0",
+        ReleaseLabel=config.load().emr_release_label,
         JobFlowRole="EMR_EC2_DefaultRole",
         ServiceRole="EMR_DefaultRole",
         Instances={
@@ -191,7 +191,7 @@ def test_emr_and_redshift_copy(aws, monkeypatch, dbt_manifest: Path) -> None:
 
 def test_emr_serverless_and_redshift_spectrum(aws, monkeypatch, dbt_manifest: Path) -> None:
     app_id = boto3.client("emr-serverless", region_name=REGION).create_application(
-        name="imdb-elt", releaseLabel="emr-7.5.0", type="SPARK"
+        name="imdb-elt", releaseLabel=config.load().emr_release_label, type="SPARK"
     )["applicationId"]
     dag = parse_dag(
         monkeypatch,
