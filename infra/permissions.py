@@ -156,10 +156,11 @@ def airflow(
                             actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
                             resources=[b.raw.arn_for_objects("*")]),
         # lake.py: CURRENT, the manifest (written by record_snapshot), the job's stats and
-        # _SPARK_DONE; locking.py and lake.py: the lease, the ledger; report.py: the reports.
+        # _SPARK_DONE; locking.py and lake.py: the lease, the ledger.
         iam.PolicyStatement(sid="LakeBooks", actions=["s3:GetObject", "s3:PutObject"],
-                            resources=[_objects(b.lake, PROCESSED), _objects(b.lake, STATE),
-                                       _objects(b.lake, REPORTS)]),
+                            resources=[_objects(b.lake, PROCESSED), _objects(b.lake, STATE)]),
+        # report.py writes reports/<run_id>.json and latest.json (and never reads them back).
+        iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[_objects(b.lake, REPORTS)]),
         # lake.prune_snapshots deletes old snapshots and their quarantine (storage.delete_tree,
         # which HEADs the prefix's own key first); locking.release deletes the lease.
         iam.PolicyStatement(sid="LakePrune", actions=["s3:GetObject", "s3:DeleteObject"],

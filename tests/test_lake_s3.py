@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from imdb_elt import config, lake, storage
+from imdb_elt import config, lake, report, storage
 from tests.fixtures.aws import REGION, S3Zones
 
 
@@ -139,3 +139,13 @@ def test_pruning_on_s3_keeps_retention_and_referenced_snapshots(s3: Any, s3_zone
     assert keys(s3, lake_dir, "quarantine/S2") == []
     assert len(keys(s3, lake_dir, "processed/snapshots/S1/title_basics/")) == 3
     assert lake.prune_snapshots(settings) == []  # a second prune finds nothing more
+
+
+def test_run_reports_on_s3_keep_every_run_and_the_latest(s3: Any, s3_zones: S3Zones) -> None:
+    settings = config.load()
+    first = report.write_report(settings, {"run_id": "20261201T070000000000Z", "status": "succeeded"})
+    report.write_report(settings, {"run_id": "20261201T080000000000Z", "status": "failed"})
+    assert first == f"{s3_zones.lake}/reports/20261201T070000000000Z.json"
+    assert keys(s3, s3_zones.lake, "reports") == [
+        "reports/20261201T070000000000Z.json", "reports/20261201T080000000000Z.json", "reports/latest.json"]
+    assert json.loads(get(s3, s3_zones.lake, "reports/latest.json"))["status"] == "failed"
