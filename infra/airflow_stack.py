@@ -27,25 +27,45 @@ STARTUP_SCRIPT_PATH = "startup.sh"
 class ImdbEltAirflowStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, base: ImdbEltStack, **kwargs) -> None:
         o = base.options
-        super().__init__(scope, construct_id, stack_name=f"{o.stack_name}-airflow",
-                         description="imdb-elt: the MWAA environment that runs the DAG", **kwargs)
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=f"{o.stack_name}-airflow",
+            description="imdb-elt: the MWAA environment that runs the DAG",
+            **kwargs,
+        )
         name = o.stack_name
-        self.mwaa_policy = iam.Policy(self, "MwaaServicePolicy", roles=[base.airflow_role],
-                                      statements=permissions.mwaa_service(name, base.airflow_bucket))
+        self.mwaa_policy = iam.Policy(
+            self,
+            "MwaaServicePolicy",
+            roles=[base.airflow_role],
+            statements=permissions.mwaa_service(name, base.airflow_bucket),
+        )
         subnets = base.vpc.private_subnets or base.vpc.isolated_subnets
         log = mwaa.CfnEnvironment.ModuleLoggingConfigurationProperty(enabled=True, log_level="INFO")
         self.mwaa_environment = mwaa.CfnEnvironment(
-            self, "Environment", name=name,
-            airflow_version=o.mwaa_airflow_version, environment_class=o.mwaa_environment_class,
-            execution_role_arn=base.airflow_role.role_arn, source_bucket_arn=base.airflow_bucket.bucket_arn,
-            dag_s3_path=DAGS_PATH, requirements_s3_path=REQUIREMENTS_PATH,
+            self,
+            "Environment",
+            name=name,
+            airflow_version=o.mwaa_airflow_version,
+            environment_class=o.mwaa_environment_class,
+            execution_role_arn=base.airflow_role.role_arn,
+            source_bucket_arn=base.airflow_bucket.bucket_arn,
+            dag_s3_path=DAGS_PATH,
+            requirements_s3_path=REQUIREMENTS_PATH,
             startup_script_s3_path=STARTUP_SCRIPT_PATH,
             network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
                 security_group_ids=[base.airflow_security_group.security_group_id],
-                subnet_ids=[s.subnet_id for s in subnets[:2]]),  # MWAA takes exactly two
+                subnet_ids=[s.subnet_id for s in subnets[:2]],
+            ),  # MWAA takes exactly two
             webserver_access_mode="PRIVATE_ONLY",
             max_workers=2,
             airflow_configuration_options={"core.load_examples": "False"},
             logging_configuration=mwaa.CfnEnvironment.LoggingConfigurationProperty(
-                dag_processing_logs=log, scheduler_logs=log, task_logs=log, webserver_logs=log, worker_logs=log),
+                dag_processing_logs=log,
+                scheduler_logs=log,
+                task_logs=log,
+                webserver_logs=log,
+                worker_logs=log,
+            ),
         )

@@ -8,6 +8,7 @@ checks run on every synth; a finding without a suppression (infra/nag.py) fails 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -31,21 +32,32 @@ FEATURE_FLAGS = {
 }
 
 
-def build(context: dict | None = None, outdir: str | os.PathLike[str] | None = None,
-          settings: config.Settings | None = None) -> tuple[cdk.App, list[cdk.Stack]]:
+def build(
+    context: dict | None = None,
+    outdir: str | os.PathLike[str] | None = None,
+    settings: config.Settings | None = None,
+) -> tuple[cdk.App, list[cdk.Stack]]:
     """The app with its stacks and cdk-nag attached (not yet synthesised)."""
     # The CDK CLI passes its output folder in CDK_OUTDIR; run by Python, the app writes infra/cdk.out.
-    app = cdk.App(context={**FEATURE_FLAGS, **(context or {})},
-                  outdir=str(outdir) if outdir else (None if os.environ.get("CDK_OUTDIR") else str(OUT_DIR)))
+    app = cdk.App(
+        context={**FEATURE_FLAGS, **(context or {})},
+        outdir=str(outdir) if outdir else (None if os.environ.get("CDK_OUTDIR") else str(OUT_DIR)),
+    )
     options = InfraOptions.from_context(app.node.try_get_context)
     synthesizer = cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False)
-    base = ImdbEltStack(app, "ImdbElt", settings=settings or config.load(), options=options,
-                        synthesizer=synthesizer)
+    base = ImdbEltStack(
+        app, "ImdbElt", settings=settings or config.load(), options=options, synthesizer=synthesizer
+    )
     stacks: list[cdk.Stack] = [base]
     if options.mwaa:
-        stacks.append(ImdbEltAirflowStack(app, "ImdbEltAirflow", base=base,
-                                          synthesizer=cdk.DefaultStackSynthesizer(
-                                              generate_bootstrap_version_rule=False)))
+        stacks.append(
+            ImdbEltAirflowStack(
+                app,
+                "ImdbEltAirflow",
+                base=base,
+                synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+            )
+        )
     for stack in stacks:
         suppress(stack)
     cdk.Aspects.of(app).add(cdk_nag.AwsSolutionsChecks(reports=True, verbose=True))
@@ -60,19 +72,36 @@ def unsuppressed_findings(assembly: cdk.cx_api.CloudAssembly) -> list[str]:
         metadata = Path(assembly.directory) / f"{stack.id}.metadata.json"
         entries = json.loads(metadata.read_text()) if metadata.is_file() else {}
         for path, items in entries.items():
-            found += [f"{path}: {item['data'].strip()}" for item in items
-                      if item["type"] in ("aws:cdk:error", "aws:cdk:warning") and "AwsSolutions-" in str(item["data"])]
+            found += [
+                f"{path}: {item['data'].strip()}"
+                for item in items
+                if item["type"] in ("aws:cdk:error", "aws:cdk:warning")
+                and "AwsSolutions-" in str(item["data"])
+            ]
     return found
 
 
-def main() -> int:
-    app, _ = build()
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.app", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="CDK context (infra/options.py), as `cdk -c`",
+    )
+    args = parser.parse_args(argv)
+    context = dict(item.split("=", 1) for item in args.context)
+    app, _ = build(context=context)
     assembly = app.synth()
     findings = unsuppressed_findings(assembly)
     for line in findings:
         print(line, file=sys.stderr)
-    print(f"synthesised {', '.join(s.stack_name for s in assembly.stacks)} into {assembly.directory}"
-          + (f"; {len(findings)} cdk-nag finding(s) not suppressed" if findings else "; cdk-nag: clean"))
+    print(
+        f"synthesised {', '.join(s.stack_name for s in assembly.stacks)} into {assembly.directory}"
+        + (f"; {len(findings)} cdk-nag finding(s) not suppressed" if findings else "; cdk-nag: clean")
+    )
     return 1 if findings else 0
 
 

@@ -5,22 +5,8 @@ given as CDK context (``cdk.json``, or ``-c key=value`` / ``make synth CONTEXT="
 The product's own settings (names the code reads, the EMR release, the Glue database, snapshot
 retention) are not repeated here: the stack reads them from ``imdb_elt.config``.
 
-| context key | default | meaning |
-|---|---|---|
-| ``stack_name`` | ``imdb-elt`` | CloudFormation stack name (the MWAA stack is ``<it>-airflow``) |
-| ``mwaa`` | ``false`` | also define the MWAA environment (a second stack) |
-| ``mwaa_airflow_version`` | ``3.0.6`` | MWAA's Apache Airflow version (the newest AWS offers) |
-| ``mwaa_environment_class`` | ``mw1.small`` | MWAA size |
-| ``vpc_id``, ``private_subnet_ids``, ``availability_zones`` | – | import an existing VPC instead of creating one (all three; lists comma-separated) |
-| ``nat_gateways`` | ``1`` with MWAA, else ``0`` | NAT gateways of a new VPC (MWAA installs its requirements from PyPI) |
-| ``redshift_base_rpu`` / ``redshift_max_rpu`` | ``8`` / ``32`` | Redshift Serverless capacity (RPU) |
-| ``redshift_staging`` | ``copy`` | ``REDSHIFT_STAGING`` the outputs give the DAG (``spectrum`` adds a Glue endpoint) |
-| ``emr_max_vcpu`` / ``emr_max_memory_gb`` | ``16`` / ``64`` | EMR Serverless application's maximum capacity |
-| ``emr_idle_minutes`` | ``15`` | the application stops after this long without a job |
-| ``quarantine_days`` | ``90`` | S3 expiry of ``quarantine/`` objects (they are also deleted with their snapshot) |
-| ``report_days`` | ``400`` | S3 expiry of run reports ``reports/<run_id>.json`` (never ``latest.json``) |
-| ``noncurrent_days`` | ``30`` | S3 expiry of replaced object versions (code and Airflow buckets) |
-| ``log_days`` | ``90`` | S3 expiry of access logs, VPC flow logs and EMR job logs |
+The keys, their defaults (the fields below) and their meaning are listed in docs/deployment.md
+("Choices at deploy time").
 """
 
 from __future__ import annotations

@@ -85,8 +85,11 @@ def render(settings: Mapping[str, str], fmt: str) -> str:
     if fmt == "env":
         lines = (f"{name}={value}" for name, value in settings.items())
     elif fmt == "shell":
-        lines = ["#!/bin/sh", "# MWAA startup script: the imdb-elt settings from the stack's outputs",
-                 *(f"export {name}={shlex.quote(value)}" for name, value in settings.items())]
+        lines = [
+            "#!/bin/sh",
+            "# MWAA startup script: the imdb-elt settings from the stack's outputs",
+            *(f"export {name}={shlex.quote(value)}" for name, value in settings.items()),
+        ]
     else:
         raise ValueError(f"unknown format {fmt!r}: env | shell")
     return "\n".join(lines) + "\n"
@@ -99,8 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=["env", "shell"], default="env")
     parser.add_argument("--outputs-file", type=Path, help="JSON written by `cdk deploy --outputs-file`")
     args = parser.parse_args(argv)
-    outputs = (file_outputs(args.outputs_file, args.stack) if args.outputs_file
-               else stack_outputs(args.stack, args.region))
+    outputs = (
+        file_outputs(args.outputs_file, args.stack)
+        if args.outputs_file
+        else stack_outputs(args.stack, args.region)
+    )
     sys.stdout.write(render(settings_from_outputs(outputs), args.format))
     return 0
 

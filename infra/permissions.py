@@ -38,7 +38,7 @@ _ROOT = "s3://lake-root"
 
 def lake_key(path_of_lake: str) -> str:
     """A lake path from imdb_elt.layout as a key prefix of the lake bucket (the lake is its root)."""
-    return path_of_lake[len(_ROOT) + 1:]
+    return path_of_lake[len(_ROOT) + 1 :]
 
 
 PROCESSED = lake_key(layout.processed_dir(_ROOT))  # processed/
@@ -86,18 +86,22 @@ def spark_job(b: Buckets) -> list[iam.PolicyStatement]:
     Parquet files in parts and aborts them when a task fails.
     """
     return [
-        iam.PolicyStatement(sid="ListRawAndLake", actions=["s3:ListBucket"],
-                            resources=[b.raw.bucket_arn, b.lake.bucket_arn]),
+        iam.PolicyStatement(
+            sid="ListRawAndLake", actions=["s3:ListBucket"], resources=[b.raw.bucket_arn, b.lake.bucket_arn]
+        ),
         iam.PolicyStatement(sid="ReadRaw", actions=["s3:GetObject"], resources=[b.raw.arn_for_objects("*")]),
         iam.PolicyStatement(
             sid="WriteSnapshotAndQuarantine",
             actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
             resources=[_objects(b.lake, SNAPSHOTS), _objects(b.lake, QUARANTINE)],
         ),
-        iam.PolicyStatement(sid="ReadCode", actions=["s3:GetObject"], resources=[_objects(b.code, CODE_PREFIX)]),
+        iam.PolicyStatement(
+            sid="ReadCode", actions=["s3:GetObject"], resources=[_objects(b.code, CODE_PREFIX)]
+        ),
         # EMR Serverless writes the job's driver and executor logs to IMDB_EMR_LOG_URI as the job role.
-        iam.PolicyStatement(sid="WriteJobLogs", actions=["s3:PutObject"],
-                            resources=[_objects(b.logs, EMR_LOG_PREFIX)]),
+        iam.PolicyStatement(
+            sid="WriteJobLogs", actions=["s3:PutObject"], resources=[_objects(b.logs, EMR_LOG_PREFIX)]
+        ),
     ]
 
 
@@ -120,14 +124,26 @@ def redshift(b: Buckets, glue_database: str) -> list[iam.PolicyStatement]:
     """
     return [
         iam.PolicyStatement(
-            sid="ListProcessed", actions=["s3:ListBucket"], resources=[b.lake.bucket_arn],
+            sid="ListProcessed",
+            actions=["s3:ListBucket"],
+            resources=[b.lake.bucket_arn],
             conditions={"StringLike": {"s3:prefix": [f"{PROCESSED}/*"]}},
         ),
-        iam.PolicyStatement(sid="ReadProcessed", actions=["s3:GetObject"], resources=[_objects(b.lake, PROCESSED)]),
+        iam.PolicyStatement(
+            sid="ReadProcessed", actions=["s3:GetObject"], resources=[_objects(b.lake, PROCESSED)]
+        ),
         iam.PolicyStatement(
             sid="SpectrumCatalog",
-            actions=["glue:GetDatabase", "glue:CreateDatabase", "glue:GetTable", "glue:GetTables",
-                     "glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable", "glue:GetPartitions"],
+            actions=[
+                "glue:GetDatabase",
+                "glue:CreateDatabase",
+                "glue:GetTable",
+                "glue:GetTables",
+                "glue:CreateTable",
+                "glue:UpdateTable",
+                "glue:DeleteTable",
+                "glue:GetPartitions",
+            ],
             resources=glue_arns(glue_database),
         ),
     ]
@@ -137,8 +153,11 @@ def code_deploy(b: Buckets) -> list[iam.PolicyStatement]:
     """``make deploy-code`` (spark_bundle.upload): reads SHA256SUMS and the objects' checksums,
     then puts the three files. Nothing is ever deleted: old versions stay for rollback."""
     return [
-        iam.PolicyStatement(sid="DeployBundle", actions=["s3:GetObject", "s3:PutObject"],
-                            resources=[_objects(b.code, CODE_PREFIX)]),
+        iam.PolicyStatement(
+            sid="DeployBundle",
+            actions=["s3:GetObject", "s3:PutObject"],
+            resources=[_objects(b.code, CODE_PREFIX)],
+        ),
     ]
 
 
@@ -149,53 +168,87 @@ def airflow(
     return [
         # storage.list_files (detect), acquire's HEAD of a delivered file; delete_tree and exists
         # list the lake's prefixes (prune, lease release, _SPARK_DONE).
-        iam.PolicyStatement(sid="ListRawAndLake", actions=["s3:ListBucket"],
-                            resources=[b.raw.bucket_arn, b.lake.bucket_arn]),
+        iam.PolicyStatement(
+            sid="ListRawAndLake", actions=["s3:ListBucket"], resources=[b.raw.bucket_arn, b.lake.bucket_arn]
+        ),
         # acquire: HEAD of the delivered file (validators), upload_file of a verified download.
-        iam.PolicyStatement(sid="AcquireRaw",
-                            actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-                            resources=[b.raw.arn_for_objects("*")]),
+        iam.PolicyStatement(
+            sid="AcquireRaw",
+            actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+            resources=[b.raw.arn_for_objects("*")],
+        ),
         # lake.py: CURRENT, the manifest (written by record_snapshot), the job's stats and
         # _SPARK_DONE; locking.py and lake.py: the lease, the ledger.
-        iam.PolicyStatement(sid="LakeBooks", actions=["s3:GetObject", "s3:PutObject"],
-                            resources=[_objects(b.lake, PROCESSED), _objects(b.lake, STATE)]),
+        iam.PolicyStatement(
+            sid="LakeBooks",
+            actions=["s3:GetObject", "s3:PutObject"],
+            resources=[_objects(b.lake, PROCESSED), _objects(b.lake, STATE)],
+        ),
         # report.py writes reports/<run_id>.json and latest.json (and never reads them back).
-        iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[_objects(b.lake, REPORTS)]),
+        iam.PolicyStatement(
+            sid="WriteReports", actions=["s3:PutObject"], resources=[_objects(b.lake, REPORTS)]
+        ),
         # lake.prune_snapshots deletes old snapshots and their quarantine (storage.delete_tree,
         # which HEADs the prefix's own key first); locking.release deletes the lease.
-        iam.PolicyStatement(sid="LakePrune", actions=["s3:GetObject", "s3:DeleteObject"],
-                            resources=[_objects(b.lake, SNAPSHOTS), _objects(b.lake, QUARANTINE)]),
-        iam.PolicyStatement(sid="ReleaseLease", actions=["s3:DeleteObject"], resources=[_objects(b.lake, STATE)]),
+        iam.PolicyStatement(
+            sid="LakePrune",
+            actions=["s3:GetObject", "s3:DeleteObject"],
+            resources=[_objects(b.lake, SNAPSHOTS), _objects(b.lake, QUARANTINE)],
+        ),
+        iam.PolicyStatement(
+            sid="ReleaseLease", actions=["s3:DeleteObject"], resources=[_objects(b.lake, STATE)]
+        ),
         # aws_spark.code_locations -> spark_bundle.verify_deployed: SHA256SUMS and both checksums.
-        iam.PolicyStatement(sid="CheckCode", actions=["s3:GetObject"], resources=[_objects(b.code, CODE_PREFIX)]),
+        iam.PolicyStatement(
+            sid="CheckCode", actions=["s3:GetObject"], resources=[_objects(b.code, CODE_PREFIX)]
+        ),
         # EmrServerlessStartJobOperator: get_application (and start_application when stopped),
         # start_job_run; its waiter get_job_run; cancel_job_run when the task is killed.
-        iam.PolicyStatement(sid="StartSparkJob",
-                            actions=["emr-serverless:GetApplication", "emr-serverless:StartApplication",
-                                     "emr-serverless:StartJobRun"],
-                            resources=[application_arn]),
-        iam.PolicyStatement(sid="WatchSparkJob",
-                            actions=["emr-serverless:GetJobRun", "emr-serverless:CancelJobRun"],
-                            resources=[f"{application_arn}/jobruns/*"]),
+        iam.PolicyStatement(
+            sid="StartSparkJob",
+            actions=[
+                "emr-serverless:GetApplication",
+                "emr-serverless:StartApplication",
+                "emr-serverless:StartJobRun",
+            ],
+            resources=[application_arn],
+        ),
+        iam.PolicyStatement(
+            sid="WatchSparkJob",
+            actions=["emr-serverless:GetJobRun", "emr-serverless:CancelJobRun"],
+            resources=[f"{application_arn}/jobruns/*"],
+        ),
         # start_job_run passes the job role (executionRoleArn) to EMR Serverless, and only there.
-        iam.PolicyStatement(sid="PassJobRole", actions=["iam:PassRole"], resources=[job_role_arn],
-                            conditions={"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}}),
+        iam.PolicyStatement(
+            sid="PassJobRole",
+            actions=["iam:PassRole"],
+            resources=[job_role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}},
+        ),
         # RedshiftDataOperator: batch_execute_statement (COPY, one transaction), execute_statement
         # (Spectrum's DDL, one call each); the Data API and dbt log in with the caller's identity.
-        iam.PolicyStatement(sid="RunSqlOnWorkgroup",
-                            actions=["redshift-data:BatchExecuteStatement", "redshift-data:ExecuteStatement",
-                                     "redshift-serverless:GetCredentials"],
-                            resources=[workgroup_arn]),
+        iam.PolicyStatement(
+            sid="RunSqlOnWorkgroup",
+            actions=[
+                "redshift-data:BatchExecuteStatement",
+                "redshift-data:ExecuteStatement",
+                "redshift-serverless:GetCredentials",
+            ],
+            resources=[workgroup_arn],
+        ),
         # describe_statement (the operator's wait), cancel_statement (a killed task). These
         # actions have no resource type: AWS requires "*", and the condition limits them to the
         # statements this role itself started (AWS's own Data API policies do the same).
-        iam.PolicyStatement(sid="WatchOwnStatements",
-                            actions=["redshift-data:DescribeStatement", "redshift-data:CancelStatement"],
-                            resources=["*"],
-                            conditions={"StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}}),
+        iam.PolicyStatement(
+            sid="WatchOwnStatements",
+            actions=["redshift-data:DescribeStatement", "redshift-data:CancelStatement"],
+            resources=["*"],
+            conditions={"StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}},
+        ),
         # redshift_stage.external_table_statements -> spectrum.read_external_tables (get_tables).
-        iam.PolicyStatement(sid="ReadSpectrumCatalog", actions=["glue:GetTables"],
-                            resources=glue_arns(glue_database)),
+        iam.PolicyStatement(
+            sid="ReadSpectrumCatalog", actions=["glue:GetTables"], resources=glue_arns(glue_database)
+        ),
     ]
 
 
@@ -203,27 +256,52 @@ def mwaa_service(environment_name: str, airflow_bucket: s3.IBucket) -> list[iam.
     """What MWAA's own processes need from the execution role (AWS's documented MWAA execution
     role policy), with the MWAA stack only. None of it is the project's code."""
     env_arn = f"arn:{Aws.PARTITION}:airflow:{Aws.REGION}:{Aws.ACCOUNT_ID}:environment/{environment_name}"
-    log_groups = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:airflow-{environment_name}-*"
+    log_groups = (
+        f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:airflow-{environment_name}-*"
+    )
     return [
         iam.PolicyStatement(sid="MwaaMetrics", actions=["airflow:PublishMetrics"], resources=[env_arn]),
-        iam.PolicyStatement(sid="MwaaReadBucket", actions=["s3:GetObject*", "s3:GetBucket*", "s3:List*"],
-                            resources=[airflow_bucket.bucket_arn, airflow_bucket.arn_for_objects("*")]),
+        iam.PolicyStatement(
+            sid="MwaaReadBucket",
+            actions=["s3:GetObject*", "s3:GetBucket*", "s3:List*"],
+            resources=[airflow_bucket.bucket_arn, airflow_bucket.arn_for_objects("*")],
+        ),
         # MWAA checks the account's public access block: the action has no resource type ("*").
-        iam.PolicyStatement(sid="MwaaPublicAccessCheck", actions=["s3:GetAccountPublicAccessBlock"],
-                            resources=["*"]),
-        iam.PolicyStatement(sid="MwaaLogs",
-                            actions=["logs:CreateLogStream", "logs:CreateLogGroup", "logs:PutLogEvents",
-                                     "logs:GetLogEvents", "logs:GetLogRecord", "logs:GetLogGroupFields",
-                                     "logs:GetQueryResults"],
-                            resources=[log_groups]),
+        iam.PolicyStatement(
+            sid="MwaaPublicAccessCheck", actions=["s3:GetAccountPublicAccessBlock"], resources=["*"]
+        ),
+        iam.PolicyStatement(
+            sid="MwaaLogs",
+            actions=[
+                "logs:CreateLogStream",
+                "logs:CreateLogGroup",
+                "logs:PutLogEvents",
+                "logs:GetLogEvents",
+                "logs:GetLogRecord",
+                "logs:GetLogGroupFields",
+                "logs:GetQueryResults",
+            ],
+            resources=[log_groups],
+        ),
         # DescribeLogGroups and PutMetricData have no resource type: AWS requires "*".
-        iam.PolicyStatement(sid="MwaaLogGroupsAndMetrics",
-                            actions=["logs:DescribeLogGroups", "cloudwatch:PutMetricData"], resources=["*"]),
+        iam.PolicyStatement(
+            sid="MwaaLogGroupsAndMetrics",
+            actions=["logs:DescribeLogGroups", "cloudwatch:PutMetricData"],
+            resources=["*"],
+        ),
         # The Celery queue MWAA creates for the environment, in an account of its own.
-        iam.PolicyStatement(sid="MwaaCeleryQueue",
-                            actions=["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                                     "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:SendMessage"],
-                            resources=[f"arn:{Aws.PARTITION}:sqs:{Aws.REGION}:*:airflow-celery-*"]),
+        iam.PolicyStatement(
+            sid="MwaaCeleryQueue",
+            actions=[
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:ReceiveMessage",
+                "sqs:SendMessage",
+            ],
+            resources=[f"arn:{Aws.PARTITION}:sqs:{Aws.REGION}:*:airflow-celery-*"],
+        ),
         iam.PolicyStatement(
             sid="MwaaCeleryQueueKey",
             actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Encrypt"],

@@ -36,7 +36,6 @@ from imdb_elt.spark_bundle import (
 from tests.fixtures.aws import REGION, S3Zones
 
 
-
 def _zip_names(archive: bytes) -> list[str]:
     return zipfile.ZipFile(BytesIO(archive)).namelist()
 

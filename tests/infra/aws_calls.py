@@ -25,10 +25,28 @@ from typing import Any
 RECORD_ENV = "IMDB_RECORD_AWS_CALLS"
 #: Parameters that name what a call acts on (kept); everything else (bodies, SQL) is dropped.
 RESOURCE_PARAMS = (
-    "Bucket", "Key", "Prefix", "Delimiter", "Delete", "UploadId",
-    "applicationId", "jobRunId", "executionRoleArn",
-    "ClusterIdentifier", "WorkgroupName", "DbUser", "SecretArn", "Database", "Id",
-    "DatabaseName", "Name", "JobFlowId", "ClusterId", "StepId", "StepIds", "StackName",
+    "Bucket",
+    "Key",
+    "Prefix",
+    "Delimiter",
+    "Delete",
+    "UploadId",
+    "applicationId",
+    "jobRunId",
+    "executionRoleArn",
+    "ClusterIdentifier",
+    "WorkgroupName",
+    "DbUser",
+    "SecretArn",
+    "Database",
+    "Id",
+    "DatabaseName",
+    "Name",
+    "JobFlowId",
+    "ClusterId",
+    "StepId",
+    "StepIds",
+    "StackName",
 )
 _lock = threading.Lock()
 _transfer_role: str | None = None

@@ -28,10 +28,14 @@ from tests.infra.aws_calls import RECORD_ENV
 #: The moto-backed tests whose calls are recorded. The S3 ones run against the stack's buckets.
 RECORDED_TESTS = [
     "tests/test_lake_s3.py",
-    *(f"tests/test_locking.py::{name}[s3]" for name in (
-        "test_a_second_run_is_refused_while_the_first_holds_the_lease",
-        "test_renewal_belongs_to_the_holder_only",
-        "test_a_holder_that_stopped_renewing_is_taken_over")),
+    *(
+        f"tests/test_locking.py::{name}[s3]"
+        for name in (
+            "test_a_second_run_is_refused_while_the_first_holds_the_lease",
+            "test_renewal_belongs_to_the_holder_only",
+            "test_a_holder_that_stopped_renewing_is_taken_over",
+        )
+    ),
     "tests/airflow/test_acquire_s3.py",
     "tests/deploy/test_spark_bundle.py::test_deploy_code_uploads_the_packaged_bundle_under_its_version",
     "tests/deploy/test_spark_bundle.py::test_a_missing_or_changed_bundle_fails_fast_and_says_what_to_run",
@@ -67,9 +71,15 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     def load(directory: Path, name: str) -> dict[str, Any]:
         return json.loads((directory / f"{name}.template.json").read_text())
 
-    return Synth(default_dir, load(default_dir, "ImdbElt"), mwaa_dir, load(mwaa_dir, "ImdbElt"),
-                 load(mwaa_dir, "ImdbEltAirflow"),
-                 unsuppressed_findings(default) + unsuppressed_findings(mwaa), time.perf_counter() - started)
+    return Synth(
+        default_dir,
+        load(default_dir, "ImdbElt"),
+        mwaa_dir,
+        load(mwaa_dir, "ImdbElt"),
+        load(mwaa_dir, "ImdbEltAirflow"),
+        unsuppressed_findings(default) + unsuppressed_findings(mwaa),
+        time.perf_counter() - started,
+    )
 
 
 @dataclass(frozen=True)
@@ -96,10 +106,27 @@ def recorded_run(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Reco
     env = {**os.environ, STACK_TEMPLATE: str(template_path), RECORD_ENV: str(calls_file)}
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "tests.infra.aws_calls", *RECORDED_TESTS, "-v", "-rA",
-         "-p", "no:cacheprovider", f"--basetemp={work / 'pytest'}", "--durations=0"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "tests.infra.aws_calls",
+            *RECORDED_TESTS,
+            "-v",
+            "-rA",
+            "-p",
+            "no:cacheprovider",
+            f"--basetemp={work / 'pytest'}",
+            "--durations=0",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     calls = [json.loads(line) for line in calls_file.read_text().splitlines()] if calls_file.exists() else []
-    return RecordedRun(proc.returncode, proc.stdout + proc.stderr, calls, template_path,
-                       time.perf_counter() - started)
+    return RecordedRun(
+        proc.returncode, proc.stdout + proc.stderr, calls, template_path, time.perf_counter() - started
+    )

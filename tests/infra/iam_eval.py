@@ -65,7 +65,9 @@ def substitute(text: str, context: Mapping[str, Any]) -> str:
     return _VARIABLE.sub(value, text)
 
 
-def _matches_any(patterns: Iterable[str], value: str, context: Mapping[str, Any], *, case_sensitive: bool) -> bool:
+def _matches_any(
+    patterns: Iterable[str], value: str, context: Mapping[str, Any], *, case_sensitive: bool
+) -> bool:
     return any(wildcard_match(substitute(p, context), value, case_sensitive=case_sensitive) for p in patterns)
 
 
@@ -112,9 +114,10 @@ def statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
     if "Resource" in statement:
         if not _matches_any(_as_list(statement["Resource"]), request.resource, context, case_sensitive=True):
             return False
-    elif "NotResource" in statement:
-        if _matches_any(_as_list(statement["NotResource"]), request.resource, context, case_sensitive=True):
-            return False
+    elif "NotResource" in statement and _matches_any(
+        _as_list(statement["NotResource"]), request.resource, context, case_sensitive=True
+    ):
+        return False
     for operator, keys in statement.get("Condition", {}).items():
         for key, expected in keys.items():
             if not condition_holds(operator, key, expected, context):
@@ -138,5 +141,9 @@ def evaluate(policies: Iterable[Mapping[str, Any]], request: Request) -> str:
 
 def matching_statements(policies: Iterable[Mapping[str, Any]], request: Request) -> list[Mapping[str, Any]]:
     """The Allow statements that apply to ``request`` (to find grants no call uses)."""
-    return [s for p in policies for s in _as_list(p["Statement"])
-            if s["Effect"] == "Allow" and statement_applies(s, request)]
+    return [
+        s
+        for p in policies
+        for s in _as_list(p["Statement"])
+        if s["Effect"] == "Allow" and statement_applies(s, request)
+    ]

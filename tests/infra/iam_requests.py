@@ -44,16 +44,25 @@ class StackResources:
 
     def glue(self, kind: str) -> str:
         base = f"arn:aws:glue:{self.region}:{self.account}"
-        return {"catalog": f"{base}:catalog", "database": f"{base}:database/{self.glue_database}",
-                "table": f"{base}:table/{self.glue_database}/{SAMPLE_TABLE}"}[kind]
+        return {
+            "catalog": f"{base}:catalog",
+            "database": f"{base}:database/{self.glue_database}",
+            "table": f"{base}:table/{self.glue_database}/{SAMPLE_TABLE}",
+        }[kind]
 
 
 S3_ACTIONS = {
-    "ListObjectsV2": "s3:ListBucket", "ListObjects": "s3:ListBucket",
-    "HeadObject": "s3:GetObject", "GetObject": "s3:GetObject",
-    "PutObject": "s3:PutObject", "CreateMultipartUpload": "s3:PutObject", "UploadPart": "s3:PutObject",
-    "CompleteMultipartUpload": "s3:PutObject", "AbortMultipartUpload": "s3:AbortMultipartUpload",
-    "DeleteObject": "s3:DeleteObject", "DeleteObjects": "s3:DeleteObject",
+    "ListObjectsV2": "s3:ListBucket",
+    "ListObjects": "s3:ListBucket",
+    "HeadObject": "s3:GetObject",
+    "GetObject": "s3:GetObject",
+    "PutObject": "s3:PutObject",
+    "CreateMultipartUpload": "s3:PutObject",
+    "UploadPart": "s3:PutObject",
+    "CompleteMultipartUpload": "s3:PutObject",
+    "AbortMultipartUpload": "s3:AbortMultipartUpload",
+    "DeleteObject": "s3:DeleteObject",
+    "DeleteObjects": "s3:DeleteObject",
 }
 
 
@@ -72,8 +81,13 @@ def _s3(call: dict[str, Any], stack: StackResources) -> list[Request]:
     tls = {"aws:SecureTransport": "true"}
     action = S3_ACTIONS[op]
     if action == "s3:ListBucket":
-        return [Request(action, f"arn:aws:s3:::{bucket}",
-                        {**tls, "s3:prefix": params.get("Prefix", ""), "s3:delimiter": params.get("Delimiter", "")})]
+        return [
+            Request(
+                action,
+                f"arn:aws:s3:::{bucket}",
+                {**tls, "s3:prefix": params.get("Prefix", ""), "s3:delimiter": params.get("Delimiter", "")},
+            )
+        ]
     keys = params["Delete"] if op == "DeleteObjects" else [params["Key"]]
     return [Request(action, f"arn:aws:s3:::{bucket}/{key}", tls) for key in keys]
 
@@ -93,16 +107,23 @@ def to_requests(call: dict[str, Any], stack: StackResources) -> list[Request]:
         if op in ("GetApplication", "StartApplication", "StartJobRun"):
             requests = [Request(f"emr-serverless:{op}", stack.application_arn)]
             if op == "StartJobRun":
-                requests.append(Request("iam:PassRole", stack.job_role_arn,
-                                        {"iam:PassedToService": "emr-serverless.amazonaws.com"}))
+                requests.append(
+                    Request(
+                        "iam:PassRole",
+                        stack.job_role_arn,
+                        {"iam:PassedToService": "emr-serverless.amazonaws.com"},
+                    )
+                )
             return requests
         if op in ("GetJobRun", "CancelJobRun"):
             return [Request(f"emr-serverless:{op}", f"{stack.application_arn}/jobruns/{params['jobRunId']}")]
         raise KeyError(f"emr-serverless:{op}")
     if service == "redshift-data":
         if op in ("ExecuteStatement", "BatchExecuteStatement"):
-            return [Request(f"redshift-data:{op}", stack.workgroup_arn),
-                    Request("redshift-serverless:GetCredentials", stack.workgroup_arn)]
+            return [
+                Request(f"redshift-data:{op}", stack.workgroup_arn),
+                Request("redshift-serverless:GetCredentials", stack.workgroup_arn),
+            ]
         if op in ("DescribeStatement", "GetStatementResult", "CancelStatement"):
             owner = {"aws:userid": USERID, "redshift-data:statement-owner-iam-userid": USERID}
             return [Request(f"redshift-data:{op}", "*", owner)]

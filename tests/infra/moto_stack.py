@@ -2,8 +2,8 @@
 
 moto builds what it models (S3 buckets, IAM roles and their inline policies, the VPC, subnets,
 security groups, endpoints) and cannot build EMR Serverless, Redshift Serverless, MWAA, a Glue
-database or bucket policies (and fails on a flow log). Those resources are taken out of the template first, and every
-``Ref`` / ``Fn::GetAtt`` to them is replaced by a stand-in value of the right shape
+database or bucket policies (and fails on a flow log). Those resources are taken out of the
+template first, and every ``Ref`` / ``Fn::GetAtt`` to them is replaced by a stand-in value of the right shape
 (``stand_in``), so that the outputs and policies that name them still resolve. The permission
 tests use the same stand-ins for the resources the recorded calls address.
 """
@@ -31,7 +31,9 @@ def stand_in(resource_type: str, properties: dict[str, Any], attribute: str | No
     if resource_type == "AWS::RedshiftServerless::Workgroup":
         name = properties["WorkgroupName"]
         return {
-            "Workgroup.WorkgroupArn": f"arn:aws:redshift-serverless:{region}:{ACCOUNT}:workgroup/{WORKGROUP_ID}",
+            "Workgroup.WorkgroupArn": (
+                f"arn:aws:redshift-serverless:{region}:{ACCOUNT}:workgroup/{WORKGROUP_ID}"
+            ),
             "Workgroup.WorkgroupId": WORKGROUP_ID,
             "Workgroup.Endpoint.Address": f"{name}.{ACCOUNT}.{region}.redshift-serverless.amazonaws.com",
         }.get(attribute or "", name)
@@ -49,8 +51,11 @@ FAILS_IN_MOTO = {"AWS::EC2::FlowLog"}
 
 def unsupported(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     models = get_model_map()
-    return {lid: r for lid, r in template["Resources"].items()
-            if r["Type"] not in models or r["Type"] in FAILS_IN_MOTO}
+    return {
+        lid: r
+        for lid, r in template["Resources"].items()
+        if r["Type"] not in models or r["Type"] in FAILS_IN_MOTO
+    }
 
 
 def for_moto(template: dict[str, Any], region: str) -> dict[str, Any]:
@@ -87,8 +92,11 @@ def deploy(template: dict[str, Any], stack_name: str, region: str) -> dict[str, 
     import boto3
 
     cfn = boto3.client("cloudformation", region_name=region)
-    cfn.create_stack(StackName=stack_name, TemplateBody=json.dumps(for_moto(template, region)),
-                     Capabilities=["CAPABILITY_NAMED_IAM"])
+    cfn.create_stack(
+        StackName=stack_name,
+        TemplateBody=json.dumps(for_moto(template, region)),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
     [stack] = cfn.describe_stacks(StackName=stack_name)["Stacks"]
     if stack["StackStatus"] != "CREATE_COMPLETE":
         raise RuntimeError(f"moto could not create {stack_name}: {stack['StackStatus']}")

@@ -27,8 +27,13 @@ def test_moto_creates_the_stack_and_its_outputs_are_the_settings(synth: Synth, m
     assert {settings["IMDB_EMR_EXECUTION_ROLE_ARN"], settings["REDSHIFT_IAM_ROLE_ARN"]} <= roles
     # What moto does not build, so what this check does not cover.
     assert sorted({r["Type"] for r in unsupported(synth.template).values()}) == [
-        "AWS::EC2::FlowLog", "AWS::EMRServerless::Application", "AWS::Glue::Database",
-        "AWS::RedshiftServerless::Namespace", "AWS::RedshiftServerless::Workgroup", "AWS::S3::BucketPolicy"]
+        "AWS::EC2::FlowLog",
+        "AWS::EMRServerless::Application",
+        "AWS::Glue::Database",
+        "AWS::RedshiftServerless::Namespace",
+        "AWS::RedshiftServerless::Workgroup",
+        "AWS::S3::BucketPolicy",
+    ]
 
 
 def test_the_s3_tests_pass_against_the_stack_buckets(recorded_run: RecordedRun) -> None:
@@ -37,6 +42,11 @@ def test_the_s3_tests_pass_against_the_stack_buckets(recorded_run: RecordedRun) 
     for test in STACK_TESTS:
         assert passed.get(test.split("::")[0], 0) >= 1, (test, passed)
     # Their product calls went to the stack's buckets (named by CloudFormation after the stack).
-    calls = [c for c in recorded_run.calls if c["service"] == "s3" and c["role"] != "test"
-             and c["test"].split("::")[0] in {t.split("::")[0] for t in STACK_TESTS}]
+    calls = [
+        c
+        for c in recorded_run.calls
+        if c["service"] == "s3"
+        and c["role"] != "test"
+        and c["test"].split("::")[0] in {t.split("::")[0] for t in STACK_TESTS}
+    ]
     assert calls and {bucket_identity(c["params"]["Bucket"]).rsplit("-", 1)[0] for c in calls} == {"imdb-elt"}

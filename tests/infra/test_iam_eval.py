@@ -21,26 +21,42 @@ def allow(action, resource, **extra) -> dict:
 
 def test_nothing_allowed_is_an_implicit_deny() -> None:
     assert evaluate([], Request("s3:GetObject", f"{BUCKET}/a")) == IMPLICIT_DENY
-    assert evaluate([policy(allow("s3:PutObject", f"{BUCKET}/*"))], Request("s3:GetObject", f"{BUCKET}/a")) \
+    assert (
+        evaluate([policy(allow("s3:PutObject", f"{BUCKET}/*"))], Request("s3:GetObject", f"{BUCKET}/a"))
         == IMPLICIT_DENY
+    )
 
 
 def test_an_explicit_deny_wins_over_any_allow_in_any_policy() -> None:
-    deny = policy({"Effect": "Deny", "Action": "s3:*", "Resource": "*",
-                   "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    deny = policy(
+        {
+            "Effect": "Deny",
+            "Action": "s3:*",
+            "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    )
     grant = policy(allow("s3:GetObject", f"{BUCKET}/*"))
-    assert evaluate([grant, deny], Request("s3:GetObject", f"{BUCKET}/a", {"aws:SecureTransport": "true"})) == ALLOW
-    assert evaluate([grant, deny], Request("s3:GetObject", f"{BUCKET}/a", {"aws:SecureTransport": "false"})) \
+    assert (
+        evaluate([grant, deny], Request("s3:GetObject", f"{BUCKET}/a", {"aws:SecureTransport": "true"}))
+        == ALLOW
+    )
+    assert (
+        evaluate([grant, deny], Request("s3:GetObject", f"{BUCKET}/a", {"aws:SecureTransport": "false"}))
         == EXPLICIT_DENY
+    )
 
 
-@pytest.mark.parametrize(("pattern", "action", "expected"), [
-    ("s3:GetObject", "s3:getobject", ALLOW),  # actions are case-insensitive
-    ("s3:Get*", "s3:GetObjectVersion", ALLOW),
-    ("s3:Get?bject", "s3:GetObject", ALLOW),
-    ("s3:Get?bject", "s3:GetObjject", IMPLICIT_DENY),
-    ("glue:GetTable", "glue:GetTables", IMPLICIT_DENY),  # no implicit prefix match
-])
+@pytest.mark.parametrize(
+    ("pattern", "action", "expected"),
+    [
+        ("s3:GetObject", "s3:getobject", ALLOW),  # actions are case-insensitive
+        ("s3:Get*", "s3:GetObjectVersion", ALLOW),
+        ("s3:Get?bject", "s3:GetObject", ALLOW),
+        ("s3:Get?bject", "s3:GetObjject", IMPLICIT_DENY),
+        ("glue:GetTable", "glue:GetTables", IMPLICIT_DENY),  # no implicit prefix match
+    ],
+)
 def test_action_wildcards_and_case(pattern: str, action: str, expected: str) -> None:
     assert evaluate([policy(allow(pattern, "*"))], Request(action, f"{BUCKET}/a")) == expected
 
@@ -61,18 +77,29 @@ def test_not_action_and_not_resource_match_everything_else() -> None:
 
 
 def test_conditions_and_or_missing_keys() -> None:
-    statement = allow("s3:ListBucket", BUCKET,
-                      Condition={"StringLike": {"s3:prefix": ["processed/*", "state/*"]}})
+    statement = allow(
+        "s3:ListBucket", BUCKET, Condition={"StringLike": {"s3:prefix": ["processed/*", "state/*"]}}
+    )
     p = [policy(statement)]
     assert evaluate(p, Request("s3:ListBucket", BUCKET, {"s3:prefix": "state/x"})) == ALLOW  # values OR
     assert evaluate(p, Request("s3:ListBucket", BUCKET, {"s3:prefix": "reports/"})) == IMPLICIT_DENY
     assert evaluate(p, Request("s3:ListBucket", BUCKET)) == IMPLICIT_DENY  # missing key: false
-    both = allow("iam:PassRole", "*", Condition={"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com",
-                                                                   "aws:RequestedRegion": "eu-west-1"}})
+    both = allow(
+        "iam:PassRole",
+        "*",
+        Condition={
+            "StringEquals": {
+                "iam:PassedToService": "emr-serverless.amazonaws.com",
+                "aws:RequestedRegion": "eu-west-1",
+            }
+        },
+    )
     ok = {"iam:PassedToService": "emr-serverless.amazonaws.com", "aws:RequestedRegion": "eu-west-1"}
     assert evaluate([policy(both)], Request("iam:PassRole", "r", ok)) == ALLOW
-    assert evaluate([policy(both)], Request("iam:PassRole", "r", {**ok, "aws:RequestedRegion": "us-east-1"})) \
-        == IMPLICIT_DENY  # keys AND
+    assert (
+        evaluate([policy(both)], Request("iam:PassRole", "r", {**ok, "aws:RequestedRegion": "us-east-1"}))
+        == IMPLICIT_DENY
+    )  # keys AND
     # A failed condition on an Allow does not deny: another statement may still allow.
     assert evaluate([policy(both, allow("iam:PassRole", "r"))], Request("iam:PassRole", "r")) == ALLOW
 
@@ -80,15 +107,20 @@ def test_conditions_and_or_missing_keys() -> None:
 def test_if_exists_and_null() -> None:
     s = allow("s3:GetObject", "*", Condition={"StringEqualsIfExists": {"s3:ExistingObjectTag/x": "1"}})
     assert evaluate([policy(s)], Request("s3:GetObject", "o")) == ALLOW
-    assert evaluate([policy(s)], Request("s3:GetObject", "o", {"s3:ExistingObjectTag/x": "2"})) == IMPLICIT_DENY
+    assert (
+        evaluate([policy(s)], Request("s3:GetObject", "o", {"s3:ExistingObjectTag/x": "2"})) == IMPLICIT_DENY
+    )
     n = allow("s3:GetObject", "*", Condition={"Null": {"aws:TokenIssueTime": "false"}})
     assert evaluate([policy(n)], Request("s3:GetObject", "o")) == IMPLICIT_DENY
     assert evaluate([policy(n)], Request("s3:GetObject", "o", {"aws:TokenIssueTime": "t"})) == ALLOW
 
 
 def test_policy_variables_come_from_the_request() -> None:
-    s = allow("redshift-data:DescribeStatement", "*",
-              Condition={"StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}})
+    s = allow(
+        "redshift-data:DescribeStatement",
+        "*",
+        Condition={"StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}},
+    )
     mine = {"aws:userid": "AROAEXAMPLE:task", "redshift-data:statement-owner-iam-userid": "AROAEXAMPLE:task"}
     assert evaluate([policy(s)], Request("redshift-data:DescribeStatement", "*", mine)) == ALLOW
     other = {**mine, "redshift-data:statement-owner-iam-userid": "AROAOTHER:someone"}

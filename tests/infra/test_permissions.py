@@ -45,11 +45,16 @@ def deployed(synth: Synth, mocked_aws: None) -> tuple[dict[str, list[dict]], Sta
     policies = {}
     for role in ROLES.values():
         name = f"imdb-elt-{role}-{REGION}"
-        policies[role] = [_policy(iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"])
-                          for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
+        policies[role] = [
+            _policy(iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"])
+            for p in iam.list_role_policies(RoleName=name)["PolicyNames"]
+        ]
     stack = StackResources(
-        region=REGION, account=ACCOUNT, buckets=frozenset(b["Name"] for b in s3.list_buckets()["Buckets"]),
-        application_id=settings["IMDB_EMR_SERVERLESS_APP_ID"], job_role_arn=settings["IMDB_EMR_EXECUTION_ROLE_ARN"],
+        region=REGION,
+        account=ACCOUNT,
+        buckets=frozenset(b["Name"] for b in s3.list_buckets()["Buckets"]),
+        application_id=settings["IMDB_EMR_SERVERLESS_APP_ID"],
+        job_role_arn=settings["IMDB_EMR_EXECUTION_ROLE_ARN"],
         workgroup_arn=f"arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:workgroup/{WORKGROUP_ID}",
         glue_database=settings["REDSHIFT_GLUE_DATABASE"],
     )
@@ -62,7 +67,9 @@ def _product_calls(run: RecordedRun) -> list[dict[str, Any]]:
     return [c for c in run.calls if c["role"] in ROLES]
 
 
-def _requests(calls: list[dict], stack: StackResources) -> tuple[list[tuple[dict, Request]], list[dict], list[dict]]:
+def _requests(
+    calls: list[dict], stack: StackResources
+) -> tuple[list[tuple[dict, Request]], list[dict], list[dict]]:
     """(call, request) pairs; calls outside the stack (EMR on EC2); S3 calls to a test's own bucket."""
     pairs, outside, own_bucket = [], [], []
     for call in calls:
@@ -78,8 +85,11 @@ def _requests(calls: list[dict], stack: StackResources) -> tuple[list[tuple[dict
 def test_every_call_the_code_makes_is_allowed_by_its_role(recorded_run: RecordedRun, deployed) -> None:
     policies, stack = deployed
     pairs, outside, own_bucket = _requests(_product_calls(recorded_run), stack)
-    denied = [(call["role"], call["operation"], r.action, r.resource, call["test"])
-              for call, r in pairs if evaluate(policies[ROLES[call["role"]]], r) != ALLOW]
+    denied = [
+        (call["role"], call["operation"], r.action, r.resource, call["test"])
+        for call, r in pairs
+        if evaluate(policies[ROLES[call["role"]]], r) != ALLOW
+    ]
     assert denied == []
     # S3 calls to a bucket the stack did not make come only from tests that bring their own
     # buckets; the S3 tests proper ran against the stack's buckets.
@@ -88,7 +98,9 @@ def test_every_call_the_code_makes_is_allowed_by_its_role(recorded_run: Recorded
     assert outside and all(c["service"] == "elasticmapreduce" for c in outside)
     for call in outside:
         cluster = f"arn:aws:elasticmapreduce:{REGION}:{ACCOUNT}:cluster/j-ANY"
-        assert evaluate(policies["airflow"], Request(f"elasticmapreduce:{call['operation']}", cluster)) != ALLOW
+        assert (
+            evaluate(policies["airflow"], Request(f"elasticmapreduce:{call['operation']}", cluster)) != ALLOW
+        )
 
 
 def test_every_action_granted_is_one_the_code_calls(recorded_run: RecordedRun, deployed) -> None:
@@ -105,7 +117,10 @@ def test_every_action_granted_is_one_the_code_calls(recorded_run: RecordedRun, d
                 granted.add((role, action))
                 for resource in _list(statement["Resource"]):
                     single = {**statement, "Action": action, "Resource": resource}
-                    if not any(statement_applies(single, r) for r in requests) and (role, action) not in NOT_PROVOKED:
+                    if (
+                        not any(statement_applies(single, r) for r in requests)
+                        and (role, action) not in NOT_PROVOKED
+                    ):
                         unused.append((role, statement.get("Sid"), action, resource))
     assert unused == [], "\n".join(map(str, unused))
     assert set(NOT_PROVOKED) <= granted  # no stale exception
@@ -118,12 +133,20 @@ def test_the_recording_covers_every_path_of_the_code(recorded_run: RecordedRun, 
     calls = _product_calls(recorded_run)
     seen = Counter((c["role"], c["service"], c["operation"]) for c in calls)
     expected = {
-        ("code-deploy", "s3", "PutObject"), ("airflow", "s3", "PutObject"), ("airflow", "s3", "DeleteObjects"),
-        ("airflow", "s3", "ListObjectsV2"), ("airflow", "s3", "HeadObject"), ("airflow", "s3", "GetObject"),
-        ("airflow", "emr-serverless", "StartJobRun"), ("airflow", "emr-serverless", "GetJobRun"),
-        ("airflow", "emr-serverless", "CancelJobRun"), ("airflow", "redshift-data", "BatchExecuteStatement"),
-        ("airflow", "redshift-data", "ExecuteStatement"), ("airflow", "redshift-data", "DescribeStatement"),
-        ("airflow", "redshift-data", "CancelStatement"), ("airflow", "glue", "GetTables"),
+        ("code-deploy", "s3", "PutObject"),
+        ("airflow", "s3", "PutObject"),
+        ("airflow", "s3", "DeleteObjects"),
+        ("airflow", "s3", "ListObjectsV2"),
+        ("airflow", "s3", "HeadObject"),
+        ("airflow", "s3", "GetObject"),
+        ("airflow", "emr-serverless", "StartJobRun"),
+        ("airflow", "emr-serverless", "GetJobRun"),
+        ("airflow", "emr-serverless", "CancelJobRun"),
+        ("airflow", "redshift-data", "BatchExecuteStatement"),
+        ("airflow", "redshift-data", "ExecuteStatement"),
+        ("airflow", "redshift-data", "DescribeStatement"),
+        ("airflow", "redshift-data", "CancelStatement"),
+        ("airflow", "glue", "GetTables"),
     }
     assert expected <= set(seen), sorted(expected - set(seen))
     ours = {bucket_identity(b) for b in stack.buckets}
