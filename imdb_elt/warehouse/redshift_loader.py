@@ -10,7 +10,7 @@ transaction) or a DB-API connection committed once (``imdb_elt.warehouse.redshif
 with the Spectrum path).
 
 REDSHIFT_STAGING=spectrum copies nothing: ``imdb_elt.warehouse.spectrum`` points external tables
-at the same Parquet instead (see docs/deployment.md); ``stage_redshift`` runs either path.
+at the same Parquet instead (see docs/aws.md); ``stage_redshift`` runs either path.
 """
 
 from __future__ import annotations
