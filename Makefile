@@ -77,7 +77,8 @@ deploy-code: package ## upload the bundle to IMDB_SPARK_CODE_URI/<version>/ (bot
 # CONTEXT="key=value ..." passes CDK context (infra/options.py), e.g. CONTEXT="mwaa=true".
 CDK_CLI := aws-cdk@2.1149.0
 CDK_CONTEXT = $(foreach kv,$(CONTEXT),-c $(kv))
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# Node 20 (the machine's) runs jsii: its end-of-life banner (silenced per major version) says nothing actionable.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 synth: setup ## write the CloudFormation templates to infra/cdk.out/ (offline: no AWS account, no network)
 	@$(BIN)/python -m infra.app $(CDK_CONTEXT)
