@@ -67,6 +67,12 @@ class ImdbEltStack(Stack):
             allow_all_outbound=True,
             description="Airflow workers (MWAA, or attach it to your own): reach Redshift",
         )
+        if options.mwaa:
+            # MWAA requires its security group to admit itself: web server, schedulers and
+            # workers talk to each other through it.
+            self.airflow_security_group.add_ingress_rule(
+                self.airflow_security_group, ec2.Port.all_traffic(), "MWAA's own components"
+            )
         self.job_role = self._role(
             "SparkJobRole",
             "spark-job",

@@ -376,3 +376,15 @@ def test_mwaa_environment(synth: Synth) -> None:
     assert "AirflowRole" in str(props["ExecutionRoleArn"]) and "AirflowBucket" in str(
         props["SourceBucketArn"]
     )
+    ingress = {
+        (
+            render(r["Properties"]["GroupId"]),
+            render(r["Properties"]["SourceSecurityGroupId"]),
+            r["Properties"]["IpProtocol"],
+        )
+        for r in resources(synth.mwaa_base, "AWS::EC2::SecurityGroupIngress").values()
+    }
+    assert ingress == {
+        ("<RedshiftSecurityGroup.GroupId>", "<AirflowSecurityGroup.GroupId>", "tcp"),
+        ("<AirflowSecurityGroup.GroupId>", "<AirflowSecurityGroup.GroupId>", "-1"),  # MWAA's own rule
+    }
