@@ -13,11 +13,15 @@ Glue calls; their statements are asserted in test_template.py.
 from __future__ import annotations
 
 import ast
+import os
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import boto3
 import pytest
+from moto import mock_aws
 
 from infra.outputs import settings_from_outputs
 from infra.permissions import NOT_PROVOKED
@@ -36,9 +40,16 @@ def _policy(document: Any) -> dict[str, Any]:
     return ast.literal_eval(document) if isinstance(document, str) else document
 
 
-@pytest.fixture
-def deployed(synth: Synth, mocked_aws: None) -> tuple[dict[str, list[dict]], StackResources]:
-    """The stack in moto: each role's policies, and the resources the calls address."""
+@pytest.fixture(scope="module")
+def deployed(synth: Synth) -> Iterator[tuple[dict[str, list[dict]], StackResources]]:
+    """The stack in moto (once for the module): each role's policies, and the resources the
+    calls address."""
+    fake = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+    with mock.patch.dict(os.environ, fake), mock_aws():
+        yield _deployed(synth)
+
+
+def _deployed(synth: Synth) -> tuple[dict[str, list[dict]], StackResources]:
     settings = settings_from_outputs(deploy(synth.template, "imdb-elt", REGION))
     iam = boto3.client("iam", region_name=REGION)
     s3 = boto3.client("s3", region_name=REGION)
@@ -156,3 +167,20 @@ def test_the_recording_covers_every_path_of_the_code(recorded_run: RecordedRun, 
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def test_a_missing_grant_would_be_caught(recorded_run: RecordedRun, deployed) -> None:
+    """The control: without its CheckCode statement, the Airflow role refuses the code check's
+    reads that the recording holds (so the first test would fail)."""
+    policies, stack = deployed
+    pairs, _, _ = _requests(_product_calls(recorded_run), stack)
+    without = [
+        {**d, "Statement": [s for s in d["Statement"] if s["Sid"] != "CheckCode"]}
+        for d in policies["airflow"]
+    ]
+    code_reads = [
+        r
+        for c, r in pairs
+        if c["role"] == "airflow" and r.action == "s3:GetObject" and "/spark/" in r.resource
+    ]
+    assert code_reads and all(evaluate(without, r) != ALLOW for r in code_reads)
