@@ -45,6 +45,7 @@ RECORDED_TESTS = [
     "tests/airflow/test_aws_task_lifecycle.py",
 ]
 STACK_TESTS = RECORDED_TESTS[:7]
+SETTING_PREFIXES = ("IMDB_", "DBT_", "REDSHIFT_", "AIRFLOW_", "AWS_", "PG", "DUCKDB_", "SPARK_")
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,10 @@ def recorded_run(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Reco
     work = tmp_path_factory.mktemp("recorded")
     calls_file = work / "calls.jsonl"
     template_path = synth.directory / "ImdbElt.template.json"
-    env = {**os.environ, STACK_TEMPLATE: str(template_path), RECORD_ENV: str(calls_file)}
+    # The project's settings come from each test and the stack, never from this process's
+    # environment (an earlier test's leftovers).
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
+    env = {**inherited, STACK_TEMPLATE: str(template_path), RECORD_ENV: str(calls_file)}
     started = time.perf_counter()
     proc = subprocess.run(
         [
