@@ -57,10 +57,6 @@ NOT_PROVOKED: dict[tuple[str, str], str] = {
         "boto3's upload_file (acquire) sends files over 8 MB in parts and aborts the upload when a "
         "part fails: every real dump is hundreds of MB, the tests' dumps are a few KB"
     ),
-    ("airflow", "redshift-serverless:GetCredentials"): (
-        "the Data API and dbt's IAM login to a Serverless workgroup get temporary database "
-        "credentials for the caller; moto's Data API does not check them"
-    ),
 }
 
 
