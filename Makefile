@@ -11,7 +11,8 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup run test lint lock sample parse docs airflow bench profile soak package deploy-code clean
+.PHONY: help setup run test lint lock sample parse docs airflow bench profile soak package deploy-code synth \
+	deploy-infra infra-env check-mwaa clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -72,5 +73,25 @@ package: setup ## build the versioned Spark code bundle in dist/spark/<version>/
 deploy-code: package ## upload the bundle to IMDB_SPARK_CODE_URI/<version>/ (boto3)
 	@$(BIN)/python -m imdb_elt.spark_bundle deploy
 
+# ---- AWS infrastructure (infra/, docs/deployment.md) ----
+# CONTEXT="key=value ..." passes CDK context (infra/options.py), e.g. CONTEXT="mwaa=true".
+CDK_CLI := aws-cdk@2.1149.0
+CDK_CONTEXT = $(foreach kv,$(CONTEXT),-c $(kv))
+# Node 20 (the machine's) runs jsii: its end-of-life banner (silenced per major version) says nothing actionable.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+synth: setup ## write the CloudFormation templates to infra/cdk.out/ (offline: no AWS account, no network)
+	@$(BIN)/python -m infra.app $(CDK_CONTEXT)
+
+deploy-infra: setup ## deploy the stack with the CDK CLI (needs AWS credentials; bootstrap the account first)
+	@cd infra && npx --yes $(CDK_CLI) deploy --all --require-approval broadening \
+		--outputs-file cdk-outputs.json $(CDK_CONTEXT)
+
+infra-env: setup ## the deployed stack's outputs as the DAG's settings: make infra-env [FORMAT=shell]
+	@$(BIN)/python -m infra.outputs --stack $${STACK:-imdb-elt} --format $${FORMAT:-env}
+
+check-mwaa: setup ## parse the DAG under MWAA's Airflow and Python in .venv-mwaa/ (slow; not in make test)
+	@$(BIN)/python -m infra.check_mwaa
+
 clean: ## remove generated data (keeps .venv)
-	rm -rf lake warehouse dist dbt_project/target dbt_project/logs
+	rm -rf lake warehouse dist dbt_project/target dbt_project/logs infra/cdk.out

@@ -24,7 +24,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, Asset, TriggerRule, task
+from airflow.sdk import DAG, Asset, task
+
+try:
+    from airflow.sdk import TriggerRule
+except ImportError:  # Airflow 3.0 (MWAA's newest, 3.0.6) has it only here
+    from airflow.utils.trigger_rule import TriggerRule  # type: ignore[no-redef]
 
 from imdb_elt import config, pipeline
 from imdb_elt.orchestration import aws_spark, redshift_stage, tasks

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Finds or installs what the project needs outside Python: Java 17/21 for Spark,
-# PostgreSQL 15 server binaries for the real-server tests, Chromium for the browser tests.
+# PostgreSQL 15 server binaries for the real-server tests, Chromium for the browser tests, Node.js
+# for the AWS CDK's jsii runtime (make synth, tests/infra).
 # Quiet when everything is present, so a second `make` run costs nothing.
 set -euo pipefail
 
@@ -28,6 +29,8 @@ if ! $pg_ok; then
   done
 fi
 $pg_ok || need_apt+=(postgresql)
+
+command -v node >/dev/null || need_apt+=(nodejs)
 
 if [[ -z "${IMDB_SKIP_BROWSER:-}" ]]; then
   { [[ -x /usr/bin/chromium ]] && [[ -x /usr/bin/chromedriver ]]; } || need_apt+=(chromium chromium-driver)

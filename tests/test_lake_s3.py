@@ -1,5 +1,8 @@
 """The lake's bookkeeping on s3:// (moto): deliveries and their ETags, the ledger, CURRENT, the
-snapshot listing (every page) and pruning, all through imdb_elt.lake."""
+snapshot listing (every page) and pruning, all through imdb_elt.lake.
+
+The buckets are the test's own, or the deployed stack's (tests/infra/test_deployed_in_moto.py).
+"""
 
 from __future__ import annotations
 
@@ -10,50 +13,53 @@ from typing import Any
 import boto3
 import pytest
 
-from imdb_elt import config, lake, storage
-from tests.fixtures.aws import REGION
-
-LAKE = "s3://imdb-lake/prod/lake"
+from imdb_elt import config, lake, report, storage
+from tests.fixtures.aws import REGION, S3Zones
 
 
 @pytest.fixture
-def s3(mocked_aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
-    for key, value in {
-        "IMDB_RAW_DIR": "s3://imdb-raw/dumps",
-        "IMDB_LAKE_DIR": LAKE,
-        "IMDB_SNAPSHOT_RETENTION": "2",
-    }.items():
-        monkeypatch.setenv(key, value)
-    client = boto3.client("s3", region_name=REGION)
-    for bucket in ("imdb-raw", "imdb-lake"):
-        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    return client
+def s3(s3_zones: S3Zones, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("IMDB_SNAPSHOT_RETENTION", "2")
+    return boto3.client("s3", region_name=REGION)
 
 
-def keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
+def keys(s3: Any, base: str, *parts: str) -> list[str]:
+    """Keys under a zone (or a path in it), relative to the zone."""
+    bucket, prefix = S3Zones.at(base, *parts)
+    root = S3Zones.at(base)[1]
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+    return sorted(o["Key"][len(root):].lstrip("/") for page in pages for o in page.get("Contents", []))
+
+
+def put(s3: Any, base: str, path: str, body: bytes) -> None:
+    bucket, key = S3Zones.at(base, path)
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def get(s3: Any, base: str, path: str) -> bytes:
+    bucket, key = S3Zones.at(base, path)
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 def stats(*datasets: str) -> dict:
     return {"datasets": {d: {"rows_written": 3, "source_file": f"{d}.raw"} for d in datasets}}
 
 
-def test_deliveries_are_fingerprinted_by_etag_and_the_ledger_lives_in_s3(s3: Any) -> None:
+def test_deliveries_are_fingerprinted_by_etag_and_the_ledger_lives_in_s3(s3: Any, s3_zones: S3Zones) -> None:
     settings = config.load()
+    raw, lake_dir = s3_zones.raw, s3_zones.lake
     body = b"tconst\taverageRating\tnumVotes\ntt0000001\t5.0\t10\n"
-    s3.put_object(Bucket="imdb-raw", Key="dumps/title.ratings.tsv.gz", Body=body)
-    s3.put_object(Bucket="imdb-raw", Key="dumps/notes.txt", Body=b"not an input")
-    s3.put_object(Bucket="imdb-raw", Key="dumps/old/title.basics.tsv.gz", Body=b"a sub-folder")
+    put(s3, raw, "title.ratings.tsv.gz", body)
+    put(s3, raw, "notes.txt", b"not an input")
+    put(s3, raw, "old/title.basics.tsv.gz", b"a sub-folder")
     deliveries, missing = lake.list_deliveries(settings)
     assert [(d.file_name, d.uri, d.size, d.fingerprint) for d in deliveries] == [
-        ("title.ratings.tsv.gz", "s3://imdb-raw/dumps/title.ratings.tsv.gz", len(body),
-         hashlib.md5(body).hexdigest())
-    ]  # fmt: skip
+        ("title.ratings.tsv.gz", f"{raw}/title.ratings.tsv.gz", len(body), hashlib.md5(body).hexdigest())
+    ]
     assert len(missing) == 7 and "title.basics.tsv.gz" in missing
 
     lake.append_ledger(settings, lake.ledger_entries(deliveries, "S1"))
-    ledger = s3.get_object(Bucket="imdb-lake", Key="prod/lake/state/ledger.jsonl")["Body"].read().decode()
+    ledger = get(s3, lake_dir, "state/ledger.jsonl").decode()
     [entry] = [json.loads(line) for line in ledger.splitlines()]
     assert (entry["dataset"], entry["snapshot_id"], entry["fingerprint"]) == (
         "title_ratings",
@@ -62,48 +68,46 @@ def test_deliveries_are_fingerprinted_by_etag_and_the_ledger_lives_in_s3(s3: Any
     )
 
     # The same bytes again: nothing new. Other bytes: new, and the ledger grows by one line.
-    s3.put_object(Bucket="imdb-raw", Key="dumps/title.ratings.tsv.gz", Body=body)
+    put(s3, raw, "title.ratings.tsv.gz", body)
     new, seen = lake.new_deliveries(settings, lake.list_deliveries(settings)[0])
     assert new == [] and [d.file_name for d in seen] == ["title.ratings.tsv.gz"]
-    s3.put_object(Bucket="imdb-raw", Key="dumps/title.ratings.tsv.gz", Body=body + b"tt0000002\t6.0\t3\n")
+    put(s3, raw, "title.ratings.tsv.gz", body + b"tt0000002\t6.0\t3\n")
     new, _ = lake.new_deliveries(settings, lake.list_deliveries(settings)[0])
     assert [d.file_name for d in new] == ["title.ratings.tsv.gz"]
     lake.append_ledger(settings, lake.ledger_entries(new, "S2"))
     assert [e["snapshot_id"] for e in lake.read_ledger(settings)] == ["S1", "S2"]
 
 
-def test_current_on_s3_moves_only_when_set_and_is_one_object(s3: Any) -> None:
+def test_current_on_s3_moves_only_when_set_and_is_one_object(s3: Any, s3_zones: S3Zones) -> None:
     settings = config.load()
+    lake_dir = s3_zones.lake
     assert lake.current_snapshot_id(settings) is None and lake.current_manifest(settings) is None
     lake.write_manifest(settings, lake.build_manifest(settings, "S1", stats("title_basics")))
     assert lake.current_snapshot_id(settings) is None  # written, not yet published
     lake.set_current(settings, "S1")
-    assert s3.get_object(Bucket="imdb-lake", Key="prod/lake/processed/CURRENT")["Body"].read() == b"S1\n"
+    assert get(s3, lake_dir, "processed/CURRENT") == b"S1\n"
     manifest = lake.current_manifest(settings)
-    assert manifest["datasets"]["title_basics"]["path"] == f"{LAKE}/processed/snapshots/S1/title_basics"
+    assert manifest["datasets"]["title_basics"]["path"] == f"{lake_dir}/processed/snapshots/S1/title_basics"
 
     second = lake.build_manifest(settings, "S2", stats("title_ratings"))
     assert second["datasets"]["title_basics"]["snapshot_id"] == "S1"  # carried forward from CURRENT
     lake.write_manifest(settings, second)
     lake.set_current(settings, "S2")
     assert lake.current_snapshot_id(settings) == "S2"
-    assert keys(s3, "imdb-lake") == [
-        "prod/lake/processed/CURRENT",
-        "prod/lake/processed/snapshots/S1/_MANIFEST.json",
-        "prod/lake/processed/snapshots/S2/_MANIFEST.json",
+    assert keys(s3, lake_dir) == [
+        "processed/CURRENT",
+        "processed/snapshots/S1/_MANIFEST.json",
+        "processed/snapshots/S2/_MANIFEST.json",
     ]  # no temporary object left behind
 
 
-def test_snapshot_listing_reads_every_page_and_only_snapshot_folders(s3: Any) -> None:
+def test_snapshot_listing_reads_every_page_and_only_snapshot_folders(s3: Any, s3_zones: S3Zones) -> None:
     settings = config.load()
+    lake_dir = s3_zones.lake
     for snap in ("S1", "S2", "S3", "S4", "S5"):
-        s3.put_object(
-            Bucket="imdb-lake", Key=f"prod/lake/processed/snapshots/{snap}/x/part-0.parquet", Body=b""
-        )
-    s3.put_object(
-        Bucket="imdb-lake", Key="prod/lake/processed/snapshots/README", Body=b"a file, not a snapshot"
-    )
-    s3.put_object(Bucket="imdb-lake", Key="prod/lake/processed/snapshots_old/S0/x", Body=b"a sibling prefix")
+        put(s3, lake_dir, f"processed/snapshots/{snap}/x/part-0.parquet", b"")
+    put(s3, lake_dir, "processed/snapshots/README", b"a file, not a snapshot")
+    put(s3, lake_dir, "processed/snapshots_old/S0/x", b"a sibling prefix")
     calls: list[dict] = []
 
     def small_pages(params: dict, **_: Any) -> None:
@@ -115,17 +119,15 @@ def test_snapshot_listing_reads_every_page_and_only_snapshot_folders(s3: Any) ->
     assert len(calls) >= 3  # pages of two: every page was read
 
 
-def test_pruning_on_s3_keeps_retention_and_referenced_snapshots(s3: Any) -> None:
+def test_pruning_on_s3_keeps_retention_and_referenced_snapshots(s3: Any, s3_zones: S3Zones) -> None:
     settings = config.load()
+    lake_dir = s3_zones.lake
     for snap, datasets in [("S1", ["title_basics"]), ("S2", ["title_ratings"]), ("S3", ["title_ratings"]),
                            ("S4", ["title_ratings"])]:  # fmt: skip
         for dataset in datasets:
             for part in range(3):
-                key = f"prod/lake/processed/snapshots/{snap}/{dataset}/part-{part}.parquet"
-                s3.put_object(Bucket="imdb-lake", Key=key, Body=b"PAR1")
-            s3.put_object(
-                Bucket="imdb-lake", Key=f"prod/lake/quarantine/{snap}/{dataset}/part-0.parquet", Body=b""
-            )
+                put(s3, lake_dir, f"processed/snapshots/{snap}/{dataset}/part-{part}.parquet", b"PAR1")
+            put(s3, lake_dir, f"quarantine/{snap}/{dataset}/part-0.parquet", b"")
         manifest = lake.build_manifest(settings, snap, stats(*datasets))
         lake.write_manifest(settings, manifest)
         lake.set_current(settings, snap)
@@ -133,7 +135,17 @@ def test_pruning_on_s3_keeps_retention_and_referenced_snapshots(s3: Any) -> None
     # S1 still holds title_basics for the current manifest: kept beyond the retention of two.
     assert lake.prune_snapshots(settings) == ["S2"]
     assert lake.snapshot_ids(settings) == ["S1", "S3", "S4"]
-    assert keys(s3, "imdb-lake", "prod/lake/processed/snapshots/S2") == []
-    assert keys(s3, "imdb-lake", "prod/lake/quarantine/S2") == []
-    assert len(keys(s3, "imdb-lake", "prod/lake/processed/snapshots/S1/title_basics/")) == 3
+    assert keys(s3, lake_dir, "processed/snapshots/S2") == []
+    assert keys(s3, lake_dir, "quarantine/S2") == []
+    assert len(keys(s3, lake_dir, "processed/snapshots/S1/title_basics/")) == 3
     assert lake.prune_snapshots(settings) == []  # a second prune finds nothing more
+
+
+def test_run_reports_on_s3_keep_every_run_and_the_latest(s3: Any, s3_zones: S3Zones) -> None:
+    settings = config.load()
+    first = report.write_report(settings, {"run_id": "20261201T070000000000Z", "status": "succeeded"})
+    report.write_report(settings, {"run_id": "20261201T080000000000Z", "status": "failed"})
+    assert first == f"{s3_zones.lake}/reports/20261201T070000000000Z.json"
+    assert keys(s3, s3_zones.lake, "reports") == [
+        "reports/20261201T070000000000Z.json", "reports/20261201T080000000000Z.json", "reports/latest.json"]
+    assert json.loads(get(s3, s3_zones.lake, "reports/latest.json"))["status"] == "failed"

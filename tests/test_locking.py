@@ -10,11 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
 import pytest
 
 from imdb_elt import config, locking
-from tests.fixtures.aws import REGION
 
 
 def _settings(monkeypatch: pytest.MonkeyPatch, lake: str, **env: str) -> config.Settings:
@@ -29,10 +27,8 @@ def _settings(monkeypatch: pytest.MonkeyPatch, lake: str, **env: str) -> config.
 def lake(request, tmp_path: Path) -> str:
     if request.param == "local":
         return str(tmp_path / "lake")
-    request.getfixturevalue("mocked_aws")
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket="imdb-lake", CreateBucketConfiguration={"LocationConstraint": REGION})
-    return "s3://imdb-lake/lake"
+    # The test's own bucket, or the deployed stack's (tests/infra/test_permissions.py).
+    return request.getfixturevalue("s3_zones").lake
 
 
 def test_a_second_run_is_refused_while_the_first_holds_the_lease(lake, monkeypatch) -> None:

@@ -5,22 +5,21 @@ is the only AWS credential this module handles, and static access keys are refus
 Each dataset is copied into ``<dataset>__staging``, then all tables are swapped in (drop old,
 rename new) in the same transaction, so readers see all previous or all new ``raw.*`` tables.
 
-Two ways to run the statements:
-- the Redshift Data API (boto3 ``redshift-data``): ``batch_execute_statement`` runs the list as
-  one transaction, with no network path or password to the cluster;
-- any DB-API connection (``redshift_connector``, installed with dbt-redshift), committed once.
+The statements run through the Redshift Data API (one ``batch_execute_statement``: one
+transaction) or a DB-API connection committed once (``imdb_elt.warehouse.redshift_data``, shared
+with the Spectrum path).
 
 REDSHIFT_STAGING=spectrum copies nothing: ``imdb_elt.warehouse.spectrum`` points external tables
-at the same Parquet instead (see docs/deployment.md); ``stage_redshift`` runs either path.
+at the same Parquet instead (see docs/aws.md); ``stage_redshift`` runs either path.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from imdb_elt.catalog import INPUTS
 from imdb_elt.warehouse.identifiers import (
@@ -31,6 +30,13 @@ from imdb_elt.warehouse.identifiers import (
     validate_iam_role_arn,
     validate_identifier,
     validate_s3_uri,
+)
+from imdb_elt.warehouse.redshift_data import (
+    DBAPIConnection,
+    data_api_client,
+    execute_data_api,
+    execute_dbapi,
+    staged_counts,
 )
 from imdb_elt.warehouse.types import staged_columns, warehouse_type
 
@@ -117,15 +123,6 @@ def render_stage_statements(schema: str, datasets: Mapping[str, str], iam_role_a
     return statements
 
 
-def render_count_statement(schema: str) -> str:
-    """One query returning (dataset, rows) for every staged table."""
-    return " UNION ALL ".join(
-        f"SELECT {sql_string_literal(spec.dataset)} AS dataset, COUNT(*) AS row_count "
-        f"FROM {qualified_name(schema, spec.dataset)}"
-        for spec in INPUTS
-    )
-
-
 # --------------------------------------------------------------------------- configuration
 
 
@@ -188,115 +185,6 @@ def redshift_options(settings: object) -> RedshiftOptions:
 # --------------------------------------------------------------------------- execution
 
 
-class DBAPIConnection(Protocol):
-    def cursor(self) -> Any: ...
-    def commit(self) -> None: ...
-    def rollback(self) -> None: ...
-
-
-def _target_params(options: RedshiftOptions) -> dict[str, str]:
-    params = {"Database": options.database}
-    if options.workgroup_name:
-        params["WorkgroupName"] = options.workgroup_name
-    elif options.cluster_identifier:
-        params["ClusterIdentifier"] = options.cluster_identifier
-    else:
-        raise ValueError("Redshift Data API needs REDSHIFT_CLUSTER_ID or REDSHIFT_WORKGROUP")
-    if options.secret_arn:
-        params["SecretArn"] = options.secret_arn
-    elif options.db_user:
-        params["DbUser"] = options.db_user
-    return params
-
-
-def data_api_client(options: RedshiftOptions) -> Any:
-    """boto3 client from the default credential chain (env, profile, instance/task role)."""
-    import boto3  # deferred: boto3 import costs time in the Airflow DAG processor
-
-    return boto3.client("redshift-data", **({"region_name": options.region} if options.region else {}))
-
-
-def wait_for_statement(
-    client: Any,
-    statement_id: str,
-    poll_seconds: float,
-    timeout_seconds: float,
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, Any]:
-    """Poll ``describe_statement`` until FINISHED; raise on FAILED/ABORTED or timeout."""
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        desc = client.describe_statement(Id=statement_id)
-        status = desc["Status"]
-        if status == "FINISHED":
-            return desc
-        if status in ("FAILED", "ABORTED"):
-            raise RuntimeError(
-                f"Redshift statement {statement_id} {status}: {desc.get('Error', 'no error text')}"
-            )
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"Redshift statement {statement_id} still {status} after {timeout_seconds}s")
-        sleep(poll_seconds)
-
-
-def _field_value(field: Mapping[str, Any]) -> Any:
-    if field.get("isNull"):
-        return None
-    for key in ("longValue", "stringValue", "doubleValue", "booleanValue", "blobValue"):
-        if key in field:
-            return field[key]
-    return None
-
-
-def execute_data_api(
-    statements: Sequence[str],
-    options: RedshiftOptions,
-    client: Any = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> str:
-    """Run ``statements`` as one transaction (``batch_execute_statement``); return its id."""
-    client = client or data_api_client(options)
-    response = client.batch_execute_statement(
-        Sqls=list(statements), StatementName="imdb_elt_stage", **_target_params(options)
-    )
-    wait_for_statement(client, response["Id"], options.poll_seconds, options.timeout_seconds, sleep)
-    return response["Id"]
-
-
-def query_data_api(
-    sql: str,
-    options: RedshiftOptions,
-    client: Any = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> list[list[Any]]:
-    """Run one query and return its rows as Python values (all result pages)."""
-    client = client or data_api_client(options)
-    statement_id = client.execute_statement(Sql=sql, **_target_params(options))["Id"]
-    wait_for_statement(client, statement_id, options.poll_seconds, options.timeout_seconds, sleep)
-    rows: list[list[Any]] = []
-    kwargs: dict[str, str] = {"Id": statement_id}
-    while True:
-        page = client.get_statement_result(**kwargs)
-        rows.extend([_field_value(f) for f in record] for record in page.get("Records", []))
-        if not page.get("NextToken"):
-            return rows
-        kwargs["NextToken"] = page["NextToken"]
-
-
-def execute_dbapi(conn: DBAPIConnection, statements: Sequence[str]) -> None:
-    """Run ``statements`` on a DB-API connection (autocommit off) and commit once."""
-    cur = conn.cursor()
-    try:
-        for sql in statements:
-            cur.execute(sql)
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        cur.close()
-
-
 def connect_redshift(settings: object) -> DBAPIConnection:
     """A redshift_connector connection from REDSHIFT_HOST/PORT/DATABASE/USER/PASSWORD."""
     import redshift_connector
@@ -329,24 +217,16 @@ def stage_redshift(
         return stage_spectrum(schema, datasets, options, glue=glue, client=client, connection=connection,
                               sleep=sleep)
     statements = render_stage_statements(schema, datasets, options.iam_role_arn)
-    count_sql = render_count_statement(schema)
     started = time.perf_counter()
     if options.method == "connector":
         if connection is None:
             raise ValueError("method 'connector' needs a DB-API connection (connect_redshift)")
         execute_dbapi(connection, statements)
-        cur = connection.cursor()
-        try:
-            cur.execute(count_sql)
-            rows = [list(r) for r in cur.fetchall()]
-        finally:
-            cur.close()
     else:
         client = client or data_api_client(options)
         statement_id = execute_data_api(statements, options, client, sleep)
         log.info("Redshift staging transaction %s finished", statement_id)
-        rows = query_data_api(count_sql, options, client, sleep)
-    counts = {str(r[0]): int(r[1]) for r in rows}
+    counts = staged_counts(schema, options, client, connection, sleep)
     log.info(
         "staged %d Redshift tables in %s.* (%d rows) in %.2fs",
         len(counts),

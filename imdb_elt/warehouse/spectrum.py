@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,12 @@ from imdb_elt.warehouse.identifiers import (
     validate_iam_role_arn,
     validate_identifier,
     validate_s3_uri,
+)
+from imdb_elt.warehouse.redshift_data import (
+    data_api_client,
+    run_each_data_api,
+    run_each_dbapi,
+    staged_counts,
 )
 from imdb_elt.warehouse.types import staged_columns, warehouse_type
 
@@ -182,37 +188,6 @@ def glue_client(region: str = "") -> Any:
 # --------------------------------------------------------------------------- execution (runner)
 
 
-def run_each_data_api(
-    statements: Sequence[str],
-    options: Any,
-    client: Any,
-    sleep: Callable[[float], None] = time.sleep,
-) -> list[str]:
-    """One ``execute_statement`` per statement (autocommit), each waited for; return their ids."""
-    from imdb_elt.warehouse.redshift_loader import _target_params, wait_for_statement
-
-    ids = []
-    for sql in statements:
-        statement_id = client.execute_statement(Sql=sql, StatementName="imdb_elt_spectrum",
-                                                **_target_params(options))["Id"]
-        wait_for_statement(client, statement_id, options.poll_seconds, options.timeout_seconds, sleep)
-        ids.append(statement_id)
-    return ids
-
-
-def run_each_dbapi(conn: Any, statements: Sequence[str]) -> None:
-    """Autocommit on for the external DDL (it refuses a transaction block), restored afterwards."""
-    previous = conn.autocommit
-    conn.autocommit = True
-    cur = conn.cursor()
-    try:
-        for sql in statements:
-            cur.execute(sql)
-    finally:
-        cur.close()
-        conn.autocommit = previous
-
-
 def stage_spectrum(
     schema: str,
     datasets: Mapping[str, str],
@@ -224,33 +199,19 @@ def stage_spectrum(
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, int]:
     """Point the external tables at ``datasets`` (s3:// prefixes) and count them; rows per table."""
-    from imdb_elt.warehouse.redshift_loader import (
-        data_api_client,
-        query_data_api,
-        render_count_statement,
-    )
-
     started = time.perf_counter()
     existing = read_external_tables(glue or glue_client(options.region), options.glue_database)
     plan = render_spectrum_statements(
         schema, options.glue_database, options.iam_role_arn, datasets, existing, options.empty_prefix
     )
-    count_sql = render_count_statement(schema)
     if options.method == "connector":
         if connection is None:
             raise ValueError("method 'connector' needs a DB-API connection (connect_redshift)")
         run_each_dbapi(connection, plan.statements)
-        cur = connection.cursor()
-        try:
-            cur.execute(count_sql)
-            rows = [list(r) for r in cur.fetchall()]
-        finally:
-            cur.close()
     else:
         client = client or data_api_client(options)
         run_each_data_api(plan.statements, options, client, sleep)
-        rows = query_data_api(count_sql, options, client, sleep)
-    counts = {str(r[0]): int(r[1]) for r in rows}
+    counts = staged_counts(schema, options, client, connection, sleep)
     log.info(
         "Spectrum: %d external tables in %s.* point at the snapshot (%d created, %d moved; %d rows) in %.2fs",
         len(plan.tables), schema, sum(s.startswith("CREATE") for s in plan.tables),

@@ -33,9 +33,7 @@ from imdb_elt.spark_bundle import (
     upload,
     verify_deployed,
 )
-
-CODE_URI = "s3://imdb-code/imdb-elt"
-REGION = "eu-west-1"
+from tests.fixtures.aws import REGION, S3Zones
 
 
 def _zip_names(archive: bytes) -> list[str]:
@@ -148,44 +146,43 @@ def test_the_make_targets_run_the_bundle_commands() -> None:
     assert "-m imdb_elt.spark_bundle package" in dry and "-m imdb_elt.spark_bundle deploy" in dry
 
 
-# ---- S3 (moto) --------------------------------------------------------------------------------------
+# ---- S3 (moto): the test's own bucket, or the deployed stack's (tests/infra/test_deployed_in_moto.py)
 
 
 @pytest.fixture
-def s3(mocked_aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("IMDB_SPARK_CODE_URI", CODE_URI)
-    client = boto3.client("s3", region_name=REGION)
-    client.create_bucket(Bucket="imdb-code", CreateBucketConfiguration={"LocationConstraint": REGION})
-    return client
+def s3(s3_zones: S3Zones) -> Any:
+    return boto3.client("s3", region_name=REGION)
 
 
-def test_deploy_code_uploads_the_packaged_bundle_under_its_version(s3, tmp_path, capsys) -> None:
+def test_deploy_code_uploads_the_packaged_bundle_under_its_version(s3, s3_zones, tmp_path, capsys) -> None:
+    code_uri = s3_zones.code
+    bucket, prefix = S3Zones.at(code_uri)
     bundle = build_bundle()
     assert main(["deploy", "--out", str(tmp_path)]) == 1
     assert "run `make package` first" in capsys.readouterr().err
 
     assert main(["package", "--out", str(tmp_path)]) == 0
     assert main(["deploy", "--out", str(tmp_path)]) == 0
-    assert f"uploaded to {CODE_URI}/{bundle.version}/" in capsys.readouterr().out
-    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="imdb-code")["Contents"])
-    assert keys == [f"imdb-elt/{bundle.version}/{n}" for n in (SUMS_NAME, ENTRY_NAME, ARCHIVE_NAME)]
+    assert f"uploaded to {code_uri}/{bundle.version}/" in capsys.readouterr().out
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
+    assert keys == [f"{prefix}/{bundle.version}/{n}" for n in (SUMS_NAME, ENTRY_NAME, ARCHIVE_NAME)]
     for name, data in bundle.files.items():
-        key = f"imdb-elt/{bundle.version}/{name}"
-        assert s3.get_object(Bucket="imdb-code", Key=key)["Body"].read() == data
-        head = s3.head_object(Bucket="imdb-code", Key=key, ChecksumMode="ENABLED")
+        key = f"{prefix}/{bundle.version}/{name}"
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+        head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         assert head["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
 
     assert main(["deploy", "--out", str(tmp_path)]) == 0  # idempotent
     assert "already at" in capsys.readouterr().out
-    assert verify_deployed(bundle, CODE_URI, s3) == (
-        f"{CODE_URI}/{bundle.version}/clean_imdb.py",
-        f"{CODE_URI}/{bundle.version}/spark_jobs.zip",
+    assert verify_deployed(bundle, code_uri, s3) == (
+        f"{code_uri}/{bundle.version}/clean_imdb.py",
+        f"{code_uri}/{bundle.version}/spark_jobs.zip",
     )
 
 
-def test_a_missing_or_changed_bundle_fails_fast_and_says_what_to_run(s3, monkeypatch) -> None:
-    monkeypatch.setenv("IMDB_RAW_DIR", "s3://imdb-raw")
-    monkeypatch.setenv("IMDB_LAKE_DIR", "s3://imdb-lake/lake")
+def test_a_missing_or_changed_bundle_fails_fast_and_says_what_to_run(s3, s3_zones) -> None:
+    code_uri = s3_zones.code
+    bucket, prefix = S3Zones.at(code_uri)
     settings = config.load()
     plan = {"run_id": "S1", "new_deliveries": ["title.ratings.tsv.gz"]}
     bundle = build_bundle()
@@ -193,16 +190,16 @@ def test_a_missing_or_changed_bundle_fails_fast_and_says_what_to_run(s3, monkeyp
     with pytest.raises(BundleError, match=missing):
         aws_spark.emr_steps(settings, plan, s3)
 
-    upload(bundle, CODE_URI, s3)
+    upload(bundle, code_uri, s3)
     steps = aws_spark.emr_steps(settings, plan, s3)
-    assert f"{CODE_URI}/{bundle.version}/clean_imdb.py" in steps[0]["HadoopJarStep"]["Args"]
+    assert f"{code_uri}/{bundle.version}/clean_imdb.py" in steps[0]["HadoopJarStep"]["Args"]
 
     # Someone replaced the archive in place: the version folder no longer holds this code.
-    s3.put_object(Bucket="imdb-code", Key=f"imdb-elt/{bundle.version}/{ARCHIVE_NAME}", Body=b"other")
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/{bundle.version}/{ARCHIVE_NAME}", Body=b"other")
     changed = r"spark_jobs\.zip is not the bundle's file.*make package deploy-code"
     with pytest.raises(BundleError, match=changed):
         aws_spark.emr_serverless_job_driver(settings, plan, s3)
-    upload(bundle, CODE_URI, s3)  # deploy-code repairs it
+    upload(bundle, code_uri, s3)  # deploy-code repairs it
     assert aws_spark.emr_serverless_job_driver(settings, plan, s3)["sparkSubmit"]["entryPoint"].endswith(
         f"/{bundle.version}/clean_imdb.py"
     )

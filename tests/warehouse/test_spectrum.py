@@ -18,6 +18,7 @@ from moto import mock_aws
 from sqlglot import exp
 
 from imdb_elt import config
+from imdb_elt.warehouse.redshift_data import run_each_dbapi
 from imdb_elt.warehouse.redshift_loader import RedshiftOptions, redshift_options, stage_redshift
 from imdb_elt.warehouse.spectrum import (
     ExternalTable,
@@ -26,7 +27,6 @@ from imdb_elt.warehouse.spectrum import (
     external_schema_sql,
     read_external_tables,
     render_spectrum_statements,
-    run_each_dbapi,
 )
 from tests.moto_redshift import count_records, patch_redshift_data
 from tests.warehouse.redshift_expected import COLUMNS, DATASETS
@@ -344,3 +344,20 @@ def test_the_connector_runs_external_ddl_in_autocommit() -> None:
     run_each_dbapi(conn, ["A", "B"])
     assert conn.executed == [("A", True), ("B", True)]  # no transaction block around external DDL
     assert conn.autocommit is False  # restored for the COPY path's single transaction
+
+
+def test_the_loaders_share_their_data_api_helpers_without_importing_each_other() -> None:
+    """One home for the Data API helpers (redshift_data); the COPY loader may dispatch to the
+    Spectrum one, never the reverse, so neither module needs the other to be importable first."""
+    import ast
+    from pathlib import Path
+
+    from imdb_elt.warehouse import redshift_data, spectrum
+
+    def imported(module) -> set[str]:
+        tree = ast.parse(Path(module.__file__).read_text())
+        return {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+
+    assert "imdb_elt.warehouse.redshift_loader" not in imported(spectrum)
+    assert "imdb_elt.warehouse.redshift_data" in imported(spectrum)
+    assert not {m for m in imported(redshift_data) if m.endswith(("redshift_loader", "spectrum"))}

@@ -16,16 +16,18 @@ from sqlglot import exp
 
 from imdb_elt import config
 from imdb_elt.catalog import INPUTS
-from imdb_elt.warehouse.redshift_loader import (
-    RedshiftOptions,
+from imdb_elt.warehouse.redshift_data import (
     execute_dbapi,
     query_data_api,
+    render_count_statement,
+    wait_for_statement,
+)
+from imdb_elt.warehouse.redshift_loader import (
+    RedshiftOptions,
     redshift_options,
     render_copy_statements,
-    render_count_statement,
     render_stage_statements,
     stage_redshift,
-    wait_for_statement,
 )
 from tests import fake_credentials as fake
 from tests.warehouse.redshift_expected import COLUMNS
