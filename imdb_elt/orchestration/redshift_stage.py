@@ -100,8 +100,8 @@ def stage_tasks(settings: Settings, plan: Any) -> Any:
     @task(task_id=tasks.STAGE_TASK)
     def stage(plan: dict, **context) -> dict:
         # The staged row counts are checked in the warehouse by dbt's reconcile_staged_rows test;
-        # the sources' freshness goes into the report, as on the local path.
-        return tasks.run_step(settings, pipeline.check_freshness, plan, context)
+        # the run history's tables and the sources' freshness follow, as on the local path.
+        return tasks.run_step(settings, pipeline.after_staging, plan, context)
 
     if settings.redshift_staging == "copy":
 
