@@ -18,10 +18,10 @@ file_days as (
         files.dataset,
         max(files.file_name) as file_name,
         count(*) as runs,
-        sum(files.rows_read) as rows_read,
-        sum(files.rows_written) as rows_written,
-        sum(files.rows_deduplicated) as rows_deduplicated,
-        sum(files.rows_quarantined) as file_rows_quarantined
+        cast(sum(files.rows_read) as bigint) as rows_read,
+        cast(sum(files.rows_written) as bigint) as rows_written,
+        cast(sum(files.rows_deduplicated) as bigint) as rows_deduplicated,
+        cast(sum(files.rows_quarantined) as bigint) as file_rows_quarantined
     from files
     inner join runs on runs.run_id = files.run_id
     group by cast(runs.started_at as date), files.dataset
@@ -32,7 +32,7 @@ reason_days as (
         cast(runs.started_at as date) as day,
         quarantine.dataset,
         quarantine.reason,
-        sum(quarantine.rows) as rows_quarantined
+        cast(sum(quarantine.rows) as bigint) as rows_quarantined
     from quarantine
     inner join runs on runs.run_id = quarantine.run_id
     group by cast(runs.started_at as date), quarantine.dataset, quarantine.reason

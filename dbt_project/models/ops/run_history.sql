@@ -12,10 +12,10 @@ file_totals as (
     select
         run_id,
         count(*) as files_cleaned,
-        sum(rows_read) as rows_read,
-        sum(rows_written) as rows_written,
-        sum(rows_deduplicated) as rows_deduplicated,
-        sum(rows_quarantined) as rows_quarantined
+        cast(sum(rows_read) as bigint) as rows_read,
+        cast(sum(rows_written) as bigint) as rows_written,
+        cast(sum(rows_deduplicated) as bigint) as rows_deduplicated,
+        cast(sum(rows_quarantined) as bigint) as rows_quarantined
     from files
     group by run_id
 ),
