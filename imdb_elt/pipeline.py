@@ -253,13 +253,6 @@ def stage(settings: Settings, plan: Plan) -> None:
     assert plan.manifest is not None
     build_state.forget(settings)
     plan.staged_rows = stage_snapshot(settings, {n: d["path"] for n, d in plan.manifest["datasets"].items()})
-    after_staging(settings, plan)
-
-
-def after_staging(settings: Settings, plan: Plan) -> None:
-    """What every staging path does before dbt: the run history's tables (dbt's ops views read
-    them, and a first build can come before the first append), then source freshness."""
-    run_history.ensure_tables(settings)
     check_freshness(settings, plan)
 
 

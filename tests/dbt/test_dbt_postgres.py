@@ -46,7 +46,7 @@ VARS: dict[str, Any] = {
     "ranking_min_votes": 100,
     "expected_rows": {dataset: len(rows) for dataset, rows in base_rows().items()},
 }
-PRODUCTION_SCHEMAS = {"raw", "staging", "intermediate", "marts_audit", "marts"}
+PRODUCTION_SCHEMAS = {"raw", "staging", "intermediate", "marts_audit", "marts", "ops"}
 
 
 @dataclass
@@ -180,7 +180,7 @@ def test_a_development_build_writes_only_the_persons_schemas(pg: Pg) -> None:
     written = pg.schemas_written(before, after)
     pg.transcript.append(f"  development build wrote (schema: relations): {written}")
     print(pg.transcript[-1])
-    assert set(written) == {"dbt_ann_staging", "dbt_ann_intermediate", "dbt_ann_marts"}
+    assert set(written) == {"dbt_ann_staging", "dbt_ann_intermediate", "dbt_ann_marts", "dbt_ann_ops"}
     assert {k: v for k, v in after.items() if k[0] in PRODUCTION_SCHEMAS} == \
         {k: v for k, v in before.items() if k[0] in PRODUCTION_SCHEMAS}
     for mart in pg.marts():  # the same raw data: the same marts

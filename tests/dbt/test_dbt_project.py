@@ -329,7 +329,8 @@ def test_an_analysts_build_uses_their_own_file_and_defers_to_the_published_marts
     with duckdb.connect(str(own), read_only=True) as con:
         schemas = {s for (s,) in con.execute("select distinct table_schema from information_schema.tables")
                    .fetchall()}
-        assert schemas == {"raw", "dbt_ann_lyst_staging", "dbt_ann_lyst_intermediate", "dbt_ann_lyst_marts"}
+        assert schemas == {"raw", "ops", "dbt_ann_lyst_staging", "dbt_ann_lyst_intermediate",
+                           "dbt_ann_lyst_marts", "dbt_ann_lyst_ops"}
         for mart in MARTS:
             assert sorted(con.execute(f"select * from dbt_ann_lyst_marts.{mart}").fetchall(), key=repr) == \
                 marts[mart], mart
