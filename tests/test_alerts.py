@@ -15,7 +15,8 @@ import boto3
 import pytest
 
 from imdb_elt import alerts, config
-from tests.fixtures.alert_receivers import EMAIL_TO, SMTP_PASSWORD, WEBHOOK_TOKEN
+from tests.fake_credentials import SMTP_PASSWORD, WEBHOOK_TOKEN
+from tests.fixtures.alert_receivers import EMAIL_TO
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 

@@ -28,7 +28,7 @@ import yaml
 
 from imdb_elt import run_history
 from imdb_elt.config import DBT_PROJECT_DIR
-from tests.fixtures.alert_receivers import SMTP_PASSWORD, WEBHOOK_TOKEN
+from tests.fake_credentials import SMTP_PASSWORD, WEBHOOK_TOKEN
 from tests.reliability.helpers import clone, drop_last_row, excerpt, run_cli
 
 # ---- the appended tables (fast) ------------------------------------------------------------------
@@ -191,6 +191,22 @@ def test_a_stale_source_is_told_once_without_dbt(runs):
     assert re.search(r"imdb\.title_basics: last loaded \S+ \(50\.\d h ago; warn after 26 h", message)
     assert "kaggle.movie_metadata" in message
     assert runs["stale_again_messages"] == {"webhook": [], "email": []}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_no_channel_secret_in_what_the_alerting_runs_wrote(runs):
+    """The runs above had a webhook token and an SMTP password in their environment (Airflow
+    connections) and used them: neither is in their output, lake, logs, dbt artifacts or
+    warehouse."""
+    from tests.reliability.test_secrets import find_values, written_by_the_run
+
+    secrets = {"webhook token": WEBHOOK_TOKEN, "SMTP password": SMTP_PASSWORD}
+    written = written_by_the_run(runs["site"])
+    outputs = {name: runs[name].out.encode() for name in ("failed", "refused", "stale", "stale_again")}
+    everything = {**written, **outputs}
+    leaked = {name: found for name, data in everything.items() if (found := find_values(data, secrets))}
+    assert len(written) > 50 and not leaked, leaked
 
 
 @pytest.mark.slow
