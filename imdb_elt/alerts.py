@@ -363,7 +363,9 @@ def late_watch(settings: Settings, run_id: str, started_at: str) -> Iterator[Non
 
 def deadline_alert(settings: Settings) -> Any:
     """Airflow's deadline alert for the DAG: the run still unfinished IMDB_ALERT_LATE_MINUTES
-    after it was queued calls :func:`dag_run_late` in the triggerer."""
+    after it was queued calls :func:`dag_run_late` in the triggerer (0: none)."""
+    if settings.alert_late_minutes <= 0:
+        return None
     from airflow.sdk.definitions.callback import AsyncCallback
     from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
