@@ -95,6 +95,27 @@ def test_the_redshift_statements_parse_and_escape_backslashes():
     assert "VARCHAR(65535)" in text and "CAST('2026-12-04 10:00:00' AS TIMESTAMP)" in text
 
 
+def test_a_redshift_append_is_one_data_api_batch(mocked_aws, monkeypatch):
+    """On Redshift the history goes through the Data API like staging: one batch, so one
+    transaction (moto records it; tests/moto_redshift.py)."""
+    from imdb_elt import config
+    from tests.fixtures.aws import REGION
+    from tests.moto_redshift import patch_redshift_data
+
+    api = patch_redshift_data(monkeypatch, REGION)
+    for key, value in {"DBT_TARGET": "redshift", "REDSHIFT_CLUSTER_ID": "imdb", "REDSHIFT_DB_USER": "loader",
+                       "REDSHIFT_IAM_ROLE_ARN": "arn:aws:iam::123456789012:role/imdb-copy",
+                       "IMDB_OPS_SCHEMA": "ops_history"}.items():
+        monkeypatch.setenv(key, value)
+    run_history.append_reports(config.load(), [a_report("r1"), a_report("r2", "success")])
+    [(kind, sqls, target)] = api["calls"]
+    assert kind == "batch" and target["cluster"] == "imdb" and target["db_user"] == "loader"
+    assert sqls[0] == 'CREATE SCHEMA IF NOT EXISTS "ops_history"'
+    deletes = [q for q in sqls if q.startswith("DELETE")]
+    assert len(deletes) == 8 and "run_id = 'r2'" in deletes[-1]
+    assert sum(q.startswith('INSERT INTO "ops_history"."run_reports"') for q in sqls) == 2
+
+
 # ---- real runs (slow) -----------------------------------------------------------------------------
 
 
