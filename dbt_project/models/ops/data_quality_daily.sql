@@ -48,10 +48,10 @@ final as (
         file_days.rows_written,
         file_days.rows_deduplicated,
         file_days.file_rows_quarantined,
-        file_days.file_rows_quarantined * 1.0 / nullif(file_days.rows_read, 0) as file_quarantine_rate,
+        cast(file_days.file_rows_quarantined as float8) / nullif(file_days.rows_read, 0) as file_quarantine_rate,
         reason_days.reason,
         coalesce(reason_days.rows_quarantined, 0) as rows_quarantined,
-        coalesce(reason_days.rows_quarantined, 0) * 1.0 / nullif(file_days.rows_read, 0) as quarantine_rate
+        cast(coalesce(reason_days.rows_quarantined, 0) as float8) / nullif(file_days.rows_read, 0) as quarantine_rate
     from file_days
     left join reason_days
         on reason_days.day = file_days.day

@@ -19,7 +19,7 @@ final as (
         files.rows_written,
         files.rows_deduplicated,
         files.rows_quarantined,
-        files.rows_quarantined * 1.0 / nullif(files.rows_read, 0) as quarantine_rate,
+        cast(files.rows_quarantined as float8) / nullif(files.rows_read, 0) as quarantine_rate,
         files.rows_per_second
     from files
     inner join runs on runs.run_id = files.run_id
