@@ -99,7 +99,8 @@ def node_results(run_results: dict[str, Any]) -> list[dict[str, Any]]:
 
 class _Progress:
     """One console line per finished node, in dbt's own order ("i of N", the order nodes start),
-    with a progress count: ``[12/40] model  stg_imdb__titles  ok  1.2 s``.
+    with a progress count: ``[12/40] model  stg_imdb__titles  ok  1.2 s``. The count is dbt's
+    own, as in its log file (dbt 1.11's ``build`` counts each unit test twice in N).
 
     With several threads nodes finish out of that order; a finished node's line waits until
     every node before it has its own, so the console reads the same whatever the timing. A test
@@ -131,7 +132,7 @@ class _Progress:
         if event.info.level == "error" and event.info.msg:
             self.errors.append(event.info.msg)
         data = event.data
-        if name == "LogStartLine":
+        if name in ("LogStartLine", "LogNodeNoOpResult"):  # a node's place in dbt's order
             self.total = data.total or self.total
             self.index_of[data.node_info.unique_id] = data.index
         elif name == "NodeFinished" and data.node_info.resource_type in _NODE_TYPES:
