@@ -15,7 +15,8 @@ imdb_elt.orchestration.tasks, every setting in imdb_elt.config.
   or the selective build's); the others are skipped. Steps after it run when nothing upstream
   failed (``none_failed_min_one_success``).
 - ``report`` runs whatever happened (``all_done``), writes the same report as the command line,
-  gives the lease back, and fails the run if a step failed.
+  appends it to the warehouse's run history, sends the run's one alert (imdb_elt.alerts), gives
+  the lease back, and fails the run if a step failed.
 
 Schedule: IMDB_SCHEDULE (default @hourly, which catches IMDb's daily refresh within the hour).
 """
@@ -31,7 +32,7 @@ try:
 except ImportError:  # Airflow 3.0 (MWAA's newest, 3.0.6) has it only here
     from airflow.utils.trigger_rule import TriggerRule  # type: ignore[no-redef]
 
-from imdb_elt import config, pipeline
+from imdb_elt import alerts, config, pipeline
 from imdb_elt.orchestration import aws_spark, redshift_stage, tasks
 from imdb_elt.orchestration.cosmos_dbt import dbt_task_group, dbt_tasks, producer
 from imdb_elt.orchestration.dbt_manifest import ensure_manifest
@@ -51,6 +52,8 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
+    # Still unfinished IMDB_ALERT_LATE_MINUTES after it was queued: a lateness alert.
+    deadline=alerts.deadline_alert(settings),
     tags=["imdb", "elt", "dbt"],
     default_args={
         "retries": settings.task_retries,

@@ -1,4 +1,4 @@
-"""Command line: `python -m imdb_elt run | status | docs`."""
+"""Command line: `python -m imdb_elt run | status | docs | history`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,16 @@ def _status(_: argparse.Namespace) -> int:
     return 0
 
 
+def _history(_: argparse.Namespace) -> int:
+    from imdb_elt import run_history
+
+    settings = config.load()
+    appended = run_history.backfill(settings)
+    print(f"appended {appended} run report(s) of {settings.reports_dir} to "
+          f"{settings.dbt_target} {settings.ops_schema}.* (each run once)")
+    return 0
+
+
 def _docs(_: argparse.Namespace) -> int:
     from imdb_elt import docs
 
@@ -40,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     status.set_defaults(func=_status)
     docs = sub.add_parser("docs", help="the dbt docs site of the published marts (make docs)")
     docs.set_defaults(func=_docs)
+    history = sub.add_parser("history", help="append every run report of the lake to the warehouse's "
+                             "run history (a new warehouse, or one that missed appends)")
+    history.set_defaults(func=_history)
     args = parser.parse_args(argv)
     return args.func(args)
 

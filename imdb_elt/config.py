@@ -173,6 +173,21 @@ class Settings:
         default_factory=lambda: float(_env("IMDB_LOCK_STALE_SECONDS", "600"))
     )
 
+    # ---- run history and alerts (imdb_elt/run_history.py, imdb_elt/alerts.py) ----
+    # Every run's report is appended to tables in this schema; dbt's ops models are views over them.
+    ops_schema: str = field(default_factory=lambda: _env("IMDB_OPS_SCHEMA", "ops"))
+    # Alert channels, each off when unset. Secrets live in the Airflow connections (or the
+    # AWS credential chain), never here: only topic ARNs, addresses and connection ids.
+    alert_sns_topic_arn: str = field(default_factory=lambda: _env("IMDB_ALERT_SNS_TOPIC_ARN", ""))
+    alert_email_to: str = field(default_factory=lambda: _env("IMDB_ALERT_EMAIL_TO", ""))
+    alert_email_from: str = field(default_factory=lambda: _env("IMDB_ALERT_EMAIL_FROM", ""))
+    alert_smtp_conn_id: str = field(default_factory=lambda: _env("IMDB_ALERT_SMTP_CONN_ID", "smtp_default"))
+    alert_slack_conn_id: str = field(default_factory=lambda: _env("IMDB_ALERT_SLACK_CONN_ID", ""))
+    # A run still unfinished this long after it was queued (DAG) or started (command line) is late.
+    alert_late_minutes: float = field(default_factory=lambda: float(_env("IMDB_ALERT_LATE_MINUTES", "60")))
+    # The same failure (or stale source) is told again only after this long.
+    alert_repeat_hours: float = field(default_factory=lambda: float(_env("IMDB_ALERT_REPEAT_HOURS", "24")))
+
     # ---- Airflow DAG (dags/imdb_elt_dag.py, imdb_elt.orchestration) ----
     # No secret here: AWS credentials come from the Airflow connection (or the worker's role),
     # Redshift logins from temporary credentials or Secrets Manager; only ids and ARNs are settings.
@@ -266,6 +281,7 @@ DBT_VARIABLES: dict[str, str] = {
     "IMDB_RAW_SCHEMA": "raw_schema",
     "IMDB_AUDIT_SCHEMA": "audit_schema",
     "IMDB_MARTS_SCHEMA": "marts_schema",
+    "IMDB_OPS_SCHEMA": "ops_schema",
     "IMDB_ANALYST_ROLE": "analyst_role",
     "REDSHIFT_HOST": "redshift_host",
     "REDSHIFT_PORT": "redshift_port",

@@ -2,8 +2,9 @@
 
 In-process rather than a ``dbt`` subprocess: the interpreter start and dbt's imports (several
 seconds on a small machine) are paid once per run instead of once per command. The console gets
-one line per node as it starts and finishes (the progress a person watches); dbt's full log goes
-to ``--log-path`` (``IMDB_LOG_DIR/<run>/``), which the run summary names.
+one line per finished model and test, in a stable order with a progress count (the progress a
+person watches); dbt's full log goes to ``--log-path`` (``IMDB_LOG_DIR/<run>/``), which the run
+summary names.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from typing import Any
 
 from imdb_elt.config import DBT_PROFILE, DBT_PROJECT_DIR, PROFILES_DIR, Settings, dbt_environment
 
-#: dbt events echoed to the console: a model starts or finishes, a test does not pass.
-_MODEL_EVENTS = frozenset({"LogModelResult", "LogSnapshotResult", "LogSeedResult", "LogSkipBecauseError"})
+#: Node types that get a console line (a freshness check's sources do not).
+_NODE_TYPES = frozenset({"model", "test", "unit_test", "seed", "snapshot", "exposure"})
+_STATUS_WORDS = {"success": "ok", "pass": "pass", "skipped": "skipped", "error": "ERROR", "fail": "FAIL",
+                 "warn": "WARN"}
 
 
 @dataclass
@@ -94,19 +97,69 @@ def node_results(run_results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _printer(echo: Callable[[str], None], errors: list[str]) -> Callable[[Any], None]:
-    """One console line per model start and finish, and per test that did not pass: enough to
-    see what runs and how far the build has got, without a line per passing test. Error-level
-    messages are kept for the outcome (a failed run-operation has no run result to say why)."""
-    def on_event(event: Any) -> None:
+class _Progress:
+    """One console line per finished node, in dbt's own order ("i of N", the order nodes start),
+    with a progress count: ``[12/40] model  stg_imdb__titles  ok  1.2 s``. The count is dbt's
+    own, as in its log file (dbt 1.11's ``build`` counts each unit test twice in N).
+
+    With several threads nodes finish out of that order; a finished node's line waits until
+    every node before it has its own, so the console reads the same whatever the timing. A test
+    that warns or fails says how many rows it found; an error, its first line. Error-level
+    messages are kept for the outcome (a failed run-operation has no run result to say why).
+    """
+
+    def __init__(self, echo: Callable[[str], None], errors: list[str]) -> None:
+        self.echo, self.errors = echo, errors
+        self.index_of: dict[str, int] = {}
+        self.ready: dict[int, str] = {}
+        self.next, self.total = 1, 0
+
+    def line(self, index: int, kind: str, name: str, status: str, seconds: float | None,
+             failures: int | None = None, message: str = "") -> str:
+        word = _STATUS_WORDS.get(status, status)
+        if status in ("warn", "fail") and failures is not None:
+            word = f"{word} {failures}"
+        width = len(str(self.total or index))
+        text = f"  dbt | [{index:>{width}}/{self.total or '?'}] {kind:<9} {name:<50} {word:<7}"
+        if seconds is not None:
+            text += f" {seconds:6.1f} s"
+        if status == "error" and message:
+            text += f"  {message.strip().splitlines()[0][:160]}"
+        return text.rstrip()
+
+    def __call__(self, event: Any) -> None:
         name = event.info.name
         if event.info.level == "error" and event.info.msg:
-            errors.append(event.info.msg)
-        if (name in _MODEL_EVENTS
-                or (name == "LogStartLine" and " model " in event.info.msg)
-                or (name == "LogTestResult" and event.data.status != "pass")):
-            echo(f"  dbt | {event.info.msg}")
-    return on_event
+            self.errors.append(event.info.msg)
+        data = event.data
+        if name in ("LogStartLine", "LogNodeNoOpResult"):  # a node's place in dbt's order
+            self.total = data.total or self.total
+            self.index_of[data.node_info.unique_id] = data.index
+        elif name == "NodeFinished" and data.node_info.resource_type in _NODE_TYPES:
+            result = data.run_result
+            if result.status == "skipped":
+                return  # SkippingDetails said it, with its index
+            index = self.index_of.get(data.node_info.unique_id)
+            line = self.line(index or 0, data.node_info.resource_type, data.node_info.node_name,
+                             result.status, result.execution_time, result.num_failures, result.message)
+            self.add(index, line)
+        elif name == "SkippingDetails" and data.resource_type in _NODE_TYPES:
+            self.total = data.total or self.total
+            self.add(data.index, self.line(data.index, data.resource_type, data.node_name, "skipped", None))
+
+    def add(self, index: int | None, line: str) -> None:
+        if index is None:
+            self.echo(line)
+            return
+        self.ready[index] = line
+        while self.next in self.ready:
+            self.echo(self.ready.pop(self.next))
+            self.next += 1
+
+    def flush(self) -> None:
+        """Whatever waits behind a node that never finished (the build stopped)."""
+        for index in sorted(self.ready):
+            self.echo(self.ready.pop(index))
 
 
 def run_dbt(
@@ -132,20 +185,21 @@ def run_dbt(
         "--target", settings.dbt_target,
         "--target-path", str(target_dir),
         "--log-path", str(log_dir),
-        "--quiet",  # the console gets PROGRESS_EVENTS; everything goes to the log file
+        "--quiet",  # the console gets _Progress's lines; everything goes to the log file
     ]
     if not sys.stdout.isatty():
         command.append("--no-use-colors")
     results_file = target_dir / "run_results.json"
     results_file.unlink(missing_ok=True)
-    printer = echo or (lambda line: print(line, flush=True))
     errors: list[str] = []
+    progress = _Progress(echo or (lambda line: print(line, flush=True)), errors)
     started = time.perf_counter()
     env = {**dbt_environment(settings), **(extra_env or {})}
     try:
         with _environment(env):
-            res = dbtRunner(callbacks=[_printer(printer, errors)]).invoke(command)
+            res = dbtRunner(callbacks=[progress]).invoke(command)
     finally:
+        progress.flush()
         release_duckdb()
     error = f"{type(res.exception).__name__}: {res.exception}" if res.exception else None
     if not res.success and error is None and errors:

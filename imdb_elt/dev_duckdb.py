@@ -24,7 +24,7 @@ from typing import Any
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
 
-from imdb_elt import config, lake
+from imdb_elt import config, lake, run_history
 from imdb_elt.warehouse.duckdb_loader import stage_views
 from imdb_elt.warehouse.identifiers import quote_identifier, sql_string_literal
 
@@ -60,6 +60,9 @@ class Plugin(BasePlugin):
         elif not (tables and tables[0]):
             # Nothing published yet: typed, empty sources, so the project still builds.
             stage_views(conn, settings.raw_schema, {})
+        # The run history's tables, empty: the ops views build (the history is production's).
+        for sql in run_history.create_statements(settings.ops_schema, "duckdb"):
+            conn.execute(sql)
         if _deferring() and Path(settings.duckdb_path).is_file():
             alias = Path(settings.duckdb_path).stem
             conn.execute(f"attach if not exists {sql_string_literal(settings.duckdb_path)} "

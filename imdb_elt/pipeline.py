@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from imdb_elt import build_state, lake, locking, report
+from imdb_elt import alerts, build_state, lake, locking, report, run_history
 from imdb_elt.config import REPO_ROOT, Settings
 from imdb_elt.dbt_runner import DbtOutcome, list_nodes, run_dbt
 
@@ -73,6 +73,8 @@ class Plan:
     marts: dict = field(default_factory=dict)
     logs: dict = field(default_factory=dict)  # what -> local log file
     error: str | None = None
+    failed_task: str | None = None  # the step (command line) or Airflow task that failed
+    log_url: str | None = None  # Airflow's log of that task
     finished_at: str | None = None
     seconds: float | None = None
 
@@ -336,9 +338,10 @@ def publish(settings: Settings, plan: Plan) -> None:
 # ---- finish ------------------------------------------------------------------------------------
 
 
-def fail(plan: Plan, exc: BaseException) -> None:
+def fail(plan: Plan, exc: BaseException, task: str | None = None) -> None:
     plan.status = FAILED
     plan.error = f"{type(exc).__name__}: {exc}"
+    plan.failed_task = task or plan.failed_task
 
 
 def finish(settings: Settings, plan: Plan) -> str:
@@ -349,6 +352,9 @@ def finish(settings: Settings, plan: Plan) -> str:
     plan.seconds = round((datetime.now(UTC) - started).total_seconds(), 2)
     # A refused run never held the lease: it records itself apart and leaves latest.json alone.
     report.write_report(settings, plan.to_dict(), update_latest=plan.status != REFUSED)
+    # As soon as the report is written: the history in the warehouse, then whoever must be told.
+    run_history.append(settings, plan.to_dict(), defer=plan.status == REFUSED)
+    alerts.after_run(settings, plan.to_dict())
     if plan.status != REFUSED:
         locking.release(settings, plan.run_id)
     return report.format_summary(plan.to_dict())
@@ -361,14 +367,17 @@ STEPS: tuple[Callable[[Settings, Plan], None], ...] = (clean, stage, build, publ
 def run_once(settings: Settings, *, rebuild: bool = False) -> Plan:
     """One whole run on the command line. Never raises for a failed step: the plan says."""
     plan = detect(settings, rebuild=rebuild)
+    step_name = None
     try:
-        with locking.kept_alive(settings, plan.run_id) if plan.active else _nothing():
+        with (locking.kept_alive(settings, plan.run_id) if plan.active else _nothing(),
+              alerts.late_watch(settings, plan.run_id, plan.started_at) if plan.active else _nothing()):
             for step in STEPS:
                 if not plan.active:
                     break
+                step_name = step.__name__
                 step(settings, plan)
     except Exception as exc:  # the report records every failure, then the caller exits non-zero
-        fail(plan, exc)
+        fail(plan, exc, step_name)
     print(finish(settings, plan), flush=True)
     return plan
 

@@ -185,7 +185,10 @@ def format_summary(rep: dict) -> str:
         for failure in dbt.get("failures", [])[:5]:
             lines.append(f"    FAILED {failure}")
     if rep.get("error"):
-        lines.append(f"  error: {rep['error']}")
+        where = f" (in {rep['failed_task']})" if rep.get("failed_task") else ""
+        lines.append(f"  error{where}: {rep['error']}")
+    if rep.get("log_url"):
+        lines.append(f"  task log: {rep['log_url']}")
     logs = rep.get("logs") or {}
     if logs:
         lines.append("  logs: " + "   ".join(f"{k} {v}" for k, v in logs.items()))

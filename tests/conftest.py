@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.aws",
     "tests.fixtures.sample_site",
     "tests.fixtures.spark",
+    "tests.fixtures.alert_receivers",
 ]
 
 # ---- the figures some suites print (timings, counts); `make test` shows them all at the end ----

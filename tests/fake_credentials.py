@@ -11,6 +11,9 @@ SESSION_KEY_ID = "AS" + "IA" + "FAKEFAKEFAKEFAKE"
 SECRET = "fake" * 10
 #: A database password: long and odd enough that it appears in a text only if it leaked there.
 PASSWORD = "pw-" + "f4ke" * 4 + "-not-a-secret"
+#: Alert channel secrets (tests/fixtures/alert_receivers.py): a webhook's token, an SMTP password.
+WEBHOOK_TOKEN = "T0FAKE/B0FAKE/" + "f4ke" * 6
+SMTP_PASSWORD = "pw-" + "smtp-" + "f4ke" * 4
 
 
 def copy_credentials(key_id: str = KEY_ID, secret: str = SECRET) -> str:

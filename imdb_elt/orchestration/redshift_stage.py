@@ -85,6 +85,15 @@ def copy_into_redshift(settings: Settings, sql: Any, task_id: str = "copy_into_r
     return RedshiftDataOperator(task_id=task_id, sql=sql, **data_api_arguments(settings))
 
 
+def after_staging(settings: Settings, plan: Any) -> None:
+    """What ``stage_snapshot`` does after loading on the other paths: the run history's tables
+    (dbt's ops views read them), then the sources' freshness."""
+    from imdb_elt import pipeline, run_history
+
+    run_history.ensure_tables(settings)
+    pipeline.check_freshness(settings, plan)
+
+
 def stage_tasks(settings: Settings, plan: Any) -> Any:
     """Add the staging tasks for REDSHIFT_STAGING to the DAG being defined; return the last one.
 
@@ -94,14 +103,13 @@ def stage_tasks(settings: Settings, plan: Any) -> Any:
     from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
     from airflow.sdk import task
 
-    from imdb_elt import pipeline
     from imdb_elt.orchestration import tasks
 
     @task(task_id=tasks.STAGE_TASK)
     def stage(plan: dict, **context) -> dict:
         # The staged row counts are checked in the warehouse by dbt's reconcile_staged_rows test;
-        # the sources' freshness goes into the report, as on the local path.
-        return tasks.run_step(settings, pipeline.check_freshness, plan, context)
+        # the run history's tables and the sources' freshness follow, as on the local path.
+        return tasks.run_step(settings, after_staging, plan, context)
 
     if settings.redshift_staging == "copy":
 

@@ -72,8 +72,10 @@ def run_step(settings: Settings, step: Callable[[Settings, Plan], None], plan_di
         with locking.kept_alive(settings, plan.run_id):
             step(settings, plan)
     except Exception as exc:
-        pipeline.fail(plan, exc)
-        context["ti"].xcom_push(key=FAILED_PLAN_KEY, value=plan.to_dict())
+        ti = context["ti"]
+        pipeline.fail(plan, exc, ti.task_id)
+        plan.log_url = getattr(ti, "log_url", None)
+        ti.xcom_push(key=FAILED_PLAN_KEY, value=plan.to_dict())
         raise
     return plan.to_dict()
 
@@ -156,6 +158,37 @@ def release_dbt_duckdb(context: Any = None) -> None:
 # ---- publish and report ------------------------------------------------------------------------
 
 
+def failed_task_ids(ti: Any) -> list[str]:
+    """This DAG run's failed tasks (upstream_failed ones are their consequence, not listed)."""
+    try:
+        states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id])
+    except Exception as exc:
+        log.warning("cannot read the run's task states: %s", exc)
+        return []
+    return sorted(t for t, state in (states.get(ti.run_id) or {}).items() if state == "failed")
+
+
+def task_log_url(ti: Any, task_id: str) -> str:
+    """The UI page of another task of this run (its log), as Airflow writes ``ti.log_url``."""
+    from urllib.parse import quote
+
+    own = getattr(ti, "log_url", "") or ""
+    base = own.split("/dags/", 1)[0] if "/dags/" in own else "http://localhost:8080"
+    return f"{base}/dags/{ti.dag_id}/runs/{quote(ti.run_id)}/tasks/{task_id}"
+
+
+def unplanned_failure(settings: Settings, task_id: str) -> Plan:
+    """A run whose first tasks failed before detect made a plan: reported and told all the same."""
+    from imdb_elt import lake
+
+    plan = Plan(run_id=lake.new_snapshot_id(), orchestrator="airflow", started_at=pipeline._now(),
+                raw_dir=settings.raw_dir, lake_dir=settings.lake_dir, dbt_target=settings.dbt_target,
+                marts_schema=settings.marts_schema)
+    pipeline.fail(plan, pipeline.PipelineError(
+        f"task {task_id} failed before the run was planned: nothing was cleaned or published"), task_id)
+    return plan
+
+
 def collect_dbt_results(ti: Any, dbt_task_ids: list[str]) -> list[dict]:
     found = ti.xcom_pull(task_ids=dbt_task_ids, key=DBT_RESULTS_KEY) or []
     if isinstance(found, dict):  # a single task id returns its value, not a list
@@ -184,9 +217,13 @@ def report(settings: Settings, ti: Any, dbt_task_ids: list[str]) -> dict[str, An
     """
     failed = [p for p in (ti.xcom_pull(task_ids=list(PLAN_TASKS), key=FAILED_PLAN_KEY) or []) if p]
     plans = [p for p in (ti.xcom_pull(task_ids=list(PLAN_TASKS)) or []) if p]
+    failed_tasks = failed_task_ids(ti)
     if not plans and not failed:
-        return {"status": "skipped"}
-    plan = Plan.from_dict(failed[-1] if failed else plans[-1])
+        if not failed_tasks:
+            return {"status": "skipped"}  # detect finished the run (nothing new, refused)
+        plan = unplanned_failure(settings, failed_tasks[0])  # acquire or detect itself failed
+    else:
+        plan = Plan.from_dict(failed[-1] if failed else plans[-1])
     if not plan.dbt:
         results = collect_dbt_results(ti, dbt_task_ids)
         if results:
@@ -195,7 +232,9 @@ def report(settings: Settings, ti: Any, dbt_task_ids: list[str]) -> dict[str, An
         failures = "; ".join(plan.dbt.get("failures", [])[:5]) if plan.dbt else ""
         pipeline.fail(plan, pipeline.PipelineError(
             "a step failed before publish (see its task log): published marts and CURRENT unchanged"
-            + (f". {failures}" if failures else "")))
+            + (f". {failures}" if failures else "")), ", ".join(failed_tasks) or None)
+    if plan.status == pipeline.FAILED and not plan.log_url and failed_tasks:
+        plan.log_url = task_log_url(ti, failed_tasks[0])
     summary = pipeline.finish(settings, plan)
     log.info("%s", summary)
     if plan.status == pipeline.FAILED:

@@ -16,8 +16,17 @@ def stage_snapshot(settings: Settings, datasets: Mapping[str, str]) -> dict[str,
 
     The target is ``settings.dbt_target``; catalogue datasets missing from ``datasets`` are staged
     empty with their columns. All raw relations are replaced in one transaction. Returns rows
-    per raw relation.
+    per raw relation. The run history's tables are created too if missing: dbt's ops views read
+    them, and a first build can come before the first run is appended.
     """
+    from imdb_elt import run_history
+
+    rows = _stage(settings, datasets)
+    run_history.ensure_tables(settings)
+    return rows
+
+
+def _stage(settings: Settings, datasets: Mapping[str, str]) -> dict[str, int]:
     target = settings.dbt_target
     if target == "duckdb":
         from imdb_elt.warehouse.duckdb_loader import stage_duckdb

@@ -12,6 +12,7 @@ files: the session's two runs on the sample (``sample_site``), then a copy of th
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import pytest
 
@@ -34,11 +35,12 @@ def _comparable(report: dict) -> dict:
     return {**{k: report.get(k) for k in SAME_IN_BOTH}, "files": files, "dbt": dbt}
 
 
-def _dag_run(airflow_server, timeout: float) -> tuple[str, float, dict[str, str], dict]:
+def _dag_run(airflow_server, timeout: float, with_id: bool = False) -> tuple:
     run_id = airflow_server.trigger()
     state, seconds = airflow_server.wait(run_id, timeout)
     report = json.loads((airflow_server.lake / "reports" / "latest.json").read_text())
-    return state, seconds, airflow_server.task_states(run_id), report
+    found = state, seconds, airflow_server.task_states(run_id), report
+    return (*found, run_id) if with_id else found
 
 
 def _cli_run(site: Site) -> tuple[float, dict]:
@@ -55,7 +57,7 @@ def _assert_same_marts(airflow_server, site: Site) -> None:
 
 @pytest.mark.timeout(1500)
 def test_first_run_builds_everything_like_the_command_line(airflow_server, sample_site):
-    state, seconds, states, report = _dag_run(airflow_server, timeout=1200)
+    state, seconds, states, report, dag_run_id = _dag_run(airflow_server, timeout=1200, with_id=True)
     bad = {t: s for t, s in states.items() if s != "success"}
     assert state == "success", (bad, excerpt((airflow_server.home.parent / "airflow.log").read_text()))
     assert not bad
@@ -66,6 +68,13 @@ def test_first_run_builds_everything_like_the_command_line(airflow_server, sampl
     assert report["orchestrator"] == "airflow" and cli_report["orchestrator"] == "cli"
     assert _comparable(report) == _comparable(cli_report)
     _assert_same_marts(airflow_server, sample_site.site)
+    # The run history is current after the DAG run, with no build of its own.
+    assert airflow_server.ops_history()[report["run_id"]] == ("success", "airflow", None, 8)
+    # Its deadline (IMDB_ALERT_LATE_MINUTES=0.1 in the fixture) passed while it ran: the
+    # scheduler found it missed, the triggerer ran imdb_elt.alerts.dag_run_late, once.
+    late = airflow_server.alerts_for(f"imdb-elt run LATE: {dag_run_id} ")
+    assert len(late) == 1, airflow_server.alerts.texts()
+    assert f"/dags/imdb_elt_hourly/runs/{quote(dag_run_id)}" in late[0]
     # make airflow's warm start for the LocalExecutor's tasks (docs/airflow.md)
     local_settings = airflow_server.home / "config" / "airflow_local_settings.py"
     assert "imdb_elt.orchestration.local_settings" in local_settings.read_text()
@@ -78,6 +87,7 @@ def test_nothing_new_skips_everything_after_detect(airflow_server, sample_site):
     ran = sorted(t for t, s in states.items() if s not in ("skipped", None))
     assert ran == ["acquire", "detect"], ran
     assert report["status"] == "nothing_new"
+    assert airflow_server.ops_history()[report["run_id"]] == ("nothing_new", "airflow", None, 0)
     assert sample_site.second.code == 0, excerpt(sample_site.second.out)
     cli_seconds, cli_report = sample_site.second.seconds, sample_site.second_report
     print(f"\nnothing-new run: DAG {seconds:.1f} s, command line {cli_seconds:.1f} s")

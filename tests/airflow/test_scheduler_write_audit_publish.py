@@ -13,6 +13,7 @@ the report says failed, and the published marts, CURRENT and the ledger do not m
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -132,3 +133,11 @@ def test_failing_dbt_test_in_the_dag_never_reaches_publish(airflow_server, publi
     assert "reconcile_staged_rows" in report["error"], "the report does not name the failing test"
     assert after == before, "published marts, CURRENT or the ledger moved"
     print(f"report error: {json.dumps(report.get('error'))[:300]}")
+    # One message for the run (the report task's), naming the failed task, the failing test with
+    # its failing rows and the task's log; and the run in the warehouse's history at once.
+    [told] = server.alerts_for(f"imdb-elt run {report['run_id']} failed in ", timeout=10)
+    assert TESTS_TASK in told.splitlines()[0], told
+    assert re.search(r"test reconcile_staged_rows: [1-9]\d* failing row", told), told
+    assert f"task log: {server.base}/dags/imdb_elt_hourly/runs/" in told and "/tasks/dbt." in told
+    status, trigger, failed_task, _ = server.ops_history()[report["run_id"]]
+    assert (status, trigger) == ("failed", "airflow") and TESTS_TASK in failed_task

@@ -88,9 +88,10 @@ class Lineage:
             if node["resource_type"] == "model" and node.get("compiled_code")
         }
         self.sources = {node["relation_name"]: self._parse(node) for node in self.models.values()}
-        some = next(iter(manifest["sources"].values()))
-        self.schema = _schema(some["database"], some["schema"])
         self.raw_tables = {raw.dataset for raw in catalog.INPUTS}
+        # A raw source (not the run history's): where the raw tables are.
+        some = next(s for s in manifest["sources"].values() if s["name"] in self.raw_tables)
+        self.schema = _schema(some["database"], some["schema"])
         self.catalog_columns = {
             raw.dataset: {
                 name.lower(): name for name in [*raw.column_names, *(n for n, _ in catalog.LINEAGE_COLUMNS)]

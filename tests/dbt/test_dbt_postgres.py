@@ -18,6 +18,7 @@ dbt runs as an analyst types it: `dbt ...` in dbt_project/ with no project or pr
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -46,7 +47,7 @@ VARS: dict[str, Any] = {
     "ranking_min_votes": 100,
     "expected_rows": {dataset: len(rows) for dataset, rows in base_rows().items()},
 }
-PRODUCTION_SCHEMAS = {"raw", "staging", "intermediate", "marts_audit", "marts"}
+PRODUCTION_SCHEMAS = {"raw", "staging", "intermediate", "marts_audit", "marts", "ops"}
 
 
 @dataclass
@@ -180,7 +181,7 @@ def test_a_development_build_writes_only_the_persons_schemas(pg: Pg) -> None:
     written = pg.schemas_written(before, after)
     pg.transcript.append(f"  development build wrote (schema: relations): {written}")
     print(pg.transcript[-1])
-    assert set(written) == {"dbt_ann_staging", "dbt_ann_intermediate", "dbt_ann_marts"}
+    assert set(written) == {"dbt_ann_staging", "dbt_ann_intermediate", "dbt_ann_marts", "dbt_ann_ops"}
     assert {k: v for k, v in after.items() if k[0] in PRODUCTION_SCHEMAS} == \
         {k: v for k, v in before.items() if k[0] in PRODUCTION_SCHEMAS}
     for mart in pg.marts():  # the same raw data: the same marts
@@ -425,3 +426,23 @@ def test_a_failing_test_leaves_the_published_marts_unchanged(pg: Pg) -> None:
     assert {name: pg.rows(f"marts.{name}") for name in published} == published
     assert re.search(r"value_between_movies_rating", json.dumps(
         json.loads((pg.root / "target_prod" / "run_results.json").read_text())))
+
+
+def test_the_run_history_views_read_the_appended_reports(pg: Pg) -> None:
+    """The production build made the ops views; a run appended afterwards is in them at once,
+    with no build (imdb_elt/run_history.py)."""
+    from imdb_elt import run_history
+    from tests.test_run_history import a_report
+
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in pg.pg_env.items():
+            mp.setenv(key, value)
+        run_history.append_reports(pg.settings, [a_report("20261204T100000000000Z")])
+        run_history.append_reports(pg.settings, [a_report("20261204T100000000000Z")])  # the same run
+    assert pg.rows("ops.run_history")[0][:7] == (
+        "20261204T100000000000Z", dt.datetime(2026, 12, 4, 10), dt.datetime(2026, 12, 4, 10, 1),
+        Decimal("60.00"), "failed", "airflow", "20261204T100000000000Z")
+    assert len(pg.rows("ops.run_history")) == 1
+    assert [r[4:8] for r in pg.rows("ops.dbt_test_history")] == [("t1", "test", "fail", 4)]
+    assert [(r[1], r[9], r[10], float(r[11])) for r in pg.rows("ops.data_quality_daily")] == [
+        ("title_ratings", "bad_rating", 2, 0.2)]

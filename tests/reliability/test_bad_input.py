@@ -91,12 +91,12 @@ def _reorder(header: str) -> str:
     return "\t".join(cols)
 
 
-def _failed_run(baseline, root: Path, break_files) -> dict:
+def _failed_run(baseline, root: Path, break_files, **env: str) -> dict:
     site = clone(baseline["site"], root)
     before = {"marts": table_checksums(site.db), "current": site.current(), "ledger": site.ledger(),
               "snapshots": site.snapshots()}  # fmt: skip
     break_files(site.raw, root)
-    run = run_cli(site, IMDB_QUARANTINE_THRESHOLD=THRESHOLD_FOR_BROKEN_RUN)
+    run = run_cli(site, IMDB_QUARANTINE_THRESHOLD=THRESHOLD_FOR_BROKEN_RUN, **env)
     errors = [line for line in run.out.splitlines() if "clean_imdb" in line or "error" in line.lower()]
     print(f"\nbroken deliveries run: exit {run.code} in {run.seconds:.1f} s")
     print("\n".join(errors)[-3000:])
@@ -131,9 +131,13 @@ def header_run(baseline, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def content_run(baseline, tmp_path_factory) -> dict:
-    """Checks 5 and 6: deliveries whose header is fine and whose content is not."""
-    return _failed_run(baseline, tmp_path_factory.mktemp("bad-contents"), _break_contents)
+def content_run(baseline, tmp_path_factory, alert_channels) -> dict:
+    """Checks 5 and 6: deliveries whose header is fine and whose content is not (alerts to the
+    loopback channels of tests/fixtures/alert_receivers.py)."""
+    alert_channels.received.clear()
+    root = tmp_path_factory.mktemp("bad-contents")
+    run = _failed_run(baseline, root, _break_contents, **alert_channels.env)
+    return {**run, "alerts": alert_channels.received.texts()}
 
 
 @pytest.fixture(params=["header_run", "content_run"])
@@ -190,6 +194,18 @@ def test_schema_drift_names_the_file_and_the_column(header_run, file_name, colum
 )
 def test_empty_delivery_is_refused_not_loaded(header_run, file_name):
     assert f"{file_name}: empty delivery" in header_run["run"].out, excerpt(header_run["run"].out)
+
+
+@pytest.mark.timeout(1800)
+def test_one_alert_names_the_tripped_threshold_and_the_refused_file(content_run):
+    [told] = content_run["alerts"]
+    print(f"alert received:\n{told}")
+    assert f"imdb-elt run {content_run['report']['run_id']} failed in clean" in told
+    tripped = (r"quarantine threshold tripped: title\.ratings\.tsv\.gz: \d+ of \d+ rows quarantined "
+               r"\(ratio [\d.]+ > IMDB_QUARANTINE_THRESHOLD " + re.escape(THRESHOLD_FOR_BROKEN_RUN))
+    assert re.search(tripped, told), told
+    assert "file refused by the cleaning job: title.basics.tsv.gz: cannot read" in told
+    assert "spark.log" in told
 
 
 @pytest.mark.timeout(1800)

@@ -27,6 +27,9 @@ LEAK_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # libpq / JDBC / SQLAlchemy style: password=secret or scheme://user:secret@host
     "dsn_password": re.compile(r"\bpassword=(?![{$%])[^\s\"'&;{}()]{4,}(?=[\s&;\"']|$)|://[^/\s:@]+:[^/\s:@{$]{4,}@"),
+    # Alert channels: a Slack incoming webhook's URL is its own secret (imdb_elt/alerts.py reads
+    # it from an Airflow connection, never from a file).
+    "slack_webhook": re.compile(r"hooks\.slack\.com/services/[A-Za-z0-9]+/[A-Za-z0-9]+/[A-Za-z0-9]{8,}"),
 }
 
 #: Files that deliberately hold fake credentials to prove they are refused (exact paths only).
@@ -70,10 +73,15 @@ def test_scanner_catches_what_a_leak_looks_like():
     assert find_leaks('password: "' + "hunter22" + '"')
     assert find_leaks("host=db password=" + "hunter22" + " user=x")
     assert find_leaks("postgresql://etl:" + "hunter22" + "@db:5432/imdb")
+    # Alert channel secrets: a webhook URL, an SMTP login in a connection URI or JSON.
+    assert find_leaks("https://hooks.slack.com/services/" + "T0ABCDEF/B0ABCDEF/" + "a1b2c3d4e5f6")
+    assert find_leaks("AIRFLOW_CONN_SMTP_DEFAULT=smtp://alerts:" + "hunter22" + "@mail:587")
+    assert find_leaks('{"conn_type": "smtp", "password": "' + "hunter22" + '"}')
     # References are how secrets are meant to arrive: not leaks.
     assert not find_leaks("password: \"{{ env_var('PGPASSWORD', '') }}\"")
     assert not find_leaks("password=${REDSHIFT_PASSWORD}")
     assert not find_leaks("REDSHIFT_IAM_ROLE_ARN=arn:aws:iam::123456789012:role/copy")
+    assert not find_leaks("IMDB_ALERT_SLACK_CONN_ID=imdb_alerts_slack")
 
 
 def test_no_credential_in_the_repository():
