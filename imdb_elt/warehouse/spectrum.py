@@ -107,7 +107,8 @@ def create_external_table_sql(schema: str, dataset: str, location: str) -> str:
 
 
 def set_location_sql(schema: str, dataset: str, location: str) -> str:
-    return f"ALTER TABLE {qualified_name(schema, dataset)} SET LOCATION {sql_string_literal(_prefix(location))}"
+    where = sql_string_literal(_prefix(location))
+    return f"ALTER TABLE {qualified_name(schema, dataset)} SET LOCATION {where}"
 
 
 def table_locations(datasets: Mapping[str, str], empty_prefix: str) -> dict[str, str]:

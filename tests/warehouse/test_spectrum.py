@@ -8,13 +8,11 @@ see, changed one autocommitted statement at a time).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 import sqlglot
-from moto import mock_aws
 from sqlglot import exp
 
 from imdb_elt import config

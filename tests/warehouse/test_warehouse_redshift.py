@@ -10,7 +10,6 @@ import boto3
 import pytest
 import sqlglot
 from botocore.stub import ANY, Stubber
-from moto import mock_aws
 from moto.redshiftdata.models import redshiftdata_backends
 from sqlglot import exp
 
@@ -40,7 +39,7 @@ REGION = "eu-west-1"
 
 
 def _create(dataset: str) -> str:
-    cols = ", ".join(f'"{n}" {t}' + (" NOT NULL" if not_null else "") for n, t, _, not_null in COLUMNS[dataset])
+    cols = ", ".join(f'"{n}" {t}' + (" NOT NULL" if nn else "") for n, t, _, nn in COLUMNS[dataset])
     return f'CREATE TABLE "raw"."{dataset}__staging" ({cols})'
 
 
@@ -78,7 +77,8 @@ def test_staging_tables_have_the_catalogue_types(dataset: str) -> None:
     got = [(c.name, c.args["kind"], any(isinstance(k.kind, exp.NotNullColumnConstraint)
                                         for k in c.args.get("constraints") or []))
            for c in tree.this.expressions]
-    assert got == [(n, exp.DataType.build(t, dialect="redshift"), not_null) for n, t, _, not_null in COLUMNS[dataset]]
+    expected = [(n, exp.DataType.build(t, dialect="redshift"), nn) for n, t, _, nn in COLUMNS[dataset]]
+    assert got == expected
 
 
 def test_copy_statement_text_exact() -> None:
