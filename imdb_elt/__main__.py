@@ -1,4 +1,4 @@
-"""Command line: `python -m imdb_elt run | status | docs`."""
+"""Command line: `python -m imdb_elt run | status | reclean | docs`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ def _status(_: argparse.Namespace) -> int:
     return 0
 
 
+def _reclean(args: argparse.Namespace) -> int:
+    from imdb_elt import reclean
+
+    return reclean.main(config.load(), args.dry_run)
+
+
 def _docs(_: argparse.Namespace) -> int:
     from imdb_elt import docs
 
@@ -38,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_run)
     status = sub.add_parser("status", help="show the current snapshot and the ledger size")
     status.set_defaults(func=_status)
+    reclean = sub.add_parser(
+        "reclean", help="have the next run clean again the published files whose valid last line an "
+        "earlier version refused as partial_line (docs/cleaning.md)")
+    reclean.add_argument("--dry-run", action="store_true", help="list them, change nothing")
+    reclean.set_defaults(func=_reclean)
     docs = sub.add_parser("docs", help="the dbt docs site of the published marts (make docs)")
     docs.set_defaults(func=_docs)
     args = parser.parse_args(argv)
