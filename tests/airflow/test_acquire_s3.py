@@ -72,8 +72,9 @@ def test_s3_raw_zone_gets_verified_files_and_conditional_requests_after(imdb, s3
                for name, headers, status in fake.requests)  # fmt: skip
 
     # detect sees exactly the seven dumps, fingerprinted by their S3 ETags
-    found, missing = lake.list_deliveries(config.load())
-    assert sorted(d.file_name for d in found) == sorted(IMDB_DUMPS) and missing == ["movie_metadata.csv"]
+    zone = lake.list_deliveries(config.load())
+    assert sorted(d.file_name for d in zone.deliveries) == sorted(IMDB_DUMPS)
+    assert zone.missing == ["movie_metadata.csv"] and zone.ignored == []
 
 
 def test_an_interrupted_download_never_reaches_s3_and_resumes(imdb, s3, tmp_path) -> None:
@@ -86,7 +87,7 @@ def test_an_interrupted_download_never_reaches_s3_and_resumes(imdb, s3, tmp_path
     with pytest.raises(AcquireError, match=r"transfer broke|got"):
         fetch_one(url, RAW, name, staging_dir=str(staging))
     assert raw_keys(s3) == []  # nothing detect could pick up
-    assert lake.list_deliveries(config.load())[0] == []
+    assert lake.list_deliveries(config.load()).deliveries == []
 
     resumed = fetch_one(url, RAW, name, staging_dir=str(staging))
     assert resumed.status == "resumed" and fake.requests[-1][2] == 206
