@@ -341,6 +341,11 @@ def annotate(
     """
     rules = column_rules(raw)
     typed = {rule.name: typed_value(rule, F.col(_field(rule.name))) for rule in rules}
+    # Arrays are typed one projection earlier: their too_long checks and the output then read one
+    # split of the field (a check holding its own copy of the split would parse it twice).
+    arrays = [rule.name for rule in rules if rule.type.startswith("array")]
+    fielded = fielded.select("*", *(typed[name].alias(f"_t_{name}") for name in arrays))
+    typed = {name: F.col(f"_t_{name}") if name in arrays else value for name, value in typed.items()}
     checks: list[tuple[str, Column, Column]] = list(structural)
     for rule in rules:
         field_checks = _field_checks(rule, F.col(_field(rule.name)), typed[rule.name], staging)
@@ -359,7 +364,9 @@ def annotate(
     assert first_failed is not None
     # One projection: the typed values and the first failed check share their parsing.
     validated = fielded.select(
-        "*", first_failed.alias("_check"), *(value.alias(f"_t_{name}") for name, value in typed.items())
+        "*",
+        first_failed.alias("_check"),
+        *(value.alias(f"_t_{name}") for name, value in typed.items() if name not in arrays),
     )
     check = F.col("_check")
     reason = F.element_at(F.array(*(F.lit(code) for code, _, _ in checks)), check)
