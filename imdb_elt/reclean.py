@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from imdb_elt import lake, locking
+from imdb_elt import lake, locking, storage
 from imdb_elt.config import Settings
 
 #: The reason code the cleaning job no longer gives (see docs/cleaning.md, rows already lost).
@@ -64,7 +64,9 @@ def find(settings: Settings) -> list[Candidate]:
     for dataset, entry in manifest["datasets"].items():
         snapshot_id = entry["snapshot_id"]
         if snapshot_id not in stats_of:
-            stats_of[snapshot_id] = lake.read_spark_stats(settings, snapshot_id).get("datasets", {})
+            stats_file = f"{settings.snapshot_dir(snapshot_id)}/{lake.SPARK_STATS_FILE}"
+            stats_of[snapshot_id] = (lake.read_spark_stats(settings, snapshot_id).get("datasets", {})
+                                     if storage.exists(stats_file) else {})
         stats = stats_of[snapshot_id].get(dataset, {})
         refused = (stats.get("quarantined_by_reason") or {}).get(RETIRED_PARTIAL_LINE, 0)
         if not refused:
