@@ -167,12 +167,16 @@ class _Job:
         skipped: list[str] = []
         if self.dirty:
             ops, skipped = D.plan(file_name, self.expected_rows(file_name), self.seed, FILE_IDS[file_name])
-        partial = self.dirty and file_name in D.PARTIAL_LINE_FILES
+        end = ""  # how the file ends: whole, or (dirty) without its final newline, or cut
+        if self.dirty and file_name in D.CUT_FILES:
+            end = "cut"
+        elif self.dirty and file_name in D.NO_FINAL_NEWLINE_FILES:
+            end = "no_newline"
         if file_name == KAGGLE_FILE:
-            result = _write_kaggle(self.out / file_name, self.u, ops, partial)
+            result = _write_kaggle(self.out / file_name, self.u, ops, end)
         else:
             result = _write_tsv(self.out / file_name, self._chunks(file_name), ops, self._fresh(file_name),
-                                self.dirty, partial, lambda rows: progress and progress(
+                                self.dirty, end, lambda rows: progress and progress(
                                     f"{file_name}: {rows:,} rows written "
                                     f"(~{min(100, 100 * rows // max(1, self.expected_rows(file_name)))}%)"))
         result.skipped = skipped
@@ -228,11 +232,12 @@ def _parallel(files: list[str], expected: dict[str, int], progress: Progress | N
 
 
 def _write_tsv(path: Path, chunks: Iterator[T.Chunk], ops: list[D.Op],
-               fresh: Callable[[list[str], int], list[str]], dirty: bool, partial: bool,
+               fresh: Callable[[list[str], int], list[str]], dirty: bool, end: str,
                progress: Callable[[int], object]) -> FileResult:
     """Write header + chunks; splice the planned defects in, recording their line numbers.
 
-    partial: drop the final newline afterwards (a download cut at the end of its last line).
+    end: "no_newline" drops the final newline afterwards (a valid last line, saved without it);
+    "cut" also cuts the last line mid-field (an interrupted download); "" leaves the file whole.
     """
     header = "\t".join(catalog.BY_FILE_NAME[path.name].header)
     result = FileResult(path.name)
@@ -264,24 +269,41 @@ def _write_tsv(path: Path, chunks: Iterator[T.Chunk], ops: list[D.Op],
             result.defects.append({"line_number": written, "reason": op.defect.reason,
                                    "detail": op.defect.detail})
     result.rows = written - 1
-    if partial:
+    if end:
         data = gzip.decompress(path.read_bytes())
         with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
                                                     compresslevel=GZIP_LEVEL, mtime=0) as gz:
-            gz.write(data.removesuffix(b"\n"))
-        _mark_partial_line(result)
+            gz.write(_end_file(data.decode("utf-8", "surrogateescape"), end, result, "\t")
+                     .encode("utf-8", "surrogateescape"))
     return result
 
 
-def _mark_partial_line(result: FileResult) -> None:
-    """The last line has no newline: a partial_line defect, and nothing else any more."""
+def _end_file(text: str, end: str, result: FileResult, delimiter: str) -> str:
+    """The file's text (ending in a newline) without its final newline, its last line cut
+    mid-field if ``end`` is "cut"; the sidecar records what the last line became.
+
+    A valid last line without a newline is data (``no_final_newline``, a not-defect). A cut one
+    keeps its first half of the fields and half of the next: too few fields, a field_count defect.
+    """
     last = result.rows + 1  # header = line 1
     assert all(d["line_number"] != last for d in result.defects), "the last line already has a defect"
+    head, _, line = text.removesuffix("\n").rpartition("\n")
+    if end == "no_newline":
+        result.not_defects.append({"line_number": last, "kind": "no_final_newline"})
+        return f"{head}\n{line}"
+    fields = next(csv.reader([line])) if delimiter == "," else line.split(delimiter)
+    k = len(fields) // 2
+    kept = [*fields[:k], fields[k][: len(fields[k]) // 2]]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(kept)
+    cut = out.getvalue() if delimiter == "," else delimiter.join(kept)
+    # What the line was is gone: it is no longer a CRLF line, a repeat or the source of one.
     result.not_defects = [d for d in result.not_defects if d["line_number"] != last]
     result.legitimate_duplicates = [d for d in result.legitimate_duplicates if last not in
                                     (d["line_number"], d["first_line_number"])]
-    result.defects.append({"line_number": last, "reason": "partial_line",
-                           "detail": "no final newline: the download was cut at the end of this line"})
+    result.defects.append({"line_number": last, "reason": "field_count",
+                           "detail": "cut mid-field with no final newline: an interrupted download"})
+    return f"{head}\n{cut}"
 
 
 def _splice(lines: list[str], copies: set[int], ops: list[D.Op], offset: int, written: int,
@@ -351,7 +373,7 @@ def _defect_line(defect: D.Defect, source: str, fresh: Callable[[list[str], int]
     return "\t".join(defect.mutate(fields)), n_fresh
 
 
-def _write_kaggle(path: Path, u: T.Universe, ops: list[D.Op], partial: bool) -> FileResult:
+def _write_kaggle(path: Path, u: T.Universe, ops: list[D.Op], end: str) -> FileResult:
     rows, repeats = kaggle_rows(u)
     result = FileResult(path.name)
     # Inserting a line shifts every later row: map data-row index -> final line number.
@@ -381,10 +403,10 @@ def _write_kaggle(path: Path, u: T.Universe, ops: list[D.Op], partial: bool) -> 
                                    "detail": op.defect.detail})
         writer.writerow(row)
     text = buf.getvalue()
-    path.write_bytes((text.removesuffix("\n") if partial else text).encode("utf-8", "surrogateescape"))
     result.rows = len(rows) + len(result.defects)
-    if partial:
-        _mark_partial_line(result)
+    if end:
+        text = _end_file(text, end, result, ",")
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
     return result
 
 
@@ -408,8 +430,10 @@ def _sidecar(results: list[FileResult], seed: int, scale: float, snapshot: int) 
         "about": ("Lines injected by devtools.sample (dirty=True). line_number is 1-based in the "
                   "decompressed file, header = line 1. Each defect line has exactly one defect; "
                   "for duplicate_key/exact_duplicate it is the later copy (first_line_number: the "
-                  "earlier one); partial_line is the last line of a file without a final newline. "
-                  "not_defects (CRLF line ends, historical years) must be accepted as data. "
+                  "earlier one). A last line without a final newline is checked like any other: "
+                  "a cut one is a defect with its ordinary reason, a valid one is a not_defect "
+                  "(no_final_newline). not_defects (CRLF line ends, historical years, a valid last "
+                  "line without a newline) must be accepted as data. "
                   "legitimate_duplicates are "
                   "in the clean data too (name.basics exact repeats, Kaggle repeated ids). Every "
                   f"file keeps its defect lines under {D.MAX_DEFECT_FRACTION:.1%} of its lines."),

@@ -1,18 +1,23 @@
 """The defective lines ``dirty=True`` injects, each with the reason code a strict cleaner must give.
 
 Every injected line carries exactly one defect, so its reason is unambiguous. Checks are expected
-in this order: a partial last line, invalid UTF-8 (whole line; also a literal U+FFFD), a control
-character inside a field (a bare ``\\r``, ``\\x00``, ...), field count, then per field (bad_id,
-bad_integer, bad_year, bad_decimal, out_of_range, bad_boolean, bad_json), a missing title, then
-keys (duplicate_key for a key seen before with other data, exact_duplicate for a line seen
-before). Values followed by a line terminator (``\\r`` before a tab, U+0085, U+2028, U+2029) must
-be refused: Java's ``$`` would accept them. A mutated line gets a fresh key (an id used nowhere
-else) so that it is not also a duplicate; a fresh key in crew/ratings/... is a dangling reference,
-which is legitimate data. ``PARTIAL_LINE_FILES`` end without a final newline (a cut download).
+in this order: invalid UTF-8 (whole line; also a literal U+FFFD), a control character inside a
+field (a bare ``\\r``, ``\\x00``, ...), field count, then per field (bad_id, bad_integer, bad_year,
+bad_decimal, out_of_range, bad_boolean, bad_json), a value longer than Redshift holds (too_long:
+bytes, not characters), a missing title, then keys (duplicate_key for a key seen before with
+other data, exact_duplicate for a line seen before). Values followed by a line terminator
+(``\\r`` before a tab, U+0085, U+2028, U+2029) must be refused: Java's ``$`` would accept them.
+A mutated line gets a fresh key (an id used nowhere else) so that it is not also a duplicate; a
+fresh key in crew/ratings/... is a dangling reference, which is legitimate data.
+
+A last line without a final newline is checked like any other. ``NO_FINAL_NEWLINE_FILES`` end
+with a complete, valid line and no newline (saved by a tool that drops it): the line is data.
+``CUT_FILES`` end in a line cut mid-field, as an interrupted download of an uncompressed file
+leaves it: a field_count defect.
 
 Also planned here, but NOT defects: CRLF line ends (the ``\\r`` must be stripped) and, in
-name.basics, historical birth and death years of one to three digits (people of antiquity). Both
-are recorded under ``not_defects``.
+name.basics, historical birth and death years of one to three digits (people of antiquity). They
+are recorded under ``not_defects``, with the valid last line of ``NO_FINAL_NEWLINE_FILES``.
 """
 
 from __future__ import annotations
@@ -32,9 +37,14 @@ REPLACEMENT = "\ufffd"
 MAX_DEFECT_FRACTION = 0.0075
 REASONS = ("field_count", "bad_integer", "bad_year", "bad_decimal", "out_of_range", "invalid_utf8",
            "bad_id", "bad_boolean", "bad_json", "duplicate_key", "exact_duplicate",
-           "control_character", "missing_title", "partial_line")
-#: Files written without their final newline: the last line is a partial_line.
-PARTIAL_LINE_FILES = ("title.episode.tsv.gz", "movie_metadata.csv")
+           "control_character", "missing_title", "too_long")
+#: Files whose last line is complete and valid but has no final newline: it must be written.
+NO_FINAL_NEWLINE_FILES = ("title.episode.tsv.gz",)
+#: Files whose last line is cut mid-field, with no final newline (a cut download): field_count.
+CUT_FILES = ("movie_metadata.csv",)
+#: 32,768 characters, 65,536 bytes of UTF-8: one byte over Redshift's VARCHAR(65535), which counts
+#: bytes (a limit counted in characters would let it through).
+TOO_LONG_TEXT = "\u00e9" * 32768
 
 Mutate = Callable[[list[str]], list[str]]
 
@@ -149,6 +159,7 @@ TSV_DEFECTS: dict[str, list[Defect]] = {
         Defect("invalid_utf8", "literal U+FFFD inside originalTitle", _infix(3, REPLACEMENT), True),
         Defect("control_character", "\\x1b inside originalTitle", _infix(3, "\x1b"), True),
         Defect("bad_year", "startYear followed by U+2028", _set(5, "1999\u2028"), True),
+        Defect("too_long", "primaryTitle of 65,536 bytes (32,768 characters)", _set(2, TOO_LONG_TEXT), True),
     ],
     "title.ratings.tsv.gz": [
         *_common_head(3),
@@ -196,6 +207,7 @@ TSV_DEFECTS: dict[str, list[Defect]] = {
         Defect("bad_json", "characters escape a newline", _set(5, '["line\\nbreak"]'), True),
         Defect("bad_json", "characters followed by U+2028", _set(5, '["Self"]\u2028'), True),
         Defect("control_character", "\\x01 inside job", _set(4, "a\x01b"), True),
+        Defect("too_long", "a characters element of 65,536 bytes", _set(5, f'["{TOO_LONG_TEXT}"]'), True),
     ],
     "name.basics.tsv.gz": [
         *_common_head(6),
@@ -235,6 +247,7 @@ KAGGLE_DEFECTS: list[Defect] = [
     Defect("control_character", "tab inside movie_title", _infix(11, "\t"), True),
     Defect("missing_title", "movie_title empty", _set(11, ""), True),
     Defect("bad_id", "movie_imdb_link: the id followed by U+2028", _link_id_suffix("\u2028"), True),
+    Defect("too_long", "movie_title of 65,536 bytes (32,768 characters)", _set(11, TOO_LONG_TEXT), True),
 ]
 
 #: Year fields (birth, death) and the historical values that are legitimate data, per TSV.

@@ -1,4 +1,4 @@
-"""Command line: `python -m imdb_elt run | status | docs | history`."""
+"""Command line: `python -m imdb_elt run | status | reclean | docs | history`."""
 
 from __future__ import annotations
 
@@ -33,6 +33,12 @@ def _history(_: argparse.Namespace) -> int:
     return 0
 
 
+def _reclean(args: argparse.Namespace) -> int:
+    from imdb_elt import reclean
+
+    return reclean.main(config.load(), args.dry_run)
+
+
 def _docs(_: argparse.Namespace) -> int:
     from imdb_elt import docs
 
@@ -48,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_run)
     status = sub.add_parser("status", help="show the current snapshot and the ledger size")
     status.set_defaults(func=_status)
+    reclean = sub.add_parser(
+        "reclean", help="have the next run clean again the published files whose valid last line an "
+        "earlier version refused as partial_line (docs/cleaning.md)")
+    reclean.add_argument("--dry-run", action="store_true", help="list them, change nothing")
+    reclean.set_defaults(func=_reclean)
     docs = sub.add_parser("docs", help="the dbt docs site of the published marts (make docs)")
     docs.set_defaults(func=_docs)
     history = sub.add_parser("history", help="append every run report of the lake to the warehouse's "

@@ -163,6 +163,14 @@ class RawInput:
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
+    @property
+    def file_names(self) -> tuple[str, ...]:
+        """The names a delivery of this input may have: the catalogue's, then an IMDb dump as
+        many users keep it, gunzipped (``title.ratings.tsv``). Both are read with the same checks."""
+        if self.fmt == "imdb_tsv" and self.file_name.endswith(".gz"):
+            return (self.file_name, self.file_name.removesuffix(".gz"))
+        return (self.file_name,)
+
 
 def _tsv(
     dataset: str,
@@ -319,3 +327,5 @@ INPUTS: tuple[RawInput, ...] = (
 )
 BY_DATASET: dict[str, RawInput] = {i.dataset: i for i in INPUTS}
 BY_FILE_NAME: dict[str, RawInput] = {i.file_name: i for i in INPUTS}
+#: Every name a delivery may have (``RawInput.file_names``) → its input.
+BY_DELIVERED_NAME: dict[str, RawInput] = {name: i for i in INPUTS for name in i.file_names}

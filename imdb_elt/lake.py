@@ -42,7 +42,7 @@ class Delivery:
 
     @property
     def dataset(self) -> str:
-        return catalog.BY_FILE_NAME[self.file_name].dataset
+        return catalog.BY_DELIVERED_NAME[self.file_name].dataset
 
 
 # ---- the ledger: which deliveries have been processed and published ----------------------------
@@ -78,11 +78,28 @@ def _read_checksums(uri: str) -> dict[str, Any]:
     return memo if isinstance(memo, dict) else {}
 
 
-def list_deliveries(settings: Settings) -> tuple[list[Delivery], list[str]]:
-    """Catalogue files present in the raw zone, and the catalogue file names that are missing.
+@dataclass(frozen=True)
+class RawZone:
+    """What the raw zone holds, as the product reads it.
 
-    A local raw zone's checksums are remembered in the state folder, so that a file whose stat
-    has not changed is not read again (``storage.list_files``).
+    ``deliveries``: one file per input found (an IMDb dump under its catalogue name or
+    gunzipped, ``title.ratings.tsv``); ``missing``: the catalogue names of the inputs not found;
+    ``ignored``: the other files, which the product never reads; ``conflicts``: the inputs
+    delivered under both names at once, each as the names found (no delivery is made of them).
+    """
+
+    deliveries: list[Delivery]
+    missing: list[str]
+    ignored: list[str]
+    conflicts: list[list[str]]
+
+
+def list_deliveries(settings: Settings) -> RawZone:
+    """The raw zone's files, sorted into deliveries, missing inputs, ignored files and conflicts.
+
+    Only the top level is read (files in sub-folders are never deliveries). A local raw zone's
+    checksums are remembered in the state folder, so that a file whose stat has not changed is
+    not read again (``storage.list_files``).
     """
     memo = None if storage.is_s3(settings.raw_dir) else _read_checksums(checksums_uri(settings))
     before = dict(memo or {})
@@ -93,13 +110,18 @@ def list_deliveries(settings: Settings) -> tuple[list[Delivery], list[str]]:
         if memo != before:
             storage.write_text_atomic(checksums_uri(settings), json.dumps(memo, indent=1) + "\n")
     found = {f.name: f for f in files}
-    deliveries = [
-        Delivery(name, found[name].uri, found[name].size, found[name].etag_or_checksum)
-        for name in catalog.BY_FILE_NAME
-        if name in found
-    ]
-    missing = [name for name in catalog.BY_FILE_NAME if name not in found]
-    return deliveries, missing
+    deliveries, missing, conflicts = [], [], []
+    for raw in catalog.INPUTS:
+        names = [name for name in raw.file_names if name in found]
+        if not names:
+            missing.append(raw.file_name)
+        elif len(names) > 1:
+            conflicts.append(names)
+        else:
+            f = found[names[0]]
+            deliveries.append(Delivery(f.name, f.uri, f.size, f.etag_or_checksum))
+    ignored = sorted(name for name in found if name not in catalog.BY_DELIVERED_NAME)
+    return RawZone(deliveries, missing, ignored, conflicts)
 
 
 def new_deliveries(settings: Settings, deliveries: list[Delivery]) -> tuple[list[Delivery], list[Delivery]]:

@@ -57,6 +57,7 @@ class Plan:
     new_deliveries: list[str] = field(default_factory=list)
     already_processed: list[str] = field(default_factory=list)
     missing_inputs: list[str] = field(default_factory=list)
+    ignored_files: list[str] = field(default_factory=list)  # raw-zone files the product never reads
     # dbt selection: None builds everything; else {"selectors": the dbt selectors (new sources,
     # modified code), "models": the model names they pick, "nodes": those models and sources as
     # dbt selectors}, resolved once by `dbt ls` against the last published build's manifest.
@@ -144,12 +145,19 @@ def detect(settings: Settings, *, orchestrator: str = "cli", rebuild: bool = Fal
 
 
 def _plan_work(settings: Settings, plan: Plan) -> None:
-    deliveries, missing = lake.list_deliveries(settings)
-    new, known = lake.new_deliveries(settings, deliveries)
+    zone = lake.list_deliveries(settings)
+    plan.missing_inputs, plan.ignored_files = zone.missing, zone.ignored
+    if zone.conflicts:  # which of the two is the delivery? Nothing is cleaned until one is gone.
+        plan.status = FAILED
+        plan.error = "; ".join(
+            f"{' and '.join(names)} are both in the raw zone: one input delivered twice "
+            f"(gzipped and not); remove the one that is not the delivery" for names in zone.conflicts
+        )
+        return
+    new, known = lake.new_deliveries(settings, zone.deliveries)
     plan.deliveries = [asdict(d) for d in new]
     plan.new_deliveries = [d.file_name for d in new]
     plan.already_processed = [d.file_name for d in known]
-    plan.missing_inputs = missing
     current = lake.current_manifest(settings)
     if not new and not (plan.rebuild and current):
         plan.status = NOTHING_NEW
@@ -194,6 +202,7 @@ def clean(settings: Settings, plan: Plan) -> None:
         "--snapshot-id", plan.run_id,
         "--files", ",".join(plan.new_deliveries),
         "--threshold", str(settings.quarantine_threshold),
+        "--redshift-staging", settings.redshift_staging,
         "--master", settings.spark_master,
         "--driver-memory", settings.spark_driver_memory,
     ]

@@ -116,6 +116,27 @@ def mart_row_counts(settings: Settings, names: list[str]) -> dict[str, int]:
     return count_rows(settings, settings.marts_schema, names)
 
 
+def no_final_newline_notice(file_name: str, last_line: dict | None) -> str:
+    """What a file without a final newline means, for the summary: its last line was checked
+    like any other; was the file cut?
+
+    A gzip stream that decompressed whole was not cut, so only a refused last line asks for a
+    re-fetch. An uncompressed file gives no such proof: a cut inside its last field can leave a
+    valid but wrong value (``456`` cut to ``45``).
+    """
+    gzip = file_name.endswith(".gz")
+    if last_line is None or last_line.get("reason") not in (None, "deduplicated"):
+        what = (f"the last line ({last_line['line_number']:,}) was refused ({last_line['reason']})"
+                if last_line else "see the quarantine for its last line")
+        advice = "the download may have been cut; re-fetch this file" if gzip else \
+            "the file may have been cut; check that it is complete, or re-fetch it"
+        return f"NO FINAL NEWLINE: {what}: {advice}"
+    if gzip:
+        return "notice: no final newline; the last line passed every check and was written"
+    return ("notice: no final newline; the last line passed every check and was written, but an "
+            "uncompressed file cut inside its last field still looks valid: check that it is complete")
+
+
 def format_summary(rep: dict) -> str:
     """A table a person reads at a glance."""
     lines = [
@@ -132,7 +153,8 @@ def format_summary(rep: dict) -> str:
         )
         lines += [header, "  " + "-" * (len(header) - 2)]
         for dataset, st in files.items():
-            name = catalog.BY_DATASET[dataset].file_name if dataset in catalog.BY_DATASET else dataset
+            name = st.get("source_file") or (
+                catalog.BY_DATASET[dataset].file_name if dataset in catalog.BY_DATASET else dataset)
             lines.append(
                 f"  {name:<24} {st['rows_read']:>10,} {st['rows_written']:>10,} "
                 f"{st['rows_deduplicated']:>8,} {st['rows_quarantined']:>9,} "
@@ -142,13 +164,15 @@ def format_summary(rep: dict) -> str:
             if reasons:
                 lines.append("      set aside: " + ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())))
             if st.get("ends_with_newline") is False:
-                lines.append("      NO FINAL NEWLINE: last line cut off (partial_line); re-fetch this file")
+                lines.append("      " + no_final_newline_notice(name, st.get("last_line")))
     if rep["status"] == "nothing_new":
         lines.append("  no new deliveries: nothing cleaned, nothing rebuilt")
     if rep.get("already_processed"):
         lines.append(f"  already processed (skipped): {', '.join(rep['already_processed'])}")
     if rep.get("missing_inputs"):
         lines.append(f"  missing from the raw zone: {', '.join(rep['missing_inputs'])}")
+    if rep.get("ignored_files"):
+        lines.append(f"  ignored (not a file this product reads): {', '.join(rep['ignored_files'])}")
     fresh = rep.get("freshness") or {}
     if fresh:
         lines.append("")

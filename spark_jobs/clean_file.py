@@ -7,10 +7,11 @@
    right after the read, so the parse and the Parquet encoding of one gzip use every core.
 2. **Key check** (always): repeated natural keys are found from the written key columns alone (a
    hash per key, counted), not from the raw rows.
-3. **Revisit** (only a file with refused rows, repeated keys or no final newline): read the raw
-   file again and keep the few rows that matter (refused, or with a candidate key). They are
-   labelled (duplicates, partial line) and written to the quarantine and the dedup record; the
-   processed dataset is rewritten only if a row written in step 1 must go.
+3. **Revisit** (only a file with refused rows or repeated keys): read the raw file again and
+   keep the few rows that matter (refused, or with a candidate key). They are labelled
+   (duplicates; a refused last line without a final newline says so) and written to the
+   quarantine and the dedup record; the processed dataset is rewritten only if a row written in
+   step 1 must go.
 4. **Counts from the written files**: rows written, quarantined (per reason) and deduplicated are
    read back from the Parquet just written (footers, and the small quarantine), rows read from the
    raw lines. The identity read = written + deduplicated + quarantined is then checked, not
@@ -45,9 +46,9 @@ from spark_jobs.transforms import (
     DEDUPLICATED,
     key_hash,
     mark_duplicates,
+    note_no_final_newline,
     number_lines,
     parse,
-    refuse_partial_line,
     to_deduplicated,
     to_output,
     to_quarantine,
@@ -77,26 +78,32 @@ def output_files(estimated_bytes: int, slices: int) -> int:
     return slices * max(1, math.ceil(estimated_bytes / (slices * MAX_FILE_BYTES)))
 
 
-def _first_lines(spark: SparkSession, raw: RawInput, path: str) -> list[str]:
+def delivered_name(path: str) -> str:
+    """The file's own name (``title.ratings.tsv`` or ``.tsv.gz``): what messages and records name."""
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _first_lines(spark: SparkSession, path: str) -> list[str]:
     """The first two lines, read without touching the rest of the file."""
     local = io.local_path(path)
+    name = delivered_name(path)
     try:
         if local is not None:  # plain Python: no Spark job for a header
             return io.first_lines_local(local, 2)
         return [r.value for r in io.read_lines(spark, path).head(2)]
     except (OSError, EOFError, zlib.error) as exc:  # not gzip, unreadable, ...
-        raise CleaningError(f"{raw.file_name}: cannot read the file: {type(exc).__name__}: {exc}") from exc
+        raise CleaningError(f"{name}: cannot read the file: {type(exc).__name__}: {exc}") from exc
     except Exception as exc:  # a JVM error
-        raise CleaningError(f"{raw.file_name}: cannot read the file: {root_cause(exc)}") from exc
+        raise CleaningError(f"{name}: cannot read the file: {root_cause(exc)}") from exc
 
 
 def check_delivery(spark: SparkSession, raw: RawInput, path: str) -> None:
     """Refuse a file whose header is wrong or that holds no data line (reads two lines only)."""
-    name = raw.file_name
-    first = _first_lines(spark, raw, path)
+    name = delivered_name(path)
+    first = _first_lines(spark, path)
     if not first:
         raise CleaningError(f"{name}: empty delivery (the file has no lines)")
-    check_header(first[0], raw)
+    check_header(first[0], raw, name)
     if len(first) < 2:
         raise CleaningError(f"{name}: empty delivery (header only, no data lines)")
 
@@ -119,8 +126,10 @@ class _File:
         loaded_at: datetime,
         slices: int,
         progress: Progress | None,
+        staging: str = "copy",
     ) -> None:
         self.spark, self.raw, self.path = spark, raw, path
+        self.name, self.staging = delivered_name(path), staging
         self.snapshot_id, self.loaded_at = snapshot_id, loaded_at
         self.processed = layout.dataset_dir(lake_dir, snapshot_id, raw.dataset)
         self.quarantine = layout.quarantine_dir(lake_dir, snapshot_id, raw.dataset)
@@ -136,8 +145,8 @@ class _File:
         self.end_step()
         self._step = (text.split(":")[0].split("(")[0].strip(), time.perf_counter())
         if self.progress is not None:
-            self.progress.step(self.raw.file_name, self.path, self.size, text)
-        log.debug("%s: %s", self.raw.file_name, text)
+            self.progress.step(self.name, self.path, self.size, text)
+        log.debug("%s: %s", self.name, text)
 
     def end_step(self) -> None:
         if self._step is not None:
@@ -168,7 +177,9 @@ class _File:
         data = self.data_lines(lines)
         if self.files > 1:  # one gzip is one task: spread the parse and the encoding over the cores
             data = data.repartition(self.files, "line_number")
-        annotated = parse(data, self.raw).observe(counts, F.count_if(~F.col("ok")).alias("refused"))
+        annotated = parse(data, self.raw, self.staging).observe(
+            counts, F.count_if(~F.col("ok")).alias("refused")
+        )
         return to_output(annotated.filter(F.col("ok")), self.raw, self.snapshot_id, self.loaded_at)
 
     def write_pass(self) -> tuple[int, int, int]:
@@ -180,7 +191,7 @@ class _File:
             io.write_parquet(good, self.processed)
         except Exception as exc:
             raise CleaningError(
-                f"{self.raw.file_name}: cannot read the whole file (corrupt or truncated?): {root_cause(exc)}"
+                f"{self.name}: cannot read the whole file (corrupt or truncated?): {root_cause(exc)}"
             ) from exc
         n = int(lines.get["lines"])
         return n, int(lines.get["bytes"]) + n, int(counts.get["refused"])
@@ -202,37 +213,40 @@ class _File:
             io.write_parquet(self.spark.createDataFrame([], schema), path)
 
     def revisit(
-        self, candidates: DataFrame, n_candidates: int, refused: int, partial_line: int | None
+        self, candidates: DataFrame, n_candidates: int, refused: int, unterminated: int | None
     ) -> None:
         """Quarantine and dedup record from the few rows that matter; fix processed if needed.
 
         The lines that matter are picked by their key hash (and, when pass 1 refused rows, by
         the validity flag) without typing the rest; only they are parsed in full.
+        ``unterminated``: the number of the file's last line when it had no final newline.
         """
         self.step("pass 2: refused rows, repeated keys")
         raw = self.raw
         lines = self.data_lines()
         validity = ["ok"] if refused else []  # only then is the validity of every line worth computing
-        probe = parse(lines, raw).select("line_number", "value", *validity, key_hash(raw).alias("_h"))
+        probe = parse(lines, raw, self.staging).select(
+            "line_number", "value", *validity, key_hash(raw).alias("_h")
+        )
         flags = candidates.select("_h", F.lit(True).alias("_candidate"))
         if n_candidates <= BROADCAST_KEYS:
             flags = F.broadcast(flags)
         matters = F.coalesce(F.col("_candidate"), F.lit(False))
         if refused:
             matters = matters | ~F.col("ok")
-        if partial_line is not None:
-            matters = matters | (F.col("line_number") == F.lit(partial_line))
         chosen = probe.join(flags, "_h", "left").filter(matters).select("line_number", "value")
-        subset = parse(chosen, raw).persist(StorageLevel.MEMORY_AND_DISK)
+        subset = parse(chosen, raw, self.staging).persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            labelled = subset if partial_line is None else refuse_partial_line(subset, partial_line)
-            marked = mark_duplicates(labelled, raw).persist(StorageLevel.MEMORY_AND_DISK)
+            marked = mark_duplicates(subset, raw)
+            if unterminated is not None:
+                marked = note_no_final_newline(marked, unterminated)
+            marked = marked.persist(StorageLevel.MEMORY_AND_DISK)
             try:
                 reason = F.col("reason")
                 refused = marked.filter(reason.isNotNull() & (reason != F.lit(DEDUPLICATED)))
-                io.write_parquet(to_quarantine(refused, raw.file_name).coalesce(1), self.quarantine)
+                io.write_parquet(to_quarantine(refused, self.name).coalesce(1), self.quarantine)
                 dropped = marked.filter(reason == F.lit(DEDUPLICATED))
-                io.write_parquet(to_deduplicated(dropped, raw.file_name).coalesce(1), self.deduplicated)
+                io.write_parquet(to_deduplicated(dropped, self.name).coalesce(1), self.deduplicated)
                 # Rows written by pass 1 that must go: keys whose rows are replaced by the kept ones.
                 gone = marked.filter(F.col("ok") & reason.isNotNull()).select(*raw.key).distinct()
                 if gone.count() > 0:
@@ -270,6 +284,22 @@ class _File:
             by_reason = {r["reason"]: int(r["count"]) for r in rows}
         return written, by_reason, deduplicated
 
+    def last_line(self, line_number: int, revisited: bool) -> dict[str, Any]:
+        """What became of the last line (one without a final newline): written, or its reason.
+
+        Looked up in the (small) quarantine and dedup record; without a revisit it was written.
+        """
+        outcome: dict[str, Any] = {"line_number": line_number, "written": True, "reason": None}
+        if not revisited:
+            return outcome
+        for path, reason in ((self.quarantine, F.col("reason")), (self.deduplicated, F.lit(DEDUPLICATED))):
+            if io.parquet_rows(self.spark, path):
+                found = io.read_parquet(self.spark, path).filter(F.col("line_number") == F.lit(line_number))
+                row = found.select(reason.alias("reason")).head()
+                if row is not None:
+                    return {**outcome, "written": False, "reason": row["reason"]}
+        return outcome
+
 
 def clean_file(
     spark: SparkSession,
@@ -282,34 +312,40 @@ def clean_file(
     checked: bool = False,
     slices: int = 4,
     progress: Progress | None = None,
+    staging: str = "copy",
 ) -> dict[str, Any]:
     """Clean one file and return its stats; raise CleaningError naming the file on refusal.
 
     ``checked``: check_delivery already passed (run() checks every header before cleaning).
-    ``slices``: the Redshift slice count the output files are sized for.
+    ``slices``: the Redshift slice count the output files are sized for. ``staging``: the
+    Redshift staging path (copy | spectrum) whose byte limits the values must fit.
     """
     started = time.perf_counter()
-    name = raw.file_name
+    name = delivered_name(path)
     if not checked:
         check_delivery(spark, raw, path)
-    f = _File(spark, raw, path, lake_dir, snapshot_id, loaded_at, slices, progress)
+    f = _File(spark, raw, path, lake_dir, snapshot_id, loaded_at, slices, progress, staging)
     try:
         lines, line_bytes, refused = f.write_pass()
         terminated = io.ends_with_newline(spark, path, line_bytes)
-        partial_line = None if terminated else lines
-        if partial_line is not None:
-            log.warning("%s: no final newline: its last line is quarantined as partial_line", name)
+        unterminated = None if terminated else lines
         candidates = f.candidate_keys()
         try:
             n_candidates = candidates.count()
-            revisited = bool(refused or n_candidates or partial_line is not None)
+            revisited = bool(refused or n_candidates)
             if revisited:
-                f.revisit(candidates, n_candidates, refused, partial_line)
+                f.revisit(candidates, n_candidates, refused, unterminated)
             else:
                 f.write_empty_side_outputs()
         finally:
             candidates.unpersist()
         rows_written, quarantined_by_reason, rows_deduplicated = f.counts()
+        last_line = None if unterminated is None else f.last_line(unterminated, revisited)
+        if last_line is not None:
+            log.warning(
+                "%s: no final newline; its last line (%d) was %s", name, unterminated,
+                "written" if last_line["written"] else f"refused: {last_line['reason']}",
+            )  # fmt: skip
         f.end_step()
     finally:
         if progress is not None:
@@ -341,6 +377,7 @@ def clean_file(
         "rows_quarantined": rows_quarantined,
         "quarantined_by_reason": dict(sorted(quarantined_by_reason.items())),
         "ends_with_newline": terminated,
+        "last_line": last_line,
         "output_files": f.files,
         "revisited": revisited,
         "seconds": round(seconds, 3),

@@ -1,10 +1,12 @@
 """Entry point of the cleaning job: raw zone → typed Parquet + quarantine for one snapshot.
 
     spark-submit spark_jobs/clean_imdb.py --raw-dir R --lake-dir L --snapshot-id S \\
-        [--files title.basics.tsv.gz,movie_metadata.csv] [--threshold 0.01] [--slices 4] [--master local[2]]
+        [--files title.basics.tsv.gz,movie_metadata.csv] [--threshold 0.01] [--slices 4] \\
+        [--redshift-staging copy] [--master local[2]]
     python -m spark_jobs.clean_imdb ...            (same arguments, plus --driver-memory)
 
-In-process: ``run(spark, raw_dir, lake_dir, snapshot_id, files=None, threshold=0.01, slices=4)``.
+In-process: ``run(spark, raw_dir, lake_dir, snapshot_id, files=None, threshold=0.01, slices=4,
+staging="copy")``.
 Files run concurrently from Python threads on one SparkSession (reading a gzip is one task), and
 a progress line per running file is logged every few seconds. ``_spark_stats.json`` and then the
 ``_SPARK_DONE`` marker are written only when every file succeeded.
@@ -29,9 +31,10 @@ if not __package__:  # run as a script by spark-submit: make the repository impo
 from pyspark.sql import SparkSession
 
 from imdb_elt import config, layout
-from imdb_elt.catalog import BY_FILE_NAME, INPUTS, RawInput
+from imdb_elt.catalog import BY_DELIVERED_NAME, INPUTS, RawInput
+from imdb_elt.warehouse.types import STAGING_TARGETS
 from spark_jobs import io
-from spark_jobs.clean_file import check_delivery, clean_file
+from spark_jobs.clean_file import check_delivery, clean_file, delivered_name
 from spark_jobs.errors import CleaningError, root_cause
 from spark_jobs.progress import Progress
 from spark_jobs.session import QUICK_START_MAX_BYTES, apply_output_conf, build_session, stop_session
@@ -46,9 +49,14 @@ MAX_PARALLEL_FILES = 3
 
 
 def check_file_names(files: list[str]) -> None:
-    unknown = [f for f in files if f not in BY_FILE_NAME]
+    """Every name is a catalogue file (or an IMDb dump gunzipped), and one per input at most."""
+    unknown = [f for f in files if f not in BY_DELIVERED_NAME]
     if unknown:
-        raise CleaningError(f"not catalogue files: {unknown}; known: {sorted(BY_FILE_NAME)}")
+        raise CleaningError(f"not catalogue files: {unknown}; known: {sorted(BY_DELIVERED_NAME)}")
+    for raw in INPUTS:
+        named = [f for f in dict.fromkeys(files) if BY_DELIVERED_NAME[f] is raw]
+        if len(named) > 1:
+            raise CleaningError(f"{' and '.join(named)} are one input ({raw.dataset}): name one of them")
 
 
 def select_inputs(
@@ -56,22 +64,27 @@ def select_inputs(
 ) -> list[tuple[RawInput, str, int]]:
     """(input, path, size) for the named files, or for every catalogue file present in raw_dir.
 
-    Largest first, so the longest file starts at once and small ones fill the gaps.
+    An IMDb dump may be delivered gunzipped (``title.ratings.tsv``); both names of one input
+    present at once is an error naming them (which one is the delivery?). Largest first, so the
+    longest file starts at once and small ones fill the gaps.
     """
     if files is not None:
         check_file_names(files)
-        wanted = [BY_FILE_NAME[f] for f in dict.fromkeys(files)]
+        wanted = [(BY_DELIVERED_NAME[f], (f,)) for f in dict.fromkeys(files)]
     else:
-        wanted = list(INPUTS)
+        wanted = [(raw, raw.file_names) for raw in INPUTS]
     found = []
-    for raw in wanted:
-        path = layout.join(raw_dir, raw.file_name)
-        size = io.file_size(spark, path)
-        if size is None:
+    for raw, names in wanted:
+        present = [(layout.join(raw_dir, name), size) for name in names
+                   if (size := io.file_size(spark, layout.join(raw_dir, name))) is not None]
+        if len(present) > 1:
+            both = " and ".join(delivered_name(path) for path, _ in present)
+            raise CleaningError(f"{both} are both in {raw_dir}: one input, two deliveries; remove one")
+        if not present:
             if files is not None:
-                raise CleaningError(f"{raw.file_name}: named in --files but absent from {raw_dir}")
+                raise CleaningError(f"{names[0]}: named in --files but absent from {raw_dir}")
             continue
-        found.append((raw, path, size))
+        found.append((raw, *present[0]))
     return sorted(found, key=lambda item: -item[2])
 
 
@@ -102,8 +115,11 @@ def run(
     files: list[str] | None = None,
     threshold: float = 0.01,
     slices: int = 4,
+    staging: str = "copy",
 ) -> dict[str, dict]:
     """Clean the files, write stats then the marker; return the per-dataset stats.
+
+    ``staging``: the Redshift staging path (copy | spectrum) whose byte limits values must fit.
 
     Raises CleaningError (naming every failed file) if any file fails; then no marker is written.
     """
@@ -113,9 +129,8 @@ def run(
     inputs = select_inputs(spark, raw_dir, files)
     loaded_at = datetime.now(UTC)  # aware: PySpark converts it to UTC, whatever the local zone
     started = time.perf_counter()
-    log.info(
-        "snapshot %s: cleaning %d file(s): %s", snapshot_id, len(inputs), [r.file_name for r, _, _ in inputs]
-    )
+    names = [delivered_name(path) for _, path, _ in inputs]
+    log.info("snapshot %s: cleaning %d file(s): %s", snapshot_id, len(inputs), names)
 
     sc = spark.sparkContext
 
@@ -126,16 +141,17 @@ def run(
         # One FAIR pool per file: concurrent files share the cores instead of queueing. Its own
         # job group: the progress lines show the tasks done of its current stage.
         sc.setLocalProperty("spark.scheduler.pool", raw.dataset)
-        sc.setJobGroup(Progress.job_group(raw.file_name), f"clean {raw.file_name}")
+        name = delivered_name(path)
+        sc.setJobGroup(Progress.job_group(name), f"clean {name}")
         try:
             return clean_file(
                 spark, raw, path, lake_dir, snapshot_id, loaded_at, threshold,
-                checked=True, slices=slices, progress=progress,
+                checked=True, slices=slices, progress=progress, staging=staging,
             )  # fmt: skip
         except CleaningError:
             raise
         except Exception as exc:
-            raise CleaningError(f"{raw.file_name}: failed: {root_cause(exc)}") from exc
+            raise CleaningError(f"{name}: failed: {root_cause(exc)}") from exc
 
     # Headers first (two lines per file): a wrong delivery stops the run before any heavy work.
     _each(checked, inputs)
@@ -170,7 +186,7 @@ def local_input_bytes(raw_dir: str, files: list[str] | None) -> int | None:
     folder = io.local_path(raw_dir)
     if folder is None:
         return None
-    names = files if files is not None else [raw.file_name for raw in INPUTS]
+    names = files if files is not None else list(BY_DELIVERED_NAME)
     return sum(p.stat().st_size for p in (folder / n for n in names) if p.is_file())
 
 
@@ -185,6 +201,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="max quarantined/read per file (default IMDB_QUARANTINE_THRESHOLD)")  # fmt: skip
     p.add_argument("--slices", type=int, default=settings.redshift_slices,
                    help="Redshift slices to size files for (default IMDB_REDSHIFT_SLICES)")  # fmt: skip
+    p.add_argument("--redshift-staging", choices=sorted(STAGING_TARGETS), default=settings.redshift_staging,
+                   help="the Redshift staging path whose byte limits values must fit "
+                        "(default REDSHIFT_STAGING)")  # fmt: skip
     p.add_argument(
         "--master", default=None, help="Spark master (default SPARK_MASTER unless under spark-submit)"
     )
@@ -212,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     spark = build_session(master=master, driver_memory=memory, quick_start=quick)
     spark.sparkContext.setLogLevel("WARN")
     try:
-        run(spark, args.raw_dir, args.lake_dir, args.snapshot_id, files, args.threshold, args.slices)
+        run(spark, args.raw_dir, args.lake_dir, args.snapshot_id, files, args.threshold, args.slices,
+            args.redshift_staging)
     except CleaningError as exc:
         print(f"clean_imdb: {exc}", file=sys.stderr)
         return 1

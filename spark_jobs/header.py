@@ -16,15 +16,19 @@ def expected_delimiter(raw: RawInput) -> str:
     return "," if raw.fmt == "kaggle_csv" else "\t"
 
 
-def check_header(line: str, raw: RawInput) -> None:
-    """Raise CleaningError unless ``line`` (trailing "\\r" allowed) is exactly the catalogue header."""
+def check_header(line: str, raw: RawInput, name: str | None = None) -> None:
+    """Raise CleaningError unless ``line`` (trailing "\\r" allowed) is exactly the catalogue header.
+
+    ``name``: the file as delivered (``title.ratings.tsv``), named in the error; default the
+    catalogue's name.
+    """
     line = line.removesuffix("\r")
     delim = expected_delimiter(raw)
     expected = list(raw.header)
     got = line.split(delim)
     if got == expected:
         return
-    name = raw.file_name
+    name = name or raw.file_name
     if len(got) == 1 and len(expected) > 1:
         for other, label in _DELIMITERS.items():
             if other != delim and len(line.split(other)) > 1:

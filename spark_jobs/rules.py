@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from imdb_elt.catalog import RawInput
 
 # Reason codes, in the order the checks run: the first failing check names the row's reason.
-#: The last line of a file that does not end with a newline: a download cut mid-line.
-PARTIAL_LINE = "partial_line"
+# A last line without a final newline has no reason of its own: it is checked like any line.
 INVALID_UTF8 = "invalid_utf8"
 #: A C0 control character (U+0000..U+001F) inside a field.
 CONTROL_CHARACTER = "control_character"
@@ -26,13 +25,14 @@ BAD_DECIMAL = "bad_decimal"
 OUT_OF_RANGE = "out_of_range"
 BAD_BOOLEAN = "bad_boolean"
 BAD_JSON = "bad_json"
+#: A valid value longer than the production warehouse holds (imdb_elt.warehouse.types.byte_limits).
+TOO_LONG = "too_long"
 #: A title row with no title at all (title.basics: neither primaryTitle nor originalTitle).
 MISSING_TITLE = "missing_title"
 #: Not a parse failure: a second, different row with the same natural key.
 DUPLICATE_KEY = "duplicate_key"
 
 REASONS: tuple[str, ...] = (
-    PARTIAL_LINE,
     INVALID_UTF8,
     CONTROL_CHARACTER,
     FIELD_COUNT,
@@ -43,6 +43,7 @@ REASONS: tuple[str, ...] = (
     OUT_OF_RANGE,
     BAD_BOOLEAN,
     BAD_JSON,
+    TOO_LONG,
     MISSING_TITLE,
     DUPLICATE_KEY,
 )

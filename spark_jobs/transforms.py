@@ -27,6 +27,7 @@ from pyspark.sql import functions as F
 
 from imdb_elt import catalog
 from imdb_elt.catalog import LINEAGE_COLUMNS, RawInput
+from imdb_elt.warehouse.types import ByteLimits, byte_limits
 from spark_jobs import rules as R
 from spark_jobs.rules import ColumnRule, anchored, column_rules
 
@@ -70,12 +71,14 @@ def _split(raw: Column, separator: str) -> Column:
     return F.split(raw, re.escape(separator), -1)
 
 
-def _field_checks(rule: ColumnRule, raw: Column, typed: Column) -> list[tuple[str, Column, Column]]:
+def _field_checks(
+    rule: ColumnRule, raw: Column, typed: Column, staging: str = "copy"
+) -> list[tuple[str, Column, Column]]:
     """(reason, refused?, detail) for one field; ``raw`` is null when the field is null.
 
     ``typed`` is the field's typed value (``typed_value``). Each check is only reached when every
     check of an earlier reason passed (see the module docstring), which keeps a good row to at
-    most one pattern per field.
+    most one pattern per field. ``staging``: the Redshift staging path whose limits apply.
     """
     checks: list[tuple[str, Column, Column]] = []
     present = raw.isNotNull()
@@ -160,6 +163,42 @@ def _field_checks(rule: ColumnRule, raw: Column, typed: Column) -> list[tuple[st
                 _detail(rule.name, raw, f"is outside {bounds}"),
             )
         )
+    checks += _too_long(rule, raw, typed, byte_limits(rule.type, staging))
+    return checks
+
+
+#: A list's JSON text is at most this many times its raw text, plus this (an element of n bytes
+#: becomes at most 2n + 3: quotes, a comma, an escape per character): below, it cannot be too
+#: long, and the check never builds the array's JSON.
+_JSON_GROWTH, _JSON_EXTRA = 5, 4
+
+
+def _too_long(
+    rule: ColumnRule, raw: Column, typed: Column, limits: ByteLimits
+) -> list[tuple[str, Column, Column]]:
+    """too_long: a value longer than the warehouse holds (bytes of UTF-8, as Redshift counts).
+
+    A string is measured as is. An array is measured per element and as its whole JSON text,
+    both only when the raw field is long enough to be able to exceed the limit: the lengths
+    are cheap, the element walk and the JSON are not.
+    """
+    size = F.octet_length(raw)
+
+    def over(measured: Column, limit: int, what: str) -> Column:
+        return F.concat(F.lit(f"{rule.name} {what} "), measured.cast("string"),
+                        F.lit(f" bytes, over the {limit:,} the warehouse holds"))  # fmt: skip
+
+    checks: list[tuple[str, Column, Column]] = []
+    if limits.value is not None:
+        checks.append((R.TOO_LONG, size > F.lit(limits.value), over(size, limits.value, "is")))
+    if (element := limits.element) is not None:
+        longest = F.array_max(F.transform(typed, F.octet_length))
+        refused = (size > F.lit(element)) & F.exists(typed, lambda e: F.octet_length(e) > F.lit(element))
+        checks.append((R.TOO_LONG, refused, over(longest, element, "has an element of")))
+    if (array := limits.array) is not None:
+        json_size = F.octet_length(F.to_json(typed))
+        refused = (size * _JSON_GROWTH + _JSON_EXTRA > F.lit(array)) & (json_size > F.lit(array))
+        checks.append((R.TOO_LONG, refused, over(json_size, array, "is, as JSON text,")))
     return checks
 
 
@@ -288,23 +327,31 @@ def annotate(
     raw: RawInput,
     structural: Sequence[tuple[str, Column, Column]],
     extra_details: dict[str, Column] | None = None,
+    staging: str = "copy",
 ) -> DataFrame:
     """Apply every check in reason order; the first failing one names the row's reason.
 
     ``fielded`` has ``line_number``, ``value`` and one raw string column ``_f_<name>`` per
     catalogue column (null = null). ``structural`` holds the checks about the whole line that
-    come before any field check (partial_line, invalid_utf8, control_character, field_count);
-    missing_title comes after the field checks. The index of the first failing check is computed once;
+    come before any field check (invalid_utf8, control_character, field_count); missing_title
+    comes after the field checks. ``staging``: the Redshift path whose byte limits apply. The
+    index of the first failing check is computed once;
     reason and detail are looked up from it, which keeps the generated code small (one CASE chain
     over all checks of 29 Kaggle columns would not compile within the JVM's 64 KB method limit).
     """
     rules = column_rules(raw)
     typed = {rule.name: typed_value(rule, F.col(_field(rule.name))) for rule in rules}
+    # Arrays are typed one projection earlier: their too_long checks and the output then read one
+    # split of the field (a check holding its own copy of the split would parse it twice).
+    arrays = [rule.name for rule in rules if rule.type.startswith("array")]
+    fielded = fielded.select("*", *(typed[name].alias(f"_t_{name}") for name in arrays))
+    typed = {name: F.col(f"_t_{name}") if name in arrays else value for name, value in typed.items()}
     checks: list[tuple[str, Column, Column]] = list(structural)
     for rule in rules:
-        field_checks = _field_checks(rule, F.col(_field(rule.name)), typed[rule.name])
-        if extra_details and rule.name in extra_details:
-            field_checks = [(r, c, extra_details[rule.name]) for r, c, _ in field_checks]
+        field_checks = _field_checks(rule, F.col(_field(rule.name)), typed[rule.name], staging)
+        if extra_details and rule.name in extra_details:  # the derived Kaggle tconst: its bad_id
+            field_checks = [(r, c, extra_details[rule.name] if r == R.BAD_ID else d)
+                            for r, c, d in field_checks]
         checks.extend(field_checks)
     checks.extend(_missing_title(raw))
     order = {r: i for i, r in enumerate(R.REASONS)}
@@ -317,7 +364,9 @@ def annotate(
     assert first_failed is not None
     # One projection: the typed values and the first failed check share their parsing.
     validated = fielded.select(
-        "*", first_failed.alias("_check"), *(value.alias(f"_t_{name}") for name, value in typed.items())
+        "*",
+        first_failed.alias("_check"),
+        *(value.alias(f"_t_{name}") for name, value in typed.items() if name not in arrays),
     )
     check = F.col("_check")
     reason = F.element_at(F.array(*(F.lit(code) for code, _, _ in checks)), check)
@@ -335,25 +384,23 @@ def annotate(
     )
 
 
-PARTIAL_LINE_DETAIL = "last line of a file that does not end with a newline: cut off? re-fetch the file"
+#: Added to the detail of a refused last line that had no final newline: a cut download shows so.
+NO_FINAL_NEWLINE_DETAIL = " (the last line, with no final newline: was the file cut?)"
 
 
-def refuse_partial_line(annotated: DataFrame, line_number: int) -> DataFrame:
-    """The unterminated last line of a file is refused as partial_line, whatever it holds.
+def note_no_final_newline(rows: DataFrame, line_number: int) -> DataFrame:
+    """The refused ``line_number`` (the last, unterminated line) says so in its ``detail``.
 
-    partial_line is the first reason: a line cut off may look valid, or fail a later check only
-    because it was cut. ``ok`` keeps what the content alone gave (a pass that did not know yet
-    may have written the line); ``reason`` is what counts.
+    A last line without a newline is checked like any other: written when valid, quarantined
+    with its ordinary reason when not. Its detail adds the missing newline, which is what points
+    at a download cut mid-line (``tt019323``: a field_count).
     """
-    last = F.col("line_number") == F.lit(line_number)
-    replaced = {
-        "reason": F.when(last, F.lit(R.PARTIAL_LINE)).otherwise(F.col("reason")),
-        "detail": F.when(last, F.lit(PARTIAL_LINE_DETAIL)).otherwise(F.col("detail")),
-    }
-    return annotated.select(*(replaced[c].alias(c) if c in replaced else F.col(c) for c in annotated.columns))
+    refused = (F.col("line_number") == F.lit(line_number)) & F.col("reason").isNotNull()
+    noted = F.when(refused, F.concat(F.coalesce(F.col("detail"), F.lit("")), F.lit(NO_FINAL_NEWLINE_DETAIL)))
+    return rows.select(*(noted.otherwise(F.col(c)).alias(c) if c == "detail" else c for c in rows.columns))
 
 
-def parse_imdb_tsv(numbered: DataFrame, raw: RawInput) -> DataFrame:
+def parse_imdb_tsv(numbered: DataFrame, raw: RawInput, staging: str = "copy") -> DataFrame:
     """Data lines (``line_number``, ``value``) of an IMDb TSV → annotated rows.
 
     Tab separated, no quoting (``"`` is data), ``\\N`` is null, CRLF is a line end.
@@ -389,7 +436,7 @@ def parse_imdb_tsv(numbered: DataFrame, raw: RawInput) -> DataFrame:
             F.concat(F.lit(f"expected {n} tab-separated fields, found "), F.col("_n").cast("string")),
         ),
     ]
-    return annotate(fielded, raw, structural)
+    return annotate(fielded, raw, structural, staging=staging)
 
 
 _KAGGLE_QUOTED = r'"(?:[^"]++|"")*+"'
@@ -408,7 +455,7 @@ def kaggle_trim(raw: Column) -> Column:
     return F.when(trimmed == F.lit(""), F.lit(None).cast("string")).otherwise(trimmed)
 
 
-def parse_kaggle_csv(numbered: DataFrame, raw: RawInput) -> DataFrame:
+def parse_kaggle_csv(numbered: DataFrame, raw: RawInput, staging: str = "copy") -> DataFrame:
     """Data lines of the Kaggle ``movie_metadata.csv`` → annotated rows (tconst from the link).
 
     Comma separated, ``"`` quoting with ``""`` as an escaped quote. The field count is taken on
@@ -460,15 +507,15 @@ def parse_kaggle_csv(numbered: DataFrame, raw: RawInput) -> DataFrame:
         F.lit("no title id (/title/tt + 7 or more digits) in movie_imdb_link "),
         F.coalesce(_quoted(link), F.lit("(empty)")),
     )
-    return annotate(fielded, raw, structural, {"tconst": tconst_detail})
+    return annotate(fielded, raw, structural, {"tconst": tconst_detail}, staging)
 
 
-def parse(numbered: DataFrame, raw: RawInput) -> DataFrame:
-    """Dispatch on the input's format."""
+def parse(numbered: DataFrame, raw: RawInput, staging: str = "copy") -> DataFrame:
+    """Dispatch on the input's format; ``staging``: the Redshift path whose limits apply."""
     if raw.fmt == "imdb_tsv":
-        return parse_imdb_tsv(numbered, raw)
+        return parse_imdb_tsv(numbered, raw, staging)
     if raw.fmt == "kaggle_csv":
-        return parse_kaggle_csv(numbered, raw)
+        return parse_kaggle_csv(numbered, raw, staging)
     raise ValueError(f"{raw.file_name}: unknown format {raw.fmt!r}")
 
 

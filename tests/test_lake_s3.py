@@ -52,13 +52,14 @@ def test_deliveries_are_fingerprinted_by_etag_and_the_ledger_lives_in_s3(s3: Any
     put(s3, raw, "title.ratings.tsv.gz", body)
     put(s3, raw, "notes.txt", b"not an input")
     put(s3, raw, "old/title.basics.tsv.gz", b"a sub-folder")
-    deliveries, missing = lake.list_deliveries(settings)
-    assert [(d.file_name, d.uri, d.size, d.fingerprint) for d in deliveries] == [
+    zone = lake.list_deliveries(settings)
+    assert [(d.file_name, d.uri, d.size, d.fingerprint) for d in zone.deliveries] == [
         ("title.ratings.tsv.gz", f"{raw}/title.ratings.tsv.gz", len(body), hashlib.md5(body).hexdigest())
     ]
-    assert len(missing) == 7 and "title.basics.tsv.gz" in missing
+    assert len(zone.missing) == 7 and "title.basics.tsv.gz" in zone.missing
+    assert zone.ignored == ["notes.txt"] and zone.conflicts == []
 
-    lake.append_ledger(settings, lake.ledger_entries(deliveries, "S1"))
+    lake.append_ledger(settings, lake.ledger_entries(zone.deliveries, "S1"))
     ledger = get(s3, lake_dir, "state/ledger.jsonl").decode()
     [entry] = [json.loads(line) for line in ledger.splitlines()]
     assert (entry["dataset"], entry["snapshot_id"], entry["fingerprint"]) == (
@@ -67,15 +68,33 @@ def test_deliveries_are_fingerprinted_by_etag_and_the_ledger_lives_in_s3(s3: Any
         hashlib.md5(body).hexdigest(),
     )
 
-    # The same bytes again: nothing new. Other bytes: new, and the ledger grows by one line.
+    # The same bytes again: nothing new. New bytes of the same size, same name: new (only the
+    # ETag tells them apart), and the ledger grows by one line.
     put(s3, raw, "title.ratings.tsv.gz", body)
-    new, seen = lake.new_deliveries(settings, lake.list_deliveries(settings)[0])
+    new, seen = lake.new_deliveries(settings, lake.list_deliveries(settings).deliveries)
     assert new == [] and [d.file_name for d in seen] == ["title.ratings.tsv.gz"]
-    put(s3, raw, "title.ratings.tsv.gz", body + b"tt0000002\t6.0\t3\n")
-    new, _ = lake.new_deliveries(settings, lake.list_deliveries(settings)[0])
+    changed = body.replace(b"\t5.0\t", b"\t5.1\t")
+    assert len(changed) == len(body) and changed != body
+    put(s3, raw, "title.ratings.tsv.gz", changed)
+    [delivery] = lake.list_deliveries(settings).deliveries
+    assert delivery.size == entry["size"] and delivery.fingerprint != entry["fingerprint"]
+    new, _ = lake.new_deliveries(settings, [delivery])
     assert [d.file_name for d in new] == ["title.ratings.tsv.gz"]
     lake.append_ledger(settings, lake.ledger_entries(new, "S2"))
     assert [e["snapshot_id"] for e in lake.read_ledger(settings)] == ["S1", "S2"]
+
+
+def test_a_gunzipped_dump_on_s3_is_a_delivery_and_both_names_are_a_conflict(s3: Any, s3_zones: S3Zones) -> None:
+    settings = config.load()
+    raw = s3_zones.raw
+    put(s3, raw, "title.ratings.tsv", b"tconst\n")
+    put(s3, raw, "title.crew.tsv.gz.part", b"a download in flight")
+    zone = lake.list_deliveries(settings)
+    assert [(d.file_name, d.dataset) for d in zone.deliveries] == [("title.ratings.tsv", "title_ratings")]
+    assert zone.ignored == ["title.crew.tsv.gz.part"] and "title.ratings.tsv.gz" not in zone.missing
+    put(s3, raw, "title.ratings.tsv.gz", b"tconst\n")
+    zone = lake.list_deliveries(settings)
+    assert zone.deliveries == [] and zone.conflicts == [["title.ratings.tsv.gz", "title.ratings.tsv"]]
 
 
 def test_current_on_s3_moves_only_when_set_and_is_one_object(s3: Any, s3_zones: S3Zones) -> None:

@@ -82,6 +82,7 @@ def test_kaggle_only_input_gives_one_movie_per_distinct_id(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
     shutil.copy(SAMPLE_DIR / "movie_metadata.csv", raw / "movie_metadata.csv")
+    (raw / "notes.txt").write_text("a stray file: never read, named in the summary")
     with open(raw / "movie_metadata.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     ids = {re.search(r"title/(tt\d{7,})", r["movie_imdb_link"]).group(1) for r in rows}
@@ -91,6 +92,7 @@ def test_kaggle_only_input_gives_one_movie_per_distinct_id(tmp_path):
     code, out = run.code, run.out
     assert code == 0, out[-4000:]
     assert "missing from the raw zone" in out and "title.basics.tsv.gz" in out
+    assert "  ignored (not a file this product reads): notes.txt" in out.splitlines()
     # The sources never delivered are empty: a warning, not a failure.
     assert "WARNING source imdb.title_basics: empty (never delivered to this lake)" in out
 

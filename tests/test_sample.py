@@ -32,6 +32,7 @@ INT_RE, DEC_RE = re.compile(r"-?[0-9]+"), re.compile(r"-?[0-9]+(\.[0-9]+)?")
 CONTROL_RE, BROKEN_TEXT_RE = re.compile("[\x00-\x1f]"), re.compile("[\x00-\x1f\ufffd\ud800-\udfff]")
 TITLE_COLUMNS = {"title.basics.tsv.gz": (2, 3), "movie_metadata.csv": (11,)}
 KAGGLE_LINK_RE = re.compile(r"[!-~]*?/title/(tt[0-9]{7,})(?:[/?#][!-~]*)?")
+VARCHAR_BYTES = 65535  # Redshift's longest VARCHAR, in bytes
 
 
 # --- an independent strict checker --------------------------------------------------------------
@@ -58,7 +59,14 @@ def field_reason(col: catalog.Column, value: str, null: str) -> str | None:
         except ValueError:
             return "bad_json"
         strings = isinstance(parsed, list) and all(isinstance(x, str) for x in parsed)
-        return None if strings and not any(BROKEN_TEXT_RE.search(x) for x in parsed) else "bad_json"
+        if not strings or any(BROKEN_TEXT_RE.search(x) for x in parsed):
+            return "bad_json"
+        return "too_long" if any(len(x.encode()) > VARCHAR_BYTES for x in parsed) else None
+    if col.type == "string" and len(value.encode()) > VARCHAR_BYTES:  # Redshift counts bytes
+        return "too_long"
+    if col.type.startswith("array") and any(len(x.encode()) > VARCHAR_BYTES
+                                            for x in value.split(col.separator or ",")):
+        return "too_long"
     low, high = RANGES.get(col.name, (None, None))
     number = float(value) if low is not None else 0.0
     if (low is not None and number < low) or (high is not None and number > high):
@@ -72,8 +80,7 @@ def check_file(path: Path) -> dict[int, str]:
     raw = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
     lines = raw.split(b"\n")
     reasons: dict[int, str] = {}
-    if lines[-1] != b"":  # no final newline: the last line was cut
-        reasons[len(lines)] = "partial_line"
+    if lines[-1] != b"":  # no final newline: the last line is checked like any other
         lines.append(b"")
     seen: dict[tuple[str, ...], list[str]] = {}
     columns = spec.columns if spec.fmt == "imdb_tsv" else spec.columns[1:]  # Kaggle: tconst is derived
@@ -361,7 +368,9 @@ def test_dirty_not_defects_are_where_the_sidecar_says(dirty) -> None:
         assert kinds["historical_year"] == (2 if f in sample.D.HISTORICAL_YEARS else 0)
         for d in info["not_defects"]:
             line = lines[d["line_number"] - 1]
-            if d["kind"] == "crlf_line_end":
+            if d["kind"] == "no_final_newline":  # the last line, valid, without its newline
+                assert f in sample.D.NO_FINAL_NEWLINE_FILES and d["line_number"] == len(lines), f
+            elif d["kind"] == "crlf_line_end":
                 assert line.endswith(b"\r") and line.count(b"\r") == 1
             else:  # a birth or death year of one to three digits
                 (birth, death), _ = sample.D.HISTORICAL_YEARS[f]
@@ -371,9 +380,12 @@ def test_dirty_not_defects_are_where_the_sidecar_says(dirty) -> None:
         crlf = [i for i, line in enumerate(lines, 1) if line.endswith(b"\r") and i not in defects]
         listed = [d["line_number"] for d in info["not_defects"] if d["kind"] == "crlf_line_end"]
         assert sorted(crlf) == sorted(listed)
-    for f in sample.D.PARTIAL_LINE_FILES:
+    for f in (*sample.D.NO_FINAL_NEWLINE_FILES, *sample.D.CUT_FILES):
         data = (out / f).read_bytes()
         assert not (gzip.decompress(data) if f.endswith(".gz") else data).endswith(b"\n"), f
+        last = sidecar["files"][f]["data_lines"] + 1
+        cut = [d["reason"] for d in sidecar["files"][f]["defects"] if d["line_number"] == last]
+        assert cut == (["field_count"] if f in sample.D.CUT_FILES else []), f
 
 
 def test_dirty_defects_are_capped_in_small_files(tmp_path: Path) -> None:

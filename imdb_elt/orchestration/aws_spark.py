@@ -58,7 +58,8 @@ def code_locations(settings: Settings, s3: Any = None) -> tuple[str, str]:
 
 
 def clean_arguments(
-    raw_dir: str, lake_dir: str, snapshot_id: str, files: list[str], threshold: float
+    raw_dir: str, lake_dir: str, snapshot_id: str, files: list[str], threshold: float,
+    staging: str = "copy",
 ) -> list[str]:
     return [
         "--raw-dir", raw_dir,
@@ -66,6 +67,7 @@ def clean_arguments(
         "--snapshot-id", snapshot_id,
         "--files", ",".join(files),
         "--threshold", str(threshold),
+        "--redshift-staging", staging,
     ]
 
 
@@ -73,7 +75,8 @@ def job_arguments(settings: Settings, plan: dict[str, Any]) -> list[str]:
     """clean_imdb's arguments, identical to local mode's minus the local master."""
     _check_s3(settings)
     return clean_arguments(settings.raw_dir, settings.lake_dir, plan["run_id"],
-                           plan["new_deliveries"], settings.quarantine_threshold)
+                           plan["new_deliveries"], settings.quarantine_threshold,
+                           settings.redshift_staging)
 
 
 def spark_conf_arguments() -> list[str]:

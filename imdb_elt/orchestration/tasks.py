@@ -50,7 +50,8 @@ def detect(settings: Settings) -> dict[str, Any] | None:
     """The run's plan, or None (the short-circuit) when there is nothing to do.
 
     A run with nothing to do (or refused: another run holds the lease) is finished here, report
-    and summary included, so that nothing after this task needs to start.
+    and summary included, so that nothing after this task needs to start. A raw zone the plan
+    cannot be made from (an input delivered under two names) fails the task, after its report.
     """
     plan = pipeline.detect(settings, orchestrator="airflow")
     if plan.active:
@@ -58,6 +59,8 @@ def detect(settings: Settings) -> dict[str, Any] | None:
                  plan.new_deliveries, "all models" if plan.models is None else plan.models)
         return plan.to_dict()
     log.info("%s", pipeline.finish(settings, plan))
+    if plan.status == pipeline.FAILED:
+        raise pipeline.PipelineError(plan.error or "detect failed")
     return None
 
 

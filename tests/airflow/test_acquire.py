@@ -150,7 +150,7 @@ def test_an_interrupted_download_leaves_nothing_in_the_raw_zone_and_resumes(serv
     assert _catalogue_files(raw) == []  # nothing a detect could pick up
     monkeypatch.setenv("IMDB_RAW_DIR", str(raw))
     monkeypatch.setenv("IMDB_LAKE_DIR", str(tmp_path / "lake"))
-    assert lake.list_deliveries(config.load())[0] == []
+    assert lake.list_deliveries(config.load()).deliveries == []
 
     resumed = fetch_one(url, str(raw), name)
     assert resumed.status == "resumed"

@@ -80,8 +80,9 @@ def test_s3_raw_zone_gets_verified_files_and_conditional_requests_after(imdb, s3
                for name, headers, status in fake.requests)  # fmt: skip
 
     # detect sees exactly the seven dumps, fingerprinted by their S3 ETags
-    found, missing = lake.list_deliveries(config.load())
-    assert sorted(d.file_name for d in found) == sorted(IMDB_DUMPS) and missing == ["movie_metadata.csv"]
+    zone = lake.list_deliveries(config.load())
+    assert sorted(d.file_name for d in zone.deliveries) == sorted(IMDB_DUMPS)
+    assert zone.missing == ["movie_metadata.csv"] and zone.ignored == []
 
 
 def test_an_interrupted_download_never_reaches_s3_and_resumes(imdb, s3, raw, tmp_path) -> None:
@@ -94,7 +95,7 @@ def test_an_interrupted_download_never_reaches_s3_and_resumes(imdb, s3, raw, tmp
     with pytest.raises(AcquireError, match=r"transfer broke|got"):
         fetch_one(url, raw, name, staging_dir=str(staging))
     assert raw_keys(s3, raw) == []  # nothing detect could pick up
-    assert lake.list_deliveries(config.load())[0] == []
+    assert lake.list_deliveries(config.load()).deliveries == []
 
     resumed = fetch_one(url, raw, name, staging_dir=str(staging))
     assert resumed.status == "resumed" and fake.requests[-1][2] == 206

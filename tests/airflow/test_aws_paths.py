@@ -97,6 +97,8 @@ EXPECTED_ARGS = [
     "title.basics.tsv.gz,title.ratings.tsv.gz",
     "--threshold",
     "0.01",
+    "--redshift-staging",
+    "copy",
 ]
 CLOUD_CONF = [
     "--conf",

@@ -62,9 +62,9 @@ def test_the_bundle_holds_the_modules_the_job_imports_and_nothing_else() -> None
     assert set(loaded) - {"spark_jobs.clean_imdb"} <= set(bundle.modules)
     names = _zip_names(bundle.archive)
     assert names == sorted(names)
+    packages = {m.rsplit(".", 1)[0] for m in bundle.modules if "." in m}
     assert names == [
-        m.replace(".", "/") + ("/__init__.py" if m in ("imdb_elt", "spark_jobs") else ".py")
-        for m in bundle.modules
+        m.replace(".", "/") + ("/__init__.py" if m in packages else ".py") for m in bundle.modules
     ]
     assert not [n for n in names if n.startswith(("tests/", "devtools/", "benchmarks/", "dags/"))]
     assert "spark_jobs/clean_imdb.py" not in names  # the entry point travels beside the zip

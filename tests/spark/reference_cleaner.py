@@ -20,6 +20,7 @@ from typing import Any
 
 from imdb_elt import catalog
 from imdb_elt.catalog import Column, RawInput
+from imdb_elt.warehouse.types import byte_limits
 from spark_jobs.rules import REASONS
 
 C0 = {chr(i) for i in range(0x20)}
@@ -78,6 +79,22 @@ def _typed(col: Column, value: str | None) -> tuple[Any, list[str]]:
     return value, []
 
 
+def _too_long(col: Column, typed: Any, staging: str) -> list[str]:
+    """A value longer (in UTF-8 bytes) than Redshift holds by ``staging``: a string, an element,
+    or an array's JSON text."""
+    limits = byte_limits(col.type, staging)
+    if typed is None:
+        return []
+    if limits.value is not None and len(typed.encode()) > limits.value:
+        return ["too_long"]
+    if limits.element is not None and any(len(e.encode()) > limits.element for e in typed):
+        return ["too_long"]
+    if limits.array is not None:
+        as_json = json.dumps(list(typed), ensure_ascii=False, separators=(",", ":"))
+        return ["too_long"] if len(as_json.encode()) > limits.array else []
+    return []
+
+
 def _outside(col: Column, number: Any) -> list[str]:
     low, high = col.minimum, col.maximum
     if (low is not None and number < low) or (high is not None and number > high):
@@ -108,7 +125,9 @@ def _kaggle_fields(raw: RawInput, text: str) -> tuple[list[str] | None, str | No
     return next(csv.reader([text])), None
 
 
-def check_line(raw: RawInput, line: bytes) -> tuple[str | None, tuple[Any, ...] | None]:
+def check_line(
+    raw: RawInput, line: bytes, staging: str = "copy"
+) -> tuple[str | None, tuple[Any, ...] | None]:
     """(reason, None) for a refused line, (None, typed row) for a good one."""
     try:
         text = line.decode("utf-8")
@@ -141,7 +160,7 @@ def check_line(raw: RawInput, line: bytes) -> tuple[str | None, tuple[Any, ...] 
         if value is None and col.name in raw.key:
             failed.append("bad_id" if col.kind == "id" else "bad_integer")
         typed_value, problems = _typed(col, value)
-        failed += problems
+        failed += problems or _too_long(col, typed_value, staging)
         typed.append(typed_value)
     if raw.title_columns and all(by_name[c] in (None, "") for c in raw.title_columns):
         failed.append("missing_title")
@@ -150,7 +169,8 @@ def check_line(raw: RawInput, line: bytes) -> tuple[str | None, tuple[Any, ...] 
     return None, tuple(typed)
 
 
-def clean(path: Path, raw: RawInput) -> Cleaned:
+def clean(path: Path, raw: RawInput, staging: str = "copy") -> Cleaned:
+    """The file's outcome; a last line without a final newline is checked like any other."""
     data = path.read_bytes()
     if path.name.endswith(".gz"):
         data = gzip.decompress(data)
@@ -160,12 +180,7 @@ def clean(path: Path, raw: RawInput) -> Cleaned:
         lines.pop()  # the empty string after the final newline
     body = list(enumerate(lines[1:], start=2))
     out = Cleaned(rows_read=len(body), ends_with_newline=terminated)
-    checked = []
-    for number, line in body:
-        reason, typed = check_line(raw, line)
-        if not terminated and number == len(lines):
-            reason, typed = "partial_line", None
-        checked.append((number, line, reason, typed))
+    checked = [(number, line, *check_line(raw, line, staging)) for number, line in body]
     # Repeats: a group is a valid row's key, or a refused row's text (CRLF ignored).
     key_at = [raw.column_names.index(k) for k in raw.key]
     groups: dict[tuple[Any, ...], list[tuple[int, bytes, str | None, Any]]] = {}

@@ -204,40 +204,6 @@ def test_threshold_error_type(spark: SparkSession, tmp_path: Path) -> None:
     assert (tmp_path / "lake" / "processed" / "snapshots" / "S4" / DONE_MARKER).exists()
 
 
-def _ratings_without_final_newline(rows: list[str]) -> bytes:
-    return tsv_bytes(TITLE_RATINGS, rows).removesuffix(b"\n")
-
-
-@pytest.mark.parametrize("compressed", [True, False], ids=["gzip", "plain"])
-def test_partial_last_line_is_quarantined_and_reported(
-    spark: SparkSession, tmp_path: Path, compressed: bool
-) -> None:
-    rows = [f"tt{i:07d}\t7.{i % 10}\t{i * 10}" for i in range(1, 200)]  # the last one looks valid
-    data = _ratings_without_final_newline(rows)
-    raw, lake = tmp_path / "raw", tmp_path / "lake"
-    if compressed:
-        write_gz(raw, TITLE_RATINGS.file_name, data)
-        path = raw / TITLE_RATINGS.file_name
-    else:  # the job reads any catalogue file name; an uncompressed body exercises the plain path
-        body = [KAGGLE_ROW.replace("tt0499549", f"tt{i:07d}") for i in range(1, 4)]
-        kaggle = "\n".join([KAGGLE_HEADER, *body]).encode()
-        raw.mkdir()
-        path = raw / MOVIE_METADATA.file_name
-        path.write_bytes(kaggle)
-    stats = run(spark, str(raw), str(lake), "P1", threshold=0.5)
-    dataset = TITLE_RATINGS.dataset if compressed else MOVIE_METADATA.dataset
-    s = stats[dataset]
-    assert s["ends_with_newline"] is False
-    last = len(raw_lines(path))  # no final "\n": the last element is the partial line
-    assert s["quarantined_by_reason"] == {"partial_line": 1}
-    quarantine = pq.read_table(lake / "quarantine" / "P1" / dataset).to_pylist()
-    assert [(q["line_number"], q["reason"]) for q in quarantine] == [(last, "partial_line")]
-    assert quarantine[0]["raw_line"] == raw_lines(path)[-1]
-    assert s["rows_written"] == s["rows_read"] - 1
-    written = pq.read_table(lake / "processed" / "snapshots" / "P1" / dataset).num_rows
-    assert written == s["rows_written"]
-
-
 def test_ends_with_newline_on_multi_member_gzip(spark: SparkSession, tmp_path: Path) -> None:
     """A gzip of several members: its trailer covers the last member only (the slow path)."""
     from spark_jobs import io
