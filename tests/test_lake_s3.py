@@ -84,7 +84,9 @@ def test_deliveries_are_fingerprinted_by_etag_and_the_ledger_lives_in_s3(s3: Any
     assert [e["snapshot_id"] for e in lake.read_ledger(settings)] == ["S1", "S2"]
 
 
-def test_a_gunzipped_dump_on_s3_is_a_delivery_and_both_names_are_a_conflict(s3: Any, s3_zones: S3Zones) -> None:
+def test_a_gunzipped_dump_on_s3_is_a_delivery_and_both_names_are_a_conflict(
+    s3: Any, s3_zones: S3Zones
+) -> None:
     settings = config.load()
     raw = s3_zones.raw
     put(s3, raw, "title.ratings.tsv", b"tconst\n")
