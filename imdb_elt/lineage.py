@@ -280,9 +280,12 @@ class JobRun:
             self.run_id = str(generate_new_uuid())
 
     def as_parent(self) -> Parent:
-        """This run as the parent of the runs it starts."""
+        """This run as the parent of the runs it starts (the root: the outermost run)."""
         above = self.parent
-        root = (above.root or (above.namespace, above.name, above.run_id)) if above else None
+        if above is None:
+            root = (self.emitter.namespace, self.name, self.run_id)
+        else:
+            root = above.root or (above.namespace, above.name, above.run_id)
         return Parent(self.emitter.namespace, self.name, self.run_id, root=root)
 
     def _event(self, state: str, extra_run_facets: dict[str, Any] | None = None) -> Any:

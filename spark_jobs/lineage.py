@@ -86,46 +86,68 @@ def _raw_fields(raw: RawInput) -> tuple[tuple[str, str], ...]:
 
 
 class CleaningRun:
-    """The lineage of one run of the cleaning job (a no-op when lineage is off)."""
+    """The lineage of one run of the cleaning job (a no-op when lineage is off).
+
+    ``imdb_elt.clean`` is the application's run; each file is a child run
+    ``imdb_elt.clean.<dataset>`` with that raw file as its input and that dataset's Parquet and
+    quarantine as its outputs (as OpenLineage's Spark integration nests a Spark action's job
+    under the application's). One job over all files would tell a lineage graph that every raw
+    file feeds every dataset.
+    """
 
     def __init__(self, namespace: str, raw_dir: str, lake_dir: str, snapshot_id: str,
                  files: list[str] | None, conf: Mapping[str, str], spark_version: str) -> None:
         self.raw_dir, self.lake_dir, self.snapshot_id = raw_dir, lake_dir, snapshot_id
-        emitter = lineage.Emitter(namespace, client_config(conf))
+        self.emitter = lineage.Emitter(namespace, client_config(conf))
         facets = {}
-        if emitter.enabled:
+        if self.emitter.enabled:
             from openlineage.client import __version__ as client_version
             from openlineage.client.facet_v2 import processing_engine_run
 
             facets["processing_engine"] = processing_engine_run.ProcessingEngineRunFacet(
                 version=spark_version, name="spark", openlineageAdapterVersion=client_version)
-        named = [BY_FILE_NAME[f] for f in files or [] if f in BY_FILE_NAME]
-        self.run = lineage.JobRun(emitter, lineage.CLEAN_JOB, inputs=[self._input(r) for r in named],
-                                  integration="SPARK", parent=parent(conf), run_facets=facets)
+        self.app = lineage.JobRun(self.emitter, lineage.CLEAN_JOB, integration="SPARK",
+                                  job_type="APPLICATION", parent=parent(conf), run_facets=facets)
+        self.files: dict[str, lineage.JobRun] = {}
+        self.named = [BY_FILE_NAME[f] for f in files or [] if f in BY_FILE_NAME]
+
+    def _file_run(self, raw: RawInput) -> lineage.JobRun:
+        if raw.dataset not in self.files:
+            self.files[raw.dataset] = lineage.JobRun(
+                self.emitter, f"{lineage.CLEAN_JOB}.{raw.dataset}", inputs=[self._input(raw)],
+                integration="SPARK", parent=self.app.as_parent(), run_facets=self.app.run_facets).start()
+        return self.files[raw.dataset]
 
     def _input(self, raw: RawInput, rows: int | None = None) -> lineage.Dataset:
         return lineage.raw_file_dataset(self.raw_dir, raw.file_name, fields=_raw_fields(raw), rows=rows)
 
     def start(self) -> CleaningRun:
-        self.run.start()
+        """The application's START, then one START per file named (all present: at the end)."""
+        self.app.start()
+        for raw in self.named:
+            self._file_run(raw)
         return self
 
     def complete(self, stats: Mapping[str, Mapping[str, Any]]) -> None:
-        """COMPLETE with every file read and every dataset written, rows counted by the job."""
-        self.run.inputs, self.run.outputs = [], []
+        """Each file's COMPLETE with the rows the job counted, then the application's."""
         for dataset, st in stats.items():
             raw = BY_DATASET[dataset]
-            self.run.inputs.append(self._input(raw, st["rows_read"]))
-            self.run.outputs.append(lineage.processed_dataset(
-                self.lake_dir, self.snapshot_id, dataset, fields=_fields(output_schema(raw)),
-                rows=st["rows_written"]))
-            self.run.outputs.append(lineage.quarantine_dataset(
-                self.lake_dir, self.snapshot_id, dataset, fields=_fields(QUARANTINE_SCHEMA),
-                rows=st["rows_quarantined"]))
-        self.run.complete()
-        self.run.emitter.close()
+            run = self._file_run(raw)
+            run.inputs = [self._input(raw, st["rows_read"])]
+            run.outputs = [
+                lineage.processed_dataset(self.lake_dir, self.snapshot_id, dataset,
+                                          fields=_fields(output_schema(raw)), rows=st["rows_written"]),
+                lineage.quarantine_dataset(self.lake_dir, self.snapshot_id, dataset,
+                                           fields=_fields(QUARANTINE_SCHEMA), rows=st["rows_quarantined"]),
+            ]
+            run.complete()
+        self.app.complete()
+        self.emitter.close()
 
     def fail(self, error: BaseException) -> None:
-        """FAIL: nothing was published (no success marker), so no outputs are reported."""
-        self.run.fail(error)
-        self.run.emitter.close()
+        """FAIL for every file and the application: without the success marker nothing the job
+        wrote is used, so no outputs are reported."""
+        for run in self.files.values():
+            run.fail(error)
+        self.app.fail(error)
+        self.emitter.close()
