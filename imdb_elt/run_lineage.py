@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imdb_elt import lineage
+from imdb_elt import config, lineage
 from imdb_elt.config import DBT_PROFILE, DBT_PROJECT_DIR, PROFILES_DIR, Settings, dbt_environment
 from imdb_elt.dbt_runner import _environment
 
@@ -37,14 +37,16 @@ log = logging.getLogger(__name__)
 # ---- warehouse dataset names ------------------------------------------------------------------------
 
 
-def _dbt_processor(settings: Settings) -> Any:
-    """openlineage-integration-common's reader of dbt's artifacts, for this dbt target."""
+def _dbt_processor(settings: Settings, target_path: str | None = None) -> Any:
+    """openlineage-integration-common's reader of dbt's artifacts (in ``target_path``, default
+    DBT_TARGET_PATH), for this dbt target."""
     from openlineage.common.provider.dbt.local import DbtLocalArtifactProcessor
 
     processor = DbtLocalArtifactProcessor(
         producer=lineage.PRODUCER, job_namespace=settings.lineage_namespace,
         project_dir=str(DBT_PROJECT_DIR), profile_name=DBT_PROFILE, target=settings.dbt_target,
-        target_path=settings.dbt_target_path, dbt_command_line=["--profiles-dir", str(PROFILES_DIR)],
+        target_path=target_path or settings.dbt_target_path,
+        dbt_command_line=["--profiles-dir", str(PROFILES_DIR)],
     )
     processor.should_raise_on_unsupported_command = False
     return processor
@@ -157,10 +159,11 @@ def staging(settings: Settings, manifest: dict) -> Iterator[Callable[[dict[str, 
 # ---- dbt (the command line; in the DAG Cosmos reports its tasks) --------------------------------
 
 
-def emit_dbt_build(settings: Settings) -> None:
+def emit_dbt_build(settings: Settings, target_path: str | None = None) -> None:
     """A START and a COMPLETE (or FAIL) per model and per tested model of the dbt build just run,
-    read from its manifest.json and run_results.json by the dbt integration; call it before the
-    next dbt command replaces run_results.json."""
+    read from its manifest.json and run_results.json (in ``target_path``, default
+    DBT_TARGET_PATH) by the dbt integration; call it before the next dbt command replaces
+    run_results.json."""
     emitter = lineage.Emitter(settings.lineage_namespace)
     if not emitter.enabled:
         return
@@ -168,7 +171,7 @@ def emit_dbt_build(settings: Settings) -> None:
 
     found = lineage.current_parent()
     with _environment(dbt_environment(settings)):
-        processor = _dbt_processor(settings)
+        processor = _dbt_processor(settings, target_path)
         if found is not None:
             root = found.root or (found.namespace, found.name, found.run_id)
             processor.dbt_run_metadata = ParentRunMetadata(
@@ -183,6 +186,24 @@ def emit_dbt_build(settings: Settings) -> None:
     for event in events.events():
         emitter.emit(event)
     emitter.close()
+
+
+def watcher_build(context: dict[str, Any], target_path: str) -> None:
+    """In the DAG's watcher mode one task (Cosmos' producer) runs `dbt build` for every model,
+    and Cosmos reports them as that one task's inputs and outputs: in a lineage graph, every
+    source would feed every model. Report each model as its own run instead, as the command
+    line does (parent: the producer's task run), and leave the task's own event without datasets.
+
+    In local mode each Cosmos task builds one model, and Cosmos' report of it stays as it is.
+    """
+    from cosmos.operators.watcher import DbtProducerWatcherOperator
+
+    task = context.get("task")
+    if not isinstance(task, DbtProducerWatcherOperator) or not lineage.configured():
+        return
+    with airflow_task(context):
+        emit_dbt_build(config.load(), target_path)
+    task.openlineage_events_completes = []
 
 
 # ---- publish --------------------------------------------------------------------------------------

@@ -6,15 +6,14 @@ import csv
 import json
 import re
 import shutil
-from collections import defaultdict
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from imdb_elt.catalog import BY_DATASET
 from imdb_elt.config import SAMPLE_DIR
 from tests.fixtures.sample_site import SampleSite
+from tests.lineage_graph import raw_files_behind, raw_files_reaching, read_events
 from tests.reliability.helpers import Site, run_cli
 
 pytestmark = [pytest.mark.slow]
@@ -79,41 +78,13 @@ def test_second_run_with_nothing_new_does_nothing(sample_run):
     assert "no new deliveries" in sample_run["second_out"]
 
 
-def lineage_graph(events: list[dict]) -> dict[tuple[str, str], set[tuple[str, str]]]:
-    """dataset -> the datasets it feeds, through the jobs of every COMPLETE event."""
-    feeds: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
-    for event in events:
-        if event["eventType"] == "COMPLETE":
-            for i in event["inputs"]:
-                feeds[i["namespace"], i["name"]].update((o["namespace"], o["name"]) for o in event["outputs"])
-    return feeds
-
-
-def reaches(feeds: dict, start: tuple[str, str]) -> set[tuple[str, str]]:
-    seen, todo = set(), [start]
-    while todo:
-        for nxt in feeds.get(todo.pop(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
-
-
-def raw_files_behind(manifest: dict, unique_id: str) -> set[str]:
-    """The raw files a dbt node is built from, by dbt's own dependencies and the catalogue."""
-    node = manifest["nodes"].get(unique_id) or manifest["sources"][unique_id]
-    if unique_id.startswith("source."):
-        return {BY_DATASET[node["name"]].file_name}
-    return set().union(*(raw_files_behind(manifest, p) for p in node["depends_on"]["nodes"]))
-
-
 @pytest.mark.timeout(900)
 def test_lineage_events_connect_every_raw_file_to_every_mart_it_feeds(sample_site):
     """With the file transport set, one run's OpenLineage events form one graph, raw file → Spark
     → Parquet → raw.* → staging → ... → audit marts → published marts, and each published mart
     is reached from exactly the raw files dbt's own lineage says it is built from."""
     assert sample_site.first.code == 0, sample_site.first.out[-3000:]
-    events = [json.loads(line) for line in sample_site.lineage_events.read_text().splitlines()]
+    events = read_events(sample_site.lineage_events)
     runs = [e for e in events if e["job"]["name"] == "imdb_elt.run"]
     assert [e["eventType"] for e in runs] == ["START", "COMPLETE"]  # the nothing-new run emitted nothing
     # Every job run ended well, and every one descends from the command line's run (the Spark
@@ -128,14 +99,11 @@ def test_lineage_events_connect_every_raw_file_to_every_mart_it_feeds(sample_sit
 
     site, report = sample_site.site, sample_site.first_report
     manifest = json.loads((site.dbt_target / "manifest.json").read_text())
-    feeds = lineage_graph(events)
-    warehouse = f"duckdb://{site.db}"
-    marts = {m: (warehouse, f"imdb.marts.{m}") for m in report["published"]}
+    marts = {m: (f"duckdb://{site.db}", f"imdb.marts.{m}") for m in report["published"]}
     assert len(marts) == 13
     raw_files = {("file", str(site.raw / f)): f for f in report["new_deliveries"]}
     assert len(raw_files) == 8
-    downstream = {f: reaches(feeds, key) for key, f in raw_files.items()}
-    reached_from = {m: {f for f, seen in downstream.items() if ds in seen} for m, ds in marts.items()}
+    reached_from = raw_files_reaching(events, raw_files, marts)
     expected = {m: raw_files_behind(manifest, f"model.imdb_elt.{m}") for m in marts}
     assert reached_from == expected
     assert set().union(*reached_from.values()) == set(raw_files.values())

@@ -94,14 +94,20 @@ def stage_tasks(settings: Settings, plan: Any) -> Any:
     from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
     from airflow.sdk import task
 
-    from imdb_elt import pipeline
+    from imdb_elt import pipeline, run_lineage
     from imdb_elt.orchestration import tasks
+
+    def after_loading(settings: Settings, plan: pipeline.Plan) -> None:
+        # The Data API tasks before this one staged the snapshot: its lineage (one run per
+        # dataset, reported now) and the sources' freshness go out as on the local path. The
+        # staged row counts are checked in the warehouse by dbt's reconcile_staged_rows test.
+        with run_lineage.staging(settings, plan.manifest or {"datasets": {}}):
+            pass
+        pipeline.check_freshness(settings, plan)
 
     @task(task_id=tasks.STAGE_TASK)
     def stage(plan: dict, **context) -> dict:
-        # The staged row counts are checked in the warehouse by dbt's reconcile_staged_rows test;
-        # the sources' freshness goes into the report, as on the local path.
-        return tasks.run_step(settings, pipeline.check_freshness, plan, context)
+        return tasks.run_step(settings, after_loading, plan, context)
 
     if settings.redshift_staging == "copy":
 
