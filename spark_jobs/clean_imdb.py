@@ -7,7 +7,8 @@
 In-process: ``run(spark, raw_dir, lake_dir, snapshot_id, files=None, threshold=0.01, slices=4)``.
 Files run concurrently from Python threads on one SparkSession (reading a gzip is one task), and
 a progress line per running file is logged every few seconds. ``_spark_stats.json`` and then the
-``_SPARK_DONE`` marker are written only when every file succeeded.
+``_SPARK_DONE`` marker are written only when every file succeeded. With an OpenLineage transport
+configured, the driver reports the run (``run_with_lineage``, spark_jobs/lineage.py).
 """
 
 from __future__ import annotations
