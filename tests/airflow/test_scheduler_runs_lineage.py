@@ -1,5 +1,5 @@
 """The DAG's OpenLineage events under the real scheduler (the file transport of the session's
-Airflow, tests/fixtures/airflow_server.py): Airflow's provider reports the DAG run and its tasks,
+Airflow, tests/fixtures/airflow_server.py): Airflow's provider reports the DAG's tasks,
 the steps report their Spark, staging, dbt model and publish runs under the task that ran them,
 and together they connect every raw file to every mart it feeds, as on the command line.
 
@@ -33,8 +33,8 @@ def test_the_dags_events_connect_every_raw_file_to_every_mart_it_feeds(airflow_s
         assert state == "success"
     found = events()
 
-    # Airflow's provider: the DAG run and each task run, START then COMPLETE.
-    assert any(e["job"]["name"] == DAG_ID and e["eventType"] == "COMPLETE" for e in found)
+    # Airflow's provider: each task run, START then COMPLETE (the DAG run's own events are off in
+    # the test server: tests/fixtures/airflow_server.py says why).
     task_runs: dict[str, set[str]] = {}
     for e in found:
         if e["job"]["name"].startswith(f"{DAG_ID}.") and e["eventType"] == "COMPLETE":
