@@ -172,6 +172,10 @@ class Settings:
     lock_stale_seconds: float = field(
         default_factory=lambda: float(_env("IMDB_LOCK_STALE_SECONDS", "600"))
     )
+    # OpenLineage: the job namespace of the runs' jobs (the standard variable, which Airflow's
+    # provider and Cosmos read too). The transport is the client's own configuration
+    # (OPENLINEAGE__TRANSPORT__*, openlineage.yml): events are off without one (imdb_elt/lineage.py).
+    lineage_namespace: str = field(default_factory=lambda: _env("OPENLINEAGE_NAMESPACE", "imdb_elt"))
 
     # ---- run history and alerts (imdb_elt/run_history.py, imdb_elt/alerts.py) ----
     # Every run's report is appended to tables in this schema; dbt's ops models are views over them.

@@ -17,6 +17,7 @@ moves and the ledger records the deliveries.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from imdb_elt import alerts, build_state, lake, locking, report, run_history
+from imdb_elt import alerts, build_state, lake, lineage, locking, report, run_history, run_lineage
 from imdb_elt.config import REPO_ROOT, Settings
 from imdb_elt.dbt_runner import DbtOutcome, list_nodes, run_dbt
 
@@ -214,7 +215,7 @@ def clean(settings: Settings, plan: Plan) -> None:
     refusals = []
     with open(log_file, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, errors="replace")
+                                text=True, errors="replace", env={**os.environ, **lineage.child_env()})
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
@@ -261,7 +262,9 @@ def stage(settings: Settings, plan: Plan) -> None:
 
     assert plan.manifest is not None
     build_state.forget(settings)
-    plan.staged_rows = stage_snapshot(settings, {n: d["path"] for n, d in plan.manifest["datasets"].items()})
+    datasets = {n: d["path"] for n, d in plan.manifest["datasets"].items()}
+    with run_lineage.staging(settings, plan.manifest) as staged:
+        plan.staged_rows = staged(stage_snapshot(settings, datasets))
     check_freshness(settings, plan)
 
 
@@ -294,6 +297,7 @@ def build(settings: Settings, plan: Plan) -> None:
     if plan.selection:
         args += ["--select", " ".join(plan.selection["nodes"])]
     outcome = run_dbt(settings, args, extra_env=dbt_run_env(plan), log_path=log_path)
+    run_lineage.emit_dbt_build(settings)  # before publish's run-operation replaces run_results.json
     record_build(settings, plan, outcome.results, outcome.seconds, outcome.error)
     if not outcome.ok:
         raise PipelineError(
@@ -328,10 +332,11 @@ def publish(settings: Settings, plan: Plan) -> None:
     built = json.loads(manifest_file.read_text()) if manifest_file.exists() else None
     rebuilt = [r["name"] for r in plan.dbt.get("nodes", []) if r["resource_type"] == "model"
                and r["status"] == "success"] if plan.selection else None
-    outcome = publish_marts(settings, rebuilt, log_path=str(plan.log_dir(settings)))
-    if not outcome.ok:
-        raise PipelineError("publishing the marts failed: published marts are unchanged. "
-                            + "; ".join(outcome.failures[:3]))
+    with run_lineage.publishing(settings, built, rebuilt):
+        outcome = publish_marts(settings, rebuilt, log_path=str(plan.log_dir(settings)))
+        if not outcome.ok:
+            raise PipelineError("publishing the marts failed: published marts are unchanged. "
+                                + "; ".join(outcome.failures[:3]))
     if built is not None:
         build_state.remember(settings, built)
         build_state.remember_published(settings, built)
@@ -377,16 +382,17 @@ def run_once(settings: Settings, *, rebuild: bool = False) -> Plan:
     """One whole run on the command line. Never raises for a failed step: the plan says."""
     plan = detect(settings, rebuild=rebuild)
     step_name = None
-    try:
-        with (locking.kept_alive(settings, plan.run_id) if plan.active else _nothing(),
-              alerts.late_watch(settings, plan.run_id, plan.started_at) if plan.active else _nothing()):
-            for step in STEPS:
-                if not plan.active:
-                    break
-                step_name = step.__name__
-                step(settings, plan)
-    except Exception as exc:  # the report records every failure, then the caller exits non-zero
-        fail(plan, exc, step_name)
+    with run_lineage.pipeline_run(settings, plan):
+        try:
+            with (locking.kept_alive(settings, plan.run_id) if plan.active else _nothing(),
+                  alerts.late_watch(settings, plan.run_id, plan.started_at) if plan.active else _nothing()):
+                for step in STEPS:
+                    if not plan.active:
+                        break
+                    step_name = step.__name__
+                    step(settings, plan)
+        except Exception as exc:  # the report records every failure, then the caller exits non-zero
+            fail(plan, exc, step_name)
     print(finish(settings, plan), flush=True)
     return plan
 

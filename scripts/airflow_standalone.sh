@@ -31,6 +31,8 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY=False
 export AIRFLOW__COSMOS__CACHE_DIR="$AIRFLOW_HOME/cosmos"
 export DBT_SEND_ANONYMOUS_USAGE_STATS=False
 export DO_NOT_TRACK=1
+# OpenLineage (off unless a transport is set): the DAG's jobs in the project's job namespace.
+export OPENLINEAGE_NAMESPACE="${OPENLINEAGE_NAMESPACE:-imdb_elt}"
 export IMDB_RAW_DIR="${IMDB_RAW_DIR:-$REPO/data/sample}"
 mkdir -p "$AIRFLOW_HOME/config"
 # Tasks inherit the scheduler's imports of dbt, boto3 and FastAPI instead of importing them again

@@ -9,7 +9,8 @@ In-process: ``run(spark, raw_dir, lake_dir, snapshot_id, files=None, threshold=0
 staging="copy")``.
 Files run concurrently from Python threads on one SparkSession (reading a gzip is one task), and
 a progress line per running file is logged every few seconds. ``_spark_stats.json`` and then the
-``_SPARK_DONE`` marker are written only when every file succeeded.
+``_SPARK_DONE`` marker are written only when every file succeeded. With an OpenLineage transport
+configured, the driver reports the run (``run_with_lineage``, spark_jobs/lineage.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from imdb_elt.warehouse.types import STAGING_TARGETS
 from spark_jobs import io
 from spark_jobs.clean_file import check_delivery, clean_file, delivered_name
 from spark_jobs.errors import CleaningError, root_cause
+from spark_jobs.lineage import CleaningRun
 from spark_jobs.progress import Progress
 from spark_jobs.session import QUICK_START_MAX_BYTES, apply_output_conf, build_session, stop_session
 
@@ -181,6 +183,31 @@ def run(
     return ordered
 
 
+def run_with_lineage(
+    spark: SparkSession,
+    raw_dir: str,
+    lake_dir: str,
+    snapshot_id: str,
+    files: list[str] | None = None,
+    threshold: float = 0.01,
+    slices: int = 4,
+    staging: str = "copy",
+    *,
+    namespace: str,
+) -> dict[str, dict]:
+    """:func:`run`, reported as an OpenLineage job run (START, then COMPLETE or FAIL) when a
+    transport is configured; see spark_jobs/lineage.py."""
+    reported = CleaningRun(namespace, raw_dir, lake_dir, snapshot_id, files,
+                           dict(spark.sparkContext.getConf().getAll()), spark.version).start()
+    try:
+        stats = run(spark, raw_dir, lake_dir, snapshot_id, files, threshold, slices, staging)
+    except BaseException as exc:
+        reported.fail(exc)
+        raise
+    reported.complete(stats)
+    return stats
+
+
 def local_input_bytes(raw_dir: str, files: list[str] | None) -> int | None:
     """Bytes of the files a run will clean, read before the JVM starts; None for a remote zone."""
     folder = io.local_path(raw_dir)
@@ -231,8 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     spark = build_session(master=master, driver_memory=memory, quick_start=quick)
     spark.sparkContext.setLogLevel("WARN")
     try:
-        run(spark, args.raw_dir, args.lake_dir, args.snapshot_id, files, args.threshold, args.slices,
-            args.redshift_staging)
+        run_with_lineage(spark, args.raw_dir, args.lake_dir, args.snapshot_id, files, args.threshold,
+                         args.slices, args.redshift_staging, namespace=settings.lineage_namespace)
     except CleaningError as exc:
         print(f"clean_imdb: {exc}", file=sys.stderr)
         return 1

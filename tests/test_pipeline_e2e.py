@@ -13,6 +13,7 @@ import pytest
 
 from imdb_elt.config import SAMPLE_DIR
 from tests.fixtures.sample_site import SampleSite
+from tests.lineage_graph import raw_files_behind, raw_files_reaching, read_events
 from tests.reliability.helpers import Site, run_cli
 
 pytestmark = [pytest.mark.slow]
@@ -75,6 +76,48 @@ def test_second_run_with_nothing_new_does_nothing(sample_run):
     assert sample_run["second_report"]["status"] == "nothing_new"
     assert "spark" not in sample_run["second_out"].lower().replace("spark_jobs", "")
     assert "no new deliveries" in sample_run["second_out"]
+
+
+@pytest.mark.timeout(900)
+def test_lineage_events_connect_every_raw_file_to_every_mart_it_feeds(sample_site):
+    """With the file transport set, one run's OpenLineage events form one graph, raw file → Spark
+    → Parquet → raw.* → staging → ... → audit marts → published marts, and each published mart
+    is reached from exactly the raw files dbt's own lineage says it is built from."""
+    assert sample_site.first.code == 0, sample_site.first.out[-3000:]
+    events = read_events(sample_site.lineage_events)
+    runs = [e for e in events if e["job"]["name"] == "imdb_elt.run"]
+    assert [e["eventType"] for e in runs] == ["START", "COMPLETE"]  # the nothing-new run emitted nothing
+    # Every job run ended well, and every one descends from the command line's run (the Spark
+    # driver's too: it ran in its own process).
+    ends = {e["run"]["runId"]: e["eventType"] for e in events if e["eventType"] != "START"}
+    assert set(ends.values()) == {"COMPLETE"} and len(ends) == len({e["run"]["runId"] for e in events})
+    top = runs[0]["run"]["runId"]
+    parents = {e["job"]["name"]: e["run"]["facets"].get("parent") for e in events if e["run"]["runId"] != top}
+    assert {p["root"]["run"]["runId"] for p in parents.values()} == {top}
+    assert parents["imdb_elt.clean"]["run"]["runId"] == top
+    assert parents["imdb_elt.clean.title_basics"]["job"]["name"] == "imdb_elt.clean"
+
+    site, report = sample_site.site, sample_site.first_report
+    manifest = json.loads((site.dbt_target / "manifest.json").read_text())
+    marts = {m: (f"duckdb://{site.db}", f"imdb.marts.{m}") for m in report["published"]}
+    assert len(marts) == 13
+    raw_files = {("file", str(site.raw / f)): f for f in report["new_deliveries"]}
+    assert len(raw_files) == 8
+    reached_from = raw_files_reaching(events, raw_files, marts)
+    expected = {m: raw_files_behind(manifest, f"model.imdb_elt.{m}") for m in marts}
+    assert reached_from == expected
+    assert set().union(*reached_from.values()) == set(raw_files.values())
+
+    # The Spark job's outputs carry the job's figures; staging's, the rows staged.
+    completed = {e["job"]["name"]: e for e in events if e["eventType"] == "COMPLETE"}
+    for dataset, stats in report["files"].items():
+        clean = completed[f"imdb_elt.clean.{dataset}"]
+        out = next(o for o in clean["outputs"] if "/processed/" in o["name"])
+        assert out["outputFacets"]["outputStatistics"]["rowCount"] == stats["rows_written"]
+        assert [f["name"] for f in out["facets"]["schema"]["fields"]][-2:] == ["_snapshot_id", "_loaded_at"]
+    staged = {name.removeprefix("imdb_elt.stage."): e["outputs"][0]["outputFacets"]["outputStatistics"]
+              for name, e in completed.items() if name.startswith("imdb_elt.stage.")}
+    assert {dataset: s["rowCount"] for dataset, s in staged.items()} == report["staged_rows"]
 
 
 @pytest.mark.timeout(900)

@@ -86,10 +86,13 @@ def copy_into_redshift(settings: Settings, sql: Any, task_id: str = "copy_into_r
 
 
 def after_staging(settings: Settings, plan: Any) -> None:
-    """What ``stage_snapshot`` does after loading on the other paths: the run history's tables
-    (dbt's ops views read them), then the sources' freshness."""
-    from imdb_elt import pipeline, run_history
+    """What the other paths do around loading, once the Data API tasks before this one staged the
+    snapshot: its lineage (one run per dataset, reported now), the run history's tables (dbt's
+    ops views read them), then the sources' freshness."""
+    from imdb_elt import pipeline, run_history, run_lineage
 
+    with run_lineage.staging(settings, plan.manifest or {"datasets": {}}):
+        pass
     run_history.ensure_tables(settings)
     pipeline.check_freshness(settings, plan)
 
@@ -107,8 +110,7 @@ def stage_tasks(settings: Settings, plan: Any) -> Any:
 
     @task(task_id=tasks.STAGE_TASK)
     def stage(plan: dict, **context) -> dict:
-        # The staged row counts are checked in the warehouse by dbt's reconcile_staged_rows test;
-        # the run history's tables and the sources' freshness follow, as on the local path.
+        # The staged row counts are checked in the warehouse by dbt's reconcile_staged_rows test.
         return tasks.run_step(settings, after_staging, plan, context)
 
     if settings.redshift_staging == "copy":

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from imdb_elt import locking, pipeline
+from imdb_elt import locking, pipeline, run_lineage
 from imdb_elt.config import Settings
 from imdb_elt.pipeline import Plan
 
@@ -72,7 +72,8 @@ def run_step(settings: Settings, step: Callable[[Settings, Plan], None], plan_di
     """
     plan = Plan.from_dict(plan_dict)
     try:
-        with locking.kept_alive(settings, plan.run_id):
+        # The step's lineage events (Spark, staging, publish) name this task's run as parent.
+        with locking.kept_alive(settings, plan.run_id), run_lineage.airflow_task(context):
             step(settings, plan)
     except Exception as exc:
         ti = context["ti"]
@@ -133,7 +134,8 @@ def dbt_env_interceptor(context: Any, operator: Any) -> None:
 
 
 def push_dbt_results(project_dir: str, context: Any = None, **_: Any) -> None:
-    """Cosmos callback (after the dbt command, failed or not): leave its node results in XCom.
+    """Cosmos callback (after the dbt command, failed or not): leave its node results in XCom,
+    and report the watcher's models to OpenLineage one by one (run_lineage.watcher_build).
 
     dbt writes run_results.json under DBT_TARGET_PATH when that is set, else in the copy of the
     project Cosmos ran it in. A file older than this task is another task's, and is ignored.
@@ -149,6 +151,7 @@ def push_dbt_results(project_dir: str, context: Any = None, **_: Any) -> None:
         log.warning("no run_results.json from this dbt command at %s", results_file)
         return
     context["ti"].xcom_push(key=DBT_RESULTS_KEY, value=node_results(json.loads(results_file.read_text())))
+    run_lineage.watcher_build(context, str(results_file.parent))
 
 
 def release_dbt_duckdb(context: Any = None) -> None:

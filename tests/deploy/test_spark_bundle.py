@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import duckdb
 import pytest
 
 from imdb_elt import config
+from imdb_elt.catalog import BY_FILE_NAME
 from imdb_elt.orchestration import aws_spark
 from imdb_elt.spark_bundle import (
     ARCHIVE_NAME,
@@ -224,7 +226,10 @@ def _dataset_rows(folder: Path) -> list[tuple]:
 @pytest.mark.timeout(600)
 def test_the_packaged_bundle_runs_under_spark_submit_like_the_local_runner(tmp_path: Path) -> None:
     """spark-submit of the bundle alone, in a Python that cannot see this repository (``-S``:
-    no site-packages, so no editable install): a module missing from the zip fails the run."""
+    no site-packages, so no editable install): a module missing from the zip fails the run.
+
+    Both have an OpenLineage transport: the local runner reports the job; the bundle's driver,
+    like an EMR driver without the OpenLineage client, says so in one line and runs on."""
     assert main(["package", "--out", str(tmp_path / "dist")]) == 0
     bundle = build_bundle()
     code = tmp_path / "code"
@@ -241,8 +246,11 @@ def test_the_packaged_bundle_runs_under_spark_submit_like_the_local_runner(tmp_p
     from spark_jobs.session import QUICK_START_JAVA_OPTIONS
 
     spark_submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "SPARK_", "PYSPARK_"))}
+    unset = ("PYTHON", "SPARK_", "PYSPARK_", "OPENLINEAGE")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(unset)}
     env.update({"PYSPARK_PYTHON": str(python), "PYSPARK_DRIVER_PYTHON": str(python)})
+    lineage = {"OPENLINEAGE__TRANSPORT__TYPE": "file", "OPENLINEAGE__TRANSPORT__APPEND": "true"}
+    events = {where: tmp_path / f"{where}-lineage.jsonl" for where in ("submitted", "local")}
     args = aws_spark.clean_arguments(str(raw), str(tmp_path / "submitted"), "S1", FILES, 0.01)
     submit = [
         str(spark_submit), "--master", "local[1]", "--driver-memory", "1g",
@@ -263,14 +271,18 @@ def test_the_packaged_bundle_runs_under_spark_submit_like_the_local_runner(tmp_p
     # Both at once, one core each: the test costs one job's time, not two.
     started = time.perf_counter()
     runs = {
-        "spark-submit of the bundle": subprocess.Popen(submit, cwd=tmp_path, env=env, text=True,
-                                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE),
-        "local runner": subprocess.Popen(local, cwd=config.REPO_ROOT, text=True,
-                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE),
+        "spark-submit of the bundle": subprocess.Popen(
+            submit, cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**env, **lineage, "OPENLINEAGE__TRANSPORT__LOG_FILE_PATH": str(events["submitted"])}),
+        "local runner": subprocess.Popen(
+            local, cwd=config.REPO_ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**os.environ, **lineage, "OPENLINEAGE__TRANSPORT__LOG_FILE_PATH": str(events["local"])}),
     }  # fmt: skip
+    outputs = {}
     for name, proc in runs.items():
-        _, err = proc.communicate(timeout=540)
+        out, err = proc.communicate(timeout=540)
         assert proc.returncode == 0, f"{name} failed:\n{err[-3000:]}"
+        outputs[name] = out + err
     print(
         f"\nspark-submit of the bundle and the local runner, side by side: "
         f"{time.perf_counter() - started:.1f} s"
@@ -288,3 +300,9 @@ def test_the_packaged_bundle_runs_under_spark_submit_like_the_local_runner(tmp_p
             assert visible and all(n.startswith("part-") and n.endswith(".parquet") for n in visible), visible
     assert _dataset_rows(tmp_path / "submitted/processed/snapshots/S1/title_ratings")
     assert (tmp_path / "submitted/processed/snapshots/S1/_SPARK_DONE").exists()
+    # Lineage: the bundle alone has no OpenLineage client; the local runner's driver reports.
+    assert outputs["spark-submit of the bundle"].count("openlineage-python is not installed") == 1
+    assert not events["submitted"].exists()
+    reported = [json.loads(line) for line in events["local"].read_text().splitlines()]
+    ends = sorted(e["job"]["name"] for e in reported if e["eventType"] == "COMPLETE")
+    assert ends == sorted(["imdb_elt.clean", *(f"imdb_elt.clean.{BY_FILE_NAME[f].dataset}" for f in FILES)])
