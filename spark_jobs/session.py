@@ -131,8 +131,9 @@ def build_session(
     port binding only cost start-up time (turn it on with ``ui=True`` to debug a slow run).
 
     ``driver_memory`` and ``quick_start`` (small inputs: see the module docstring) only take
-    effect when this call starts the JVM (python -m); under spark-submit pass
-    ``--driver-memory`` to spark-submit instead.
+    effect on the driver when this call starts the JVM (python -m); under spark-submit pass
+    ``--driver-memory`` to spark-submit instead. ``quick_start`` also reaches the executors of a
+    cluster, which start after the session.
     """
     builder = SparkSession.builder.appName(app_name)
     if master:
@@ -170,6 +171,8 @@ def build_session(
     }
     if java_options:
         conf["spark.driver.extraJavaOptions"] = java_options
+    if quick_start:  # executors of a cluster start after the session: they can still get it
+        conf.setdefault("spark.executor.extraJavaOptions", QUICK_START_JAVA_OPTIONS)
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
