@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from imdb_elt.config import Settings, load
+from spark_jobs.session import archive_options
 
 PID_FILE = "cluster.json"
 #: Seconds a start waits for the master and every worker to be up.
@@ -171,7 +172,7 @@ def _daemon_env(folder: Path) -> dict[str, str]:
         "SPARK_LOCAL_IP": "127.0.0.1",
         "SPARK_PUBLIC_DNS": "127.0.0.1",
         "SPARK_DAEMON_MEMORY": DAEMON_MEMORY,
-        "SPARK_DAEMON_JAVA_OPTS": f"{_TAG}{folder} {DAEMON_JAVA_OPTIONS}",
+        "SPARK_DAEMON_JAVA_OPTS": f"{_TAG}{folder} {DAEMON_JAVA_OPTIONS} {archive_options()}".strip(),
         # Executors inherit the worker's environment: few malloc arenas (spark_jobs/session.py).
         "MALLOC_ARENA_MAX": "2",
     })

@@ -100,23 +100,51 @@ def isolated_python(folder: Path) -> Path:
     return path
 
 
+def java_options(settings: Settings, plan: dict[str, Any]) -> str:
+    """JVM options of a standalone run's driver and executors, as a local run's (spark_jobs/session.py):
+    the class archive when there is one, and the JIT's first tier for small local inputs."""
+    from spark_jobs.session import QUICK_START_JAVA_OPTIONS, QUICK_START_MAX_BYTES, archive_options
+
+    local = "://" not in settings.raw_dir
+    size = sum(int(d.get("size") or 0) for d in plan.get("deliveries") or [])
+    quick = QUICK_START_JAVA_OPTIONS if local and size <= QUICK_START_MAX_BYTES else ""
+    return " ".join(f"{quick} {archive_options()}".split())
+
+
 def standalone_options(settings: Settings, master_url: str, python: Path, event_dir: Path,
-                       local_cluster: bool) -> list[str]:
+                       local_cluster: bool, java: str = "") -> list[str]:
     """Where and how a standalone run deploys: the master, client mode (a standalone cluster runs
-    Python applications in client mode only), memory, the Python, the event log."""
+    Python applications in client mode only), memory, JVM options, the Python, the event log."""
     conf = {
         "spark.executor.memory": settings.spark_executor_memory,
+        "spark.executor.extraJavaOptions": java,
         "spark.pyspark.python": str(python),
         "spark.pyspark.driver.python": str(python),
         # Spark's own record of where every task ran (imdb_elt.spark_events reads it back).
         "spark.eventLog.enabled": "true",
         "spark.eventLog.dir": event_dir.resolve().as_uri(),
     }
-    if not local_cluster:  # the executors of another host run their own Python
+    if not local_cluster:  # the executors of another host run their own Python and JVM options
         conf.pop("spark.pyspark.python")
+        conf.pop("spark.executor.extraJavaOptions")
     options = ["--master", master_url, "--deploy-mode", "client",
                "--driver-memory", settings.spark_driver_memory]
+    if java:
+        options += ["--driver-java-options", java]
+    conf = {key: value for key, value in conf.items() if value}
     return options + [arg for key, value in conf.items() for arg in ("--conf", f"{key}={value}")]
+
+
+def standalone_command(settings: Settings, plan: dict[str, Any], master_url: str, code: Path, python: Path,
+                       event_dir: Path, local_cluster: bool) -> list[str]:
+    """``spark-submit`` of the packaged bundle in ``code`` to a standalone master."""
+    from imdb_elt.spark_bundle import ARCHIVE_NAME, ENTRY_NAME
+
+    job = job_submission(settings, plan, str(code / ENTRY_NAME), str(code / ARCHIVE_NAME))
+    return [str(spark_submit_path()),
+            *standalone_options(settings, master_url, python, event_dir, local_cluster,
+                                java_options(settings, plan)),
+            *job.spark_submit_arguments()]
 
 
 def spark_submit_path() -> Path:
@@ -158,8 +186,6 @@ def on_cluster(settings: Settings, plan: dict[str, Any], run_dir: Path,
 
     bundle = spark_bundle.read_packaged(spark_bundle.build_bundle())
     code = spark_bundle.DEFAULT_OUT / "spark" / bundle.version
-    submission = job_submission(settings, plan, str(code / spark_bundle.ENTRY_NAME),
-                                str(code / spark_bundle.ARCHIVE_NAME))
     event_dir = run_dir / "spark-events"
     event_dir.mkdir(parents=True, exist_ok=True)
     python = isolated_python(run_dir)
@@ -168,9 +194,7 @@ def on_cluster(settings: Settings, plan: dict[str, Any], run_dir: Path,
     with cluster as running:
         master = settings.spark_master if external else running.master_url
         env = scrubbed_environment() if external else scrubbed_environment(SPARK_LOCAL_IP="127.0.0.1")
-        command = [str(spark_submit_path()),
-                   *standalone_options(settings, master, python, event_dir, local_cluster=not external),
-                   *submission.spark_submit_arguments()]
+        command = standalone_command(settings, plan, master, code, python, event_dir, not external)
         job = StandaloneJob(command, run_dir, env, event_dir, master)
         try:
             yield job

@@ -150,9 +150,14 @@ class _File:
             self.step_seconds[name] = round(self.step_seconds.get(name, 0.0) + spent, 3)
             self._step = None
 
-    def data_lines(self, lines: Observation | None = None) -> DataFrame:
+    def data_lines(self, lines: Observation | None = None, partitions: int = 1) -> DataFrame:
         numbered = number_lines(io.read_lines(self.spark, self.path))
+        if partitions > 1:  # one gzip is one task: spread what follows over the cores
+            numbered = numbered.repartition(partitions, "line_number")
         if lines is not None:
+            # Counted after the repartition, in the stage that writes: Spark applies a result
+            # task's metrics once, but applies a map task's again each time the stage re-runs
+            # (an executor lost with its shuffle files), which counted every line twice.
             numbered = numbered.observe(
                 lines,
                 F.count(F.lit(1)).alias("lines"),
@@ -169,9 +174,7 @@ class _File:
         ``spark.sql.optimizer.avoidDoubleFilterEval`` fixes that); it does not push through an
         observation. tests/spark/test_clean_job.py checks the plan.
         """
-        data = self.data_lines(lines)
-        if self.files > 1:  # one gzip is one task: spread the parse and the encoding over the cores
-            data = data.repartition(self.files, "line_number")
+        data = self.data_lines(lines, self.files)
         annotated = parse(data, self.raw).observe(counts, F.count_if(~F.col("ok")).alias("refused"))
         return to_output(annotated.filter(F.col("ok")), self.raw, self.snapshot_id, self.loaded_at)
 

@@ -19,6 +19,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from imdb_elt import config, spark_bundle
 from imdb_elt.orchestration import aws_spark, redshift_stage
 from tests import fake_credentials as fake
+from tests.fixtures.aws import create_emr_serverless_application
 from tests.moto_redshift import patch_redshift_data
 
 pytestmark = pytest.mark.timeout(120)
@@ -97,6 +98,8 @@ EXPECTED_ARGS = [
     "title.basics.tsv.gz,title.ratings.tsv.gz",
     "--threshold",
     "0.01",
+    "--slices",
+    "4",
 ]
 CLOUD_CONF = [
     "--conf",
@@ -191,6 +194,36 @@ def test_emr_modes_refuse_a_local_lake(aws_env, monkeypatch):
         aws_spark.emr_steps(config.load(), PLAN)
 
 
+@mock_aws
+def test_a_cluster_of_another_emr_release_is_refused_before_anything_is_submitted(aws_env, monkeypatch):
+    emr = boto3.client("emr", region_name=REGION)
+    good = _cluster(emr)
+    monkeypatch.setenv("IMDB_EMR_RELEASE_LABEL", "emr-spark-8.0.0")
+    aws_spark.check_emr_cluster_release(config.load(), good, emr)  # the expected release passes
+    old = emr.run_job_flow(
+        Name="imdb-elt-old", ReleaseLabel="emr-7.5.0", JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+        Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1,
+                   "KeepJobFlowAliveWhenNoSteps": True},
+    )["JobFlowId"]
+    with pytest.raises(aws_spark.AwsConfigError,
+                       match=rf"cluster {old} runs EMR release 'emr-7\.5\.0'.*IMDB_EMR_RELEASE_LABEL="
+                             r"'emr-spark-8\.0\.0' \(Spark 4\.0\.2\)"):
+        aws_spark.check_emr_cluster_release(config.load(), old, emr)
+    assert emr.list_steps(ClusterId=old)["Steps"] == []
+
+
+@mock_aws
+def test_an_emr_serverless_application_of_another_release_is_refused(aws_env):
+    client = boto3.client("emr-serverless", region_name=REGION)
+    settings = config.load()
+    good = create_emr_serverless_application(client, "ok", settings.emr_release_label)
+    aws_spark.check_emr_serverless_release(settings, good, client)
+    old = client.create_application(name="old", releaseLabel="emr-7.5.0", type="SPARK")["applicationId"]
+    with pytest.raises(aws_spark.AwsConfigError, match=rf"application {old} runs EMR release 'emr-7\.5\.0'"):
+        aws_spark.check_emr_serverless_release(settings, old, client)
+
+
 def test_the_cluster_id_falls_back_to_an_airflow_variable(aws_env, monkeypatch):
     monkeypatch.setenv("IMDB_EMR_CLUSTER_ID", "")
     assert aws_spark.emr_cluster_id(config.load()) == "{{ var.value.imdb_emr_cluster_id }}"
@@ -203,7 +236,7 @@ def test_the_cluster_id_falls_back_to_an_airflow_variable(aws_env, monkeypatch):
 def test_emr_serverless_job_run_is_started_with_the_job_arguments(aws_env, monkeypatch):
     client = boto3.client("emr-serverless", region_name=REGION)
     label = config.load().emr_release_label
-    app_id = client.create_application(name="imdb-elt", releaseLabel=label, type="SPARK")["applicationId"]
+    app_id = create_emr_serverless_application(client, "imdb-elt", label)
     monkeypatch.setenv("IMDB_EMR_SERVERLESS_APP_ID", app_id)
     monkeypatch.setenv("IMDB_EMR_LOG_URI", "s3://imdb-logs/emr/")
     settings = config.load()
@@ -231,7 +264,7 @@ def test_emr_serverless_job_run_is_started_with_the_job_arguments(aws_env, monke
 def test_a_failed_emr_serverless_job_fails_the_task(aws_env, monkeypatch):
     client = boto3.client("emr-serverless", region_name=REGION)
     label = config.load().emr_release_label
-    app_id = client.create_application(name="imdb-elt", releaseLabel=label, type="SPARK")["applicationId"]
+    app_id = create_emr_serverless_application(client, "imdb-elt", label)
     monkeypatch.setenv("IMDB_EMR_SERVERLESS_APP_ID", app_id)
     settings = config.load()
     deploy_code()

@@ -95,7 +95,8 @@ def test_the_lake_equals_the_local_runs_row_for_row(cluster_run: ClusterRun, sam
     ours, local = cluster_run.report, sample_site.first_report
     assert comparable_stats(ours["files"]) == comparable_stats(local["files"])
     for dataset, st in ours["files"].items():
-        assert st["rows_read"] == st["rows_written"] + st["rows_deduplicated"] + st["rows_quarantined"], dataset
+        accounted = st["rows_written"] + st["rows_deduplicated"] + st["rows_quarantined"]
+        assert st["rows_read"] == accounted, dataset
     assert sum(st["rows_quarantined"] + st["rows_deduplicated"] for st in ours["files"].values()) > 0
     problems = compare_datasets(cluster_run.site.lake, ours["snapshot_id"], sample_site.site.lake,
                                 local["snapshot_id"], sorted(ours["files"]))
@@ -114,7 +115,8 @@ def test_the_published_marts_equal_the_local_runs(cluster_run: ClusterRun, sampl
 
 def test_no_spark_process_survives_the_stop(cluster_run: ClusterRun) -> None:
     assert "Spark cluster spark://127.0.0.1:" in cluster_run.start.stdout
-    assert cluster_run.stop.returncode == 0 and "stopped master, worker-1, worker-2" in cluster_run.stop.stdout
+    assert cluster_run.stop.returncode == 0
+    assert "stopped master, worker-1, worker-2" in cluster_run.stop.stdout
     assert cluster_run.left_after_stop == []
     assert not (cluster_dir(cluster_run.site) / PID_FILE).exists()
     # The run used the cluster it found, and left it for `make cluster-stop`.

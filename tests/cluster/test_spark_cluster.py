@@ -1,0 +1,75 @@
+"""The local standalone cluster's life: nothing of it survives a Ctrl-C, a SIGTERM or a SIGKILL of
+the process that started it for a run (one worker each: a start costs three JVMs)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from imdb_elt import config, spark_cluster
+from imdb_elt.config import REPO_ROOT
+from imdb_elt.spark_cluster import PID_FILE, ClusterError
+from tests.cluster.helpers import cluster_processes
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+#: A run's cluster held open, as the clean step holds it while the job runs.
+HOLD = (
+    "import time\n"
+    "from imdb_elt import config, spark_cluster\n"
+    "with spark_cluster.running(config.load(), log=lambda t: print(t, flush=True)):\n"
+    "    time.sleep(600)\n"
+)
+
+
+def _wait(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
+def test_nothing_survives_the_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     sig: signal.Signals) -> None:
+    """Ctrl-C and SIGTERM: the runner stops its cluster and exits. SIGKILL (no clean-up code
+    runs): the kernel's parent-death signal stops the daemons, and a later stop or start finds
+    the pid file and only clears it."""
+    env = {**os.environ, "IMDB_LOG_DIR": str(tmp_path), "IMDB_SPARK_WORKERS": "1"}
+    folder = tmp_path / "spark-cluster"
+    proc = subprocess.Popen([sys.executable, "-c", HOLD], cwd=REPO_ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "Spark cluster spark://127.0.0.1:" in first, first + proc.stdout.read()
+        assert len(cluster_processes(folder)) >= 2  # master and worker
+
+        # Meanwhile another run, with the same folder, is refused the cluster.
+        monkeypatch.setenv("IMDB_LOG_DIR", str(tmp_path))
+        with pytest.raises(ClusterError, match="serves another run"), \
+                spark_cluster.running(config.load(), log=lambda _: None):
+            pass
+
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    if sig == signal.SIGKILL:
+        assert _wait(lambda: cluster_processes(folder) == [], 60), cluster_processes(folder)
+        assert (folder / PID_FILE).exists()  # the runner could not clear it
+        assert spark_cluster.running_cluster(folder) is None
+        assert spark_cluster.stop(folder) == []  # found dead: nothing to stop, pid file cleared
+    else:
+        assert "Spark cluster stopped" in out, out
+        assert cluster_processes(folder) == []  # at once: the stop returned after the JVMs exited
+    assert not (folder / PID_FILE).exists()
