@@ -335,6 +335,13 @@ def stop(folder: Path, grace: float = STOP_GRACE) -> list[str]:
     return live
 
 
+def processes(folder: Path) -> list[int]:
+    """Live processes of the cluster in ``folder``: its daemons and their executors."""
+    folder = Path(folder).resolve()
+    cluster = read_pid_file(folder)
+    return _members(folder, set(cluster.pids.values())) if cluster else []
+
+
 def _reap() -> None:
     """Collect the daemons this process started that have exited, so none stays a zombie."""
     for pid, proc in list(_children.items()):
