@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import marts_checksum
+from imdb_elt import spark_events
 from imdb_elt.config import REPO_ROOT
 from imdb_elt.spark_cluster import PID_FILE
 from tests.cluster.helpers import (
@@ -88,6 +89,10 @@ def test_the_cluster_run_succeeds_on_both_executors_of_the_master(cluster_run: C
     assert sorted(files) == sorted(g for g in groups if g), groups
     assert all(len(groups[g]) == 2 for g in files), groups
     assert {st["output_files"] for st in cluster_run.report["files"].values()} == {2}
+    # The executors ran no Python: every plan is native expressions (no Python UDF to evaluate).
+    plans = [e["physicalPlanDescription"] for e in spark_events.events(Path(spark["event_log"]))
+             if e["Event"].endswith("SparkListenerSQLExecutionStart")]
+    assert plans and not [p for p in plans if "EvalPython" in p or "PythonUDF" in p]
 
 
 def test_the_lake_equals_the_local_runs_row_for_row(cluster_run: ClusterRun, sample_site: SampleSite) -> None:
