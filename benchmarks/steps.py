@@ -177,9 +177,12 @@ def spark_placements(sf: float, raw_dir: Path, work: Path, rows: dict[str, int])
                              cwd=root, log_file=work / f"{root.name}.log",
                              also=partial(spark_cluster.processes, folder))
             where = spark_events.latest_placement(events) or {}
-            tasks = ", ".join(f"executor {i}: {e['tasks']} tasks"
+            tasks = ", ".join(f"executor {i}: {e['tasks']} tasks, {e['task_seconds']:.0f} task-s"
                               for i, e in sorted((where.get("executors") or {}).items()))
-            note += f"7 TSVs, driver and executors {PLACEMENT_MEMORY} each; {tasks}"
+            longest = max((where.get("longest_task_seconds") or {}).items(), key=lambda kv: kv[1],
+                          default=("", 0.0))
+            note += (f"7 TSVs, driver and executors {PLACEMENT_MEMORY} each; {tasks}; "
+                     f"longest task {longest[1]:.1f} s ({longest[0].removeprefix('clean ')})")
         finally:
             if workers:
                 spark_cluster.stop(folder)

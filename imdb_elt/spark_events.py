@@ -61,18 +61,20 @@ def events(app_log: Path) -> Iterator[dict[str, Any]]:
 
 def placement(app_log: Path) -> dict[str, Any]:
     """``{"application_id", "master", "deploy_mode", "executors": {id: {"host", "cores", "tasks",
-    "failed_tasks", "removed"}}, "tasks", "failed_tasks", "completed", "tasks_by_group"}`` of one
-    application. ``tasks_by_group``: the tasks that succeeded per job group (the job runs each
-    file's jobs in a group of its own, ``clean <file name>``) and executor."""
+    "failed_tasks", "task_seconds", "removed"}}, "tasks", "failed_tasks", "completed",
+    "tasks_by_group", "longest_task_seconds"}`` of one application. ``tasks_by_group``: the tasks
+    that succeeded per job group (the job runs each file's jobs in a group of its own,
+    ``clean <file name>``) and executor; ``longest_task_seconds``: the longest task of each group
+    (for a gzip, its read: the part of a file no number of cores shortens)."""
     out: dict[str, Any] = {"application_id": None, "master": None, "deploy_mode": None,
                            "executors": {}, "tasks": 0, "failed_tasks": 0, "completed": False,
-                           "tasks_by_group": {}}
+                           "tasks_by_group": {}, "longest_task_seconds": {}}
     executors: dict[str, dict[str, Any]] = out["executors"]
     stage_group: dict[int, str] = {}
 
     def executor(executor_id: str) -> dict[str, Any]:
-        return executors.setdefault(executor_id, {"host": None, "cores": None, "tasks": 0,
-                                                  "failed_tasks": 0, "removed": None})
+        return executors.setdefault(executor_id, {"host": None, "cores": None, "tasks": 0, "failed_tasks": 0,
+                                                  "task_seconds": 0.0, "removed": None})
 
     for event in events(app_log):
         kind = event.get("Event")
@@ -101,9 +103,14 @@ def placement(app_log: Path) -> dict[str, Any]:
             failed = bool(info.get("Failed") or info.get("Killed"))
             entry["failed_tasks" if failed else "tasks"] += 1
             out["failed_tasks" if failed else "tasks"] += 1
+            seconds = max(0, (info.get("Finish Time") or 0) - (info.get("Launch Time") or 0)) / 1000
+            entry["task_seconds"] = round(entry["task_seconds"] + seconds, 3)
             if not failed:
-                group = out["tasks_by_group"].setdefault(stage_group.get(event.get("Stage ID"), ""), {})
+                name = stage_group.get(event.get("Stage ID"), "")
+                group = out["tasks_by_group"].setdefault(name, {})
                 group[executor_id] = group.get(executor_id, 0) + 1
+                longest = out["longest_task_seconds"]
+                longest[name] = max(longest.get(name, 0.0), seconds)
         elif kind == "SparkListenerApplicationEnd":
             out["completed"] = True
     return out

@@ -126,9 +126,10 @@ def _event_log(folder: Path, events: list[dict]) -> Path:
     return app
 
 
-def _task(stage: int, executor: str, failed: bool = False) -> dict:
+def _task(stage: int, executor: str, failed: bool = False, seconds: float = 1.0) -> dict:
     return {"Event": "SparkListenerTaskEnd", "Stage ID": stage,
-            "Task Info": {"Executor ID": executor, "Failed": failed, "Killed": False}}
+            "Task Info": {"Executor ID": executor, "Failed": failed, "Killed": False,
+                          "Launch Time": 1_000_000, "Finish Time": 1_000_000 + int(seconds * 1000)}}
 
 
 def test_where_spark_ran_is_read_from_the_event_log(tmp_path: Path) -> None:
@@ -140,7 +141,7 @@ def test_where_spark_ran_is_read_from_the_event_log(tmp_path: Path) -> None:
            "Executor Info": {"Host": "127.0.0.1", "Total Cores": 1}} for i in ("0", "1")),
         {"Event": "SparkListenerJobStart", "Stage IDs": [0, 1],
          "Properties": {"spark.jobGroup.id": "clean title.ratings.tsv.gz"}},
-        _task(0, "0"), _task(1, "0"), _task(1, "1"), _task(1, "1", failed=True),
+        _task(0, "0", seconds=7.5), _task(1, "0"), _task(1, "1"), _task(1, "1", failed=True),
         {"Event": "SparkListenerExecutorRemoved", "Executor ID": "1", "Removed Reason": "worker lost"},
         _task(1, "0"),
         {"Event": "SparkListenerApplicationEnd"},
@@ -151,11 +152,14 @@ def test_where_spark_ran_is_read_from_the_event_log(tmp_path: Path) -> None:
     assert (found["application_id"], found["master"], found["deploy_mode"]) == (
         "app-1", "spark://127.0.0.1:7077", "client")
     assert found["executors"] == {
-        "0": {"host": "127.0.0.1", "cores": 1, "tasks": 3, "failed_tasks": 0, "removed": None},
-        "1": {"host": "127.0.0.1", "cores": 1, "tasks": 1, "failed_tasks": 1, "removed": "worker lost"},
+        "0": {"host": "127.0.0.1", "cores": 1, "tasks": 3, "failed_tasks": 0, "task_seconds": 9.5,
+              "removed": None},
+        "1": {"host": "127.0.0.1", "cores": 1, "tasks": 1, "failed_tasks": 1, "task_seconds": 2.0,
+              "removed": "worker lost"},
     }
     assert (found["tasks"], found["failed_tasks"], found["completed"]) == (4, 1, True)
     assert found["tasks_by_group"] == {"clean title.ratings.tsv.gz": {"0": 3, "1": 1}}
+    assert found["longest_task_seconds"] == {"clean title.ratings.tsv.gz": 7.5}
     line = spark_placement({"mode": "standalone", **found})
     assert line == ("spark: spark://127.0.0.1:7077 (client mode), 2 executors: 0 ran 3 tasks; "
                     "1 ran 1 tasks (1 failed), lost: worker lost")
