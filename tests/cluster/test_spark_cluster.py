@@ -62,9 +62,15 @@ def test_nothing_survives_the_runner(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
         proc.send_signal(sig)
         out, _ = proc.communicate(timeout=120)
-    finally:
+        _check_nothing_left(folder, sig, out)
+    finally:  # a failing check leaves no JVM behind either
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+        spark_cluster.stop(folder)
+
+
+def _check_nothing_left(folder: Path, sig: signal.Signals, out: str) -> None:
     if sig == signal.SIGKILL:
         assert _wait(lambda: cluster_processes(folder) == [], 60), cluster_processes(folder)
         assert (folder / PID_FILE).exists()  # the runner could not clear it
