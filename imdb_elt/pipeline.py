@@ -227,15 +227,17 @@ def _run_job(plan: Plan, cmd: list[str], cwd: Path, env: dict[str, str] | None,
              log_file: Path) -> tuple[int, list[str]]:
     """Run the job's process, its output into the log and its own lines to the console.
 
-    The process (and what it starts: spark-submit's Python driver) has a group of its own,
-    ended here whatever ends this function (an error, Ctrl-C), so no driver outlives the run.
+    The job stays in this process's group (a Ctrl-C or a kill of the group reaches it), is ended
+    here whatever ends this function, and gets SIGTERM if this process dies without a word.
     """
+    from imdb_elt.spark_cluster import die_with_parent, terminate_tree
+
     print(f"cleaning {len(plan.new)} new delivery file(s) into snapshot {plan.run_id} "
           f"(Spark log: {log_file})", flush=True)
     refusals = []
     with open(log_file, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, errors="replace", start_new_session=True)
+                                text=True, errors="replace", preexec_fn=die_with_parent)
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -246,25 +248,8 @@ def _run_job(plan: Plan, cmd: list[str], cwd: Path, env: dict[str, str] | None,
                     refusals.append(line.removeprefix("clean_imdb: ").strip())
             return proc.wait(), refusals
         finally:
-            _end_group(proc)
-
-
-def _end_group(proc: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL, to a finished or abandoned job's process group; then reap it."""
-    import os
-    import signal
-
-    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            break
-        try:
-            proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-        break
-    proc.wait()
+            if proc.poll() is None:  # abandoned (an error, Ctrl-C): the job and what it started
+                terminate_tree(proc)
 
 
 def record_snapshot(settings: Settings, plan: Plan) -> None:

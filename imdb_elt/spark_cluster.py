@@ -157,8 +157,9 @@ def _members(folder: Path, groups: set[int]) -> list[int]:
     return members
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the starting thread exits (or is killed)."""
+def die_with_parent() -> None:
+    """In a child before exec: SIGTERM when the thread that started it exits (or its process is
+    killed). That thread waits for the child or holds the cluster, so it outlives the work."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
@@ -190,7 +191,7 @@ def _spawn(name: str, args: list[str], folder: Path, env: dict[str, str], tied: 
             [str(spark_home() / "bin" / "spark-class"), *args],
             cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: a stop ends it with its executors
-            preexec_fn=_die_with_parent if tied else None,
+            preexec_fn=die_with_parent if tied else None,
         )
     finally:
         log.close()
@@ -271,7 +272,7 @@ def start(folder: Path, spec: ClusterSpec, *, owner_pid: int | None = None,
         (folder / sub).mkdir(parents=True, exist_ok=True)
     for old in (folder / "work").glob("worker-*"):  # executor folders of the last cluster
         shutil.rmtree(old, ignore_errors=True)
-    tied = owner_pid is not None and threading.current_thread() is threading.main_thread()
+    tied = owner_pid is not None  # the thread holding `running` outlives the cluster
     env = _daemon_env(folder)
     port, ui_port = _free_port(), _free_port()
     cluster = Cluster(str(folder), f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{ui_port}",
@@ -333,6 +334,38 @@ def stop(folder: Path, grace: float = STOP_GRACE) -> list[str]:
                            f"{folder / PID_FILE} is kept")
     (folder / PID_FILE).unlink(missing_ok=True)
     return live
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            text = _read(f"/proc/{entry}/stat")
+            if text:
+                children.setdefault(int(text.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def terminate_tree(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """End a child and everything it started (spark-submit's JVM and its Python driver): SIGTERM,
+    then SIGKILL after ``grace`` seconds; return when they have exited."""
+    pids = [proc.pid, *_descendants(proc.pid)]
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            proc.poll()
+            if not any(_alive(pid) for pid in pids):
+                return
+            time.sleep(0.1)
+    proc.wait()
 
 
 def processes(folder: Path) -> list[int]:
