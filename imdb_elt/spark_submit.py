@@ -184,7 +184,7 @@ def on_cluster(settings: Settings, plan: dict[str, Any], run_dir: Path,
     """
     from imdb_elt import spark_bundle, spark_cluster
 
-    bundle = spark_bundle.read_packaged(spark_bundle.build_bundle())
+    bundle = spark_bundle.read_packaged(spark_bundle.build_bundle(), spark_bundle.DEFAULT_OUT)
     code = spark_bundle.DEFAULT_OUT / "spark" / bundle.version
     event_dir = run_dir / "spark-events"
     event_dir.mkdir(parents=True, exist_ok=True)

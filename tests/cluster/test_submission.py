@@ -165,3 +165,21 @@ def test_where_spark_ran_is_read_from_the_event_log(tmp_path: Path) -> None:
                     "1 ran 1 tasks (1 failed), lost: worker lost")
     assert spark_events.latest_placement(tmp_path / "none") is None
     assert spark_placement({"mode": "local", "master": "local[2]"}).startswith("spark: local[2] (local mode")
+
+
+def test_a_cluster_run_without_the_packaged_bundle_fails_before_anything_starts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the DAG refuses to submit to EMR without the deployed bundle: no cluster is started."""
+    from imdb_elt import pipeline
+
+    monkeypatch.setattr(spark_bundle, "DEFAULT_OUT", tmp_path / "dist")
+    for name, value in {"IMDB_SPARK_MODE": "standalone", "IMDB_LOG_DIR": str(tmp_path / "logs"),
+                        "IMDB_LAKE_DIR": str(tmp_path / "lake")}.items():
+        monkeypatch.setenv(name, value)
+    delivery = {"file_name": "title.ratings.tsv.gz", "uri": "x", "size": 1, "fingerprint": "f"}
+    plan = pipeline.Plan(run_id="S1", orchestrator="cli", started_at="", raw_dir="", lake_dir="",
+                         dbt_target="", deliveries=[delivery], new_deliveries=["title.ratings.tsv.gz"])
+    with pytest.raises(pipeline.PipelineError,
+                       match=r"could not start on a cluster.*run `make package` first"):
+        pipeline.clean(config.load(), plan)
+    assert not (tmp_path / "logs" / "spark-cluster").exists()
