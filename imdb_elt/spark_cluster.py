@@ -57,6 +57,9 @@ DAEMON_MEMORY = "512m"
 DAEMON_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 _TAG = "-Dimdb_elt.spark_cluster="
 _PR_SET_PDEATHSIG = 1
+#: prctl(2), looked up here: a child between fork and exec must not load libraries (another
+#: thread of the parent may have held the loader's lock at the fork).
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 
 class ClusterError(RuntimeError):
@@ -160,8 +163,7 @@ def _members(folder: Path, groups: set[int]) -> list[int]:
 def die_with_parent() -> None:
     """In a child before exec: SIGTERM when the thread that started it exits (or its process is
     killed). That thread waits for the child or holds the cluster, so it outlives the work."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    _prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
 
 
 def _daemon_env(folder: Path) -> dict[str, str]:
