@@ -11,11 +11,11 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup run test lint lock sample parse docs airflow bench profile soak package deploy-code synth \
-	deploy-infra infra-env check-mwaa clean
+.PHONY: help setup run test lint lock sample parse docs airflow bench profile soak package deploy-code \
+	cluster-start cluster-stop cluster-run synth deploy-infra infra-env check-mwaa clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 # The stamp depends on the lock, so a second run installs nothing.
 $(STAMP): requirements.lock
@@ -34,6 +34,15 @@ setup: $(STAMP) ## build the Python environment (idempotent)
 
 run: setup ## run the whole pipeline once on the bundled sample and print a summary
 	@$(BIN)/python -m imdb_elt run
+
+cluster-run: package ## make run, with Spark on a standalone cluster (started for the run unless one is up)
+	@IMDB_SPARK_MODE=standalone $(BIN)/python -m imdb_elt run
+
+cluster-start: setup ## start a local standalone Spark cluster (IMDB_SPARK_WORKERS x IMDB_SPARK_WORKER_CORES)
+	@$(BIN)/python -m imdb_elt.spark_cluster start
+
+cluster-stop: ## stop it; returns when its JVMs have exited
+	@$(BIN)/python -m imdb_elt.spark_cluster stop
 
 test: setup ## run every test (two lanes side by side: the Airflow suites, and the rest)
 	@$(BIN)/python -m tests.run_lanes

@@ -11,7 +11,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,16 +56,28 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
+def pids_rss(pids: Iterable[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            total += psutil.Process(pid).memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
 class _PeakSampler(threading.Thread):
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, also: Callable[[], Iterable[int]] | None = None) -> None:
         super().__init__(daemon=True)
         self.peak = 0
         self._proc = psutil.Process(pid)
+        self._also = also
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
-            self.peak = max(self.peak, tree_rss(self._proc))
+            extra = pids_rss(self._also()) if self._also else 0
+            self.peak = max(self.peak, tree_rss(self._proc) + extra)
             self._stop_event.wait(SAMPLE_INTERVAL_SECONDS)
 
     def stop(self) -> None:
@@ -102,11 +114,13 @@ def run_measured(
     echo: bool = False,
     timeout: float | None = None,
     log_file: str | Path | None = None,
+    also: Callable[[], Iterable[int]] | None = None,
 ) -> Measurement:
     """Run ``command`` to completion; never raises on a non-zero exit (check ``ok``).
 
     Output is captured (and echoed when asked) so a failing step can be explained; the full log
-    goes to ``log_file`` if given.
+    goes to ``log_file`` if given. ``also`` lists processes outside the command's tree whose
+    memory counts too (a standalone cluster's executors are its workers' children).
     """
     full_env = {**os.environ, **(env or {})}
     started = time.perf_counter()
@@ -119,7 +133,7 @@ def run_measured(
         text=True,
         errors="replace",
     )
-    sampler = _PeakSampler(proc.pid)
+    sampler = _PeakSampler(proc.pid, also)
     sampler.start()
     lines: list[str] = []
     heartbeat = _Heartbeat(started, sampler, lines)

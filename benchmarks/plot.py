@@ -16,7 +16,9 @@ import matplotlib.pyplot as plt
 from benchmarks.steps import StepResult
 
 PLOTTED_STEPS = (
-    "spark clean", "duckdb reference", "imdb-sqlite 2.1.0", "pipeline full load", "pipeline 1% changed",
+    "spark clean", "spark-submit local[2]", "spark-submit 1 worker x 2 cores",
+    "spark-submit 2 workers x 1 core", "duckdb reference", "imdb-sqlite 2.1.0", "pipeline full load",
+    "pipeline 1% changed",
 )
 
 

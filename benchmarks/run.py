@@ -3,7 +3,8 @@
 For each scale factor: generate (or reuse) the seeded inputs, then time, each in its own
 subprocess with the peak RSS of its process tree (JVM and dbt included):
 Spark start-up alone (and, with a new environment, its first run, which writes the JVM's class
-archive), the Spark cleaning job, a DuckDB conversion to typed Parquet (the floor),
+archive), the Spark cleaning job, the packaged job by spark-submit in local[2] and on standalone
+clusters of 1 worker x 2 cores and 2 workers x 1 core, a DuckDB conversion to typed Parquet (the floor),
 imdb-sqlite 2.1.0 (what users reach for), the whole pipeline on a fresh lake, the same run again
 with nothing new, and a run after a snapshot in which 1% of the ratings changed.
 Writes bench_results/bench.json, bench.csv and scale_curve.png; prints the table, the Airflow DAG
@@ -29,7 +30,7 @@ from benchmarks.steps import StepResult
 from imdb_elt.config import REPO_ROOT
 
 REFERENCES = ((steps.DUCKDB_STEP, "ratio_duckdb"), (steps.IMDB_SQLITE_STEP, "ratio_imdb_sqlite"))
-STEP_NAMES = ("spark-startup", "spark", "duckdb", "imdb-sqlite", "pipeline")
+STEP_NAMES = ("spark-startup", "spark", "placements", "duckdb", "imdb-sqlite", "pipeline")
 CSV_COLUMNS = (
     "sf", "step", "rows", "seconds", "rows_per_second", "peak_rss_mib",
     "ratio_duckdb", "ratio_imdb_sqlite", "ok", "note",
@@ -75,6 +76,9 @@ def bench_scale(sf: float, seed: int, data_root: Path, work_root: Path, skip: se
             record(result)
     if "spark" not in skip:
         record(steps.spark_clean(sf, raw_dir, work, rows))
+    if "placements" not in skip:
+        for result in steps.spark_placements(sf, raw_dir, work, rows):
+            record(result)
     if "duckdb" not in skip:
         record(steps.duckdb_reference(sf, raw_dir, work, rows))
     if "imdb-sqlite" not in skip:

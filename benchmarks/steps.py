@@ -10,7 +10,9 @@ import gzip
 import json
 import shutil
 import sys
+import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 from benchmarks import inputs
@@ -120,6 +122,73 @@ def spark_clean(sf: float, raw_dir: Path, work: Path, rows: dict[str, int]) -> S
         note += f", {quarantined} quarantined"
     shutil.rmtree(lake, ignore_errors=True)
     return _result(sf, "spark clean", inputs.total_rows(rows, files), m, note)
+
+
+#: Where the packaged job runs, side by side on the same files: (step name, workers, cores each).
+#: Workers 0: ``--master local[2]``, the executors threads of the driver.
+SPARK_PLACEMENTS: tuple[tuple[str, int, int], ...] = (
+    ("spark-submit local[2]", 0, 2),
+    ("spark-submit 1 worker x 2 cores", 1, 2),
+    ("spark-submit 2 workers x 1 core", 2, 1),
+)
+#: Memory of the driver and of each executor in the placements (the settings' defaults).
+PLACEMENT_MEMORY = "2g"
+
+
+def spark_placements(sf: float, raw_dir: Path, work: Path, rows: dict[str, int]) -> list[StepResult]:
+    """The packaged bundle by spark-submit on the seven TSVs: in local mode, then on a standalone
+    cluster of one worker with two cores, then of two workers with one core each.
+
+    Each cluster is started before its step (the start-up is in the note, not in the time) and
+    stopped after it; the step's memory is the submit's tree (driver) plus the cluster's processes
+    (daemons, executors). The event log says how many tasks each executor ran.
+    """
+    from dataclasses import replace
+
+    from imdb_elt import config, spark_bundle, spark_cluster, spark_events, spark_submit
+
+    bundle = spark_bundle.build_bundle()
+    code = spark_bundle.write_bundle(bundle, work / "dist")
+    files = [n for n in inputs.TSV_FILE_NAMES if (raw_dir / n).exists()]
+    total = inputs.total_rows(rows, files)
+    plan = {"run_id": SPARK_SNAPSHOT_ID, "new_deliveries": files,
+            "deliveries": [{"size": (raw_dir / n).stat().st_size} for n in files]}
+    results = []
+    for step, workers, cores in SPARK_PLACEMENTS:
+        root = work / "placements" / step.split(" ", 1)[1].replace(" ", "_").replace("[", "").replace("]", "")
+        shutil.rmtree(root, ignore_errors=True)
+        settings = replace(config.load(), raw_dir=str(raw_dir), lake_dir=str(root / "lake"),
+                           log_dir=str(root / "logs"), spark_driver_memory=PLACEMENT_MEMORY,
+                           spark_executor_memory=PLACEMENT_MEMORY, spark_workers=workers,
+                           spark_worker_cores=cores)
+        folder = Path(settings.spark_cluster_dir)
+        note, master, started = "", f"local[{cores}]", 0.0
+        try:
+            if workers:
+                started = time.perf_counter()
+                cluster = spark_cluster.start(folder, spark_cluster.ClusterSpec.from_settings(settings))
+                master = cluster.master_url
+                note = f"cluster up in {time.perf_counter() - started:.1f} s (not timed); "
+            events = root / "events"
+            events.mkdir(parents=True)
+            command = spark_submit.standalone_command(
+                settings, plan, master, code, spark_submit.isolated_python(root), events, local_cluster=True)
+            m = run_measured(command, env=spark_submit.scrubbed_environment(SPARK_LOCAL_IP="127.0.0.1"),
+                             cwd=root, log_file=work / f"{root.name}.log",
+                             also=partial(spark_cluster.processes, folder))
+            where = spark_events.latest_placement(events) or {}
+            tasks = ", ".join(f"executor {i}: {e['tasks']} tasks, {e['task_seconds']:.0f} task-s"
+                              for i, e in sorted((where.get("executors") or {}).items()))
+            longest = max((where.get("longest_task_seconds") or {}).items(), key=lambda kv: kv[1],
+                          default=("", 0.0))
+            note += (f"7 TSVs, driver and executors {PLACEMENT_MEMORY} each; {tasks}; "
+                     f"longest task {longest[1]:.1f} s ({longest[0].removeprefix('clean ')})")
+        finally:
+            if workers:
+                spark_cluster.stop(folder)
+            shutil.rmtree(root / "lake", ignore_errors=True)
+        results.append(_result(sf, step, total, m, note))
+    return results
 
 
 def duckdb_reference(sf: float, raw_dir: Path, work: Path, rows: dict[str, int]) -> StepResult:

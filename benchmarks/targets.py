@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarks.steps import DBT_STEP, DUCKDB_STEP, IMDB_SQLITE_STEP, StepResult
+from benchmarks.steps import DBT_STEP, DUCKDB_STEP, IMDB_SQLITE_STEP, SPARK_PLACEMENTS, StepResult
 
 #: The goals of issue 14, one line each.
 SPARK_RATIO_LIMIT = 2.5  # spark clean / duckdb reference (stretch: 2.0)
@@ -91,7 +91,10 @@ def evaluate(results: list[StepResult], sfs: list[float]) -> list[Verdict]:
             out.append(Verdict(name, _status(dbt.seconds <= DBT_SECONDS_LIMIT), f"{dbt.seconds:.1f} s")
                        if dbt else Verdict(name, "NOT MEASURED", "no full load measured"))
 
-        measured = [r for r in results if r.sf == sf and r.ok and r.step not in (DBT_STEP, *REFERENCE_STEPS)]
+        # The placements hold a whole cluster's memory by design (each executor its own heap).
+        placements = tuple(step for step, _, _ in SPARK_PLACEMENTS)
+        measured = [r for r in results
+                    if r.sf == sf and r.ok and r.step not in (DBT_STEP, *REFERENCE_STEPS, *placements)]
         name = f"SF={sf:g} peak memory of every project step <= {MEMORY_LIMIT_MIB // 1024} GiB"
         if measured:
             top = max(measured, key=lambda r: r.peak_rss_mib)

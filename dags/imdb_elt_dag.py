@@ -74,8 +74,8 @@ with DAG(
     plan = detect()
     acquire() >> plan
 
-    # ---- clean: Spark where IMDB_SPARK_MODE says ----
-    if settings.spark_mode == "local":
+    # ---- clean: Spark where IMDB_SPARK_MODE says (the engine runs local and standalone) ----
+    if settings.spark_mode in ("local", "standalone"):
 
         @task(task_id=tasks.CLEAN_TASK)
         def clean(plan: dict, **context) -> dict:

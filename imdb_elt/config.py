@@ -105,9 +105,15 @@ class Settings:
     duckdb_memory_limit: str = field(default_factory=lambda: _env("DUCKDB_MEMORY_LIMIT", "2GB"))
     duckdb_temp_directory: str = field(default_factory=lambda: _env("DUCKDB_TEMP_DIRECTORY", ""))
     dbt_target: str = field(default_factory=lambda: _env("DBT_TARGET", "duckdb"))
+    # local | standalone (a Spark cluster: started here, or SPARK_MASTER=spark://...) | emr | emr-serverless
     spark_mode: str = field(default_factory=lambda: _env("IMDB_SPARK_MODE", "local"))
     spark_master: str = field(default_factory=lambda: _env("SPARK_MASTER", "local[2]"))
     spark_driver_memory: str = field(default_factory=lambda: _env("SPARK_DRIVER_MEMORY", "2g"))
+    # Standalone mode: the cluster started on this machine (imdb_elt/spark_cluster.py). Each
+    # worker runs one executor with all of the worker's cores and SPARK_EXECUTOR_MEMORY.
+    spark_workers: int = field(default_factory=lambda: int(_env("IMDB_SPARK_WORKERS", "2")))
+    spark_worker_cores: int = field(default_factory=lambda: int(_env("IMDB_SPARK_WORKER_CORES", "1")))
+    spark_executor_memory: str = field(default_factory=lambda: _env("SPARK_EXECUTOR_MEMORY", "2g"))
     quarantine_threshold: float = field(
         default_factory=lambda: float(_env("IMDB_QUARANTINE_THRESHOLD", "0.01"))
     )
@@ -239,6 +245,11 @@ class Settings:
                 f"IMDB_EMR_RELEASE_LABEL={self.emr_release_label!r}: the job needs Spark 4; "
                 f"known releases: {', '.join(sorted(EMR_RELEASES))}"
             ) from None
+
+    @property
+    def spark_cluster_dir(self) -> str:
+        """The local standalone cluster's pid file, daemon logs and work folders."""
+        return str(Path(self.log_dir) / "spark-cluster")
 
     # Layout of the lake: derived (imdb_elt/layout.py), not configured.
     @property

@@ -64,6 +64,9 @@ class Plan:
     # dbt selectors}, resolved once by `dbt ls` against the last published build's manifest.
     selection: dict | None = None
     files: dict = field(default_factory=dict)  # Spark stats per dataset
+    # Where Spark ran: mode and master; on a cluster also the executors and the tasks each ran
+    # (imdb_elt.spark_events, from Spark's event log).
+    spark: dict = field(default_factory=dict)
     manifest: dict | None = None  # the snapshot manifest (dataset -> Parquet folder, rows)
     staged_rows: dict = field(default_factory=dict)
     # Per source (`imdb.title_basics`): its newest `_loaded_at`, age, dbt's verdict (report.freshness).
@@ -183,47 +186,46 @@ _JOB_LINES = (" spark_jobs.", "clean_imdb: ")
 
 
 def clean(settings: Settings, plan: Plan) -> None:
-    """Run the Spark cleaning job on the new deliveries (local mode), then record the snapshot.
+    """Run the Spark cleaning job on the new deliveries, then record the snapshot.
 
     The job runs in its own process, as spark-submit would run it on EMR: the JVM and its
-    memory go away with it, and a crash cannot take the orchestrator down.
+    memory go away with it, and a crash cannot take the orchestrator down. ``local``: the job
+    starts its own local Spark; ``standalone``: the packaged bundle is submitted to a standalone
+    cluster (imdb_elt.spark_submit), started here for the step unless one is already up.
     """
     if not plan.new:  # a rebuild of the current snapshot: nothing to clean
         plan.manifest = lake.current_manifest(settings)
         return
-    if settings.spark_mode != "local":
-        raise PipelineError(
-            f"IMDB_SPARK_MODE={settings.spark_mode!r}: the local runner only runs Spark locally; "
-            "EMR modes run from the Airflow DAG"
-        )
-    cmd = [
-        sys.executable, "-m", "spark_jobs.clean_imdb",
-        "--raw-dir", settings.raw_dir,
-        "--lake-dir", settings.lake_dir,
-        "--snapshot-id", plan.run_id,
-        "--files", ",".join(plan.new_deliveries),
-        "--threshold", str(settings.quarantine_threshold),
-        "--redshift-staging", settings.redshift_staging,
-        "--master", settings.spark_master,
-        "--driver-memory", settings.spark_driver_memory,
-    ]
     log_file = plan.log_dir(settings) / "spark.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     plan.logs["spark"] = str(log_file)
-    print(f"cleaning {len(plan.new)} new delivery file(s) into snapshot {plan.run_id} "
-          f"(Spark log: {log_file})", flush=True)
-    refusals = []
-    with open(log_file, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, errors="replace", env={**os.environ, **lineage.child_env()})
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            log.write(line)
-            if any(marker in line for marker in _JOB_LINES):
-                print("  spark | " + line.rstrip().split(": ", 1)[-1], flush=True)
-            if line.startswith("clean_imdb: "):
-                refusals.append(line.removeprefix("clean_imdb: ").strip())
-        returncode = proc.wait()
+    if settings.spark_mode == "local":
+        from imdb_elt.spark_submit import job_arguments
+
+        cmd = [sys.executable, "-m", "spark_jobs.clean_imdb", *job_arguments(settings, asdict(plan)),
+               "--master", settings.spark_master, "--driver-memory", settings.spark_driver_memory]
+        plan.spark = {"mode": "local", "master": settings.spark_master}
+        # The job emits its own lineage events, under this run's (imdb_elt/lineage.py).
+        returncode, refusals = _run_job(plan, cmd, REPO_ROOT, {**os.environ, **lineage.child_env()}, log_file)
+    elif settings.spark_mode == "standalone":
+        from imdb_elt.spark_bundle import BundleError
+        from imdb_elt.spark_cluster import ClusterError
+        from imdb_elt.spark_submit import on_cluster
+
+        try:
+            with on_cluster(settings, asdict(plan), plan.log_dir(settings),
+                            log=lambda text: print(text, flush=True)) as job:
+                try:
+                    returncode, refusals = _run_job(plan, job.command, job.cwd, job.env, log_file)
+                finally:
+                    plan.spark = job.read_placement()
+        except (BundleError, ClusterError) as exc:
+            raise PipelineError(f"Spark cleaning could not start on a cluster: {exc}") from exc
+    else:
+        raise PipelineError(
+            f"IMDB_SPARK_MODE={settings.spark_mode!r}: the local runner runs Spark locally or on a "
+            "standalone cluster; EMR modes run from the Airflow DAG"
+        )
     if returncode != 0 or not lake.spark_completed(settings, plan.run_id):
         reason = "; ".join(refusals) or f"see {log_file}"
         raise PipelineError(
@@ -231,6 +233,35 @@ def clean(settings: Settings, plan: Plan) -> None:
             "Nothing was published."
         )
     record_snapshot(settings, plan)
+
+
+def _run_job(plan: Plan, cmd: list[str], cwd: Path, env: dict[str, str] | None,
+             log_file: Path) -> tuple[int, list[str]]:
+    """Run the job's process, its output into the log and its own lines to the console.
+
+    The job stays in this process's group (a Ctrl-C or a kill of the group reaches it), is ended
+    here whatever ends this function, and gets SIGTERM if this process dies without a word.
+    """
+    from imdb_elt.spark_cluster import die_with_parent, terminate_tree
+
+    print(f"cleaning {len(plan.new)} new delivery file(s) into snapshot {plan.run_id} "
+          f"(Spark log: {log_file})", flush=True)
+    refusals = []
+    with open(log_file, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, errors="replace", preexec_fn=die_with_parent)
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                log.write(line)
+                if any(marker in line for marker in _JOB_LINES):
+                    print("  spark | " + line.rstrip().split(": ", 1)[-1], flush=True)
+                if line.startswith("clean_imdb: "):
+                    refusals.append(line.removeprefix("clean_imdb: ").strip())
+            return proc.wait(), refusals
+        finally:
+            if proc.poll() is None:  # abandoned (an error, Ctrl-C): the job and what it started
+                terminate_tree(proc)
 
 
 def record_snapshot(settings: Settings, plan: Plan) -> None:

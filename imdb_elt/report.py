@@ -137,6 +137,25 @@ def no_final_newline_notice(file_name: str, last_line: dict | None) -> str:
             "uncompressed file cut inside its last field still looks valid: check that it is complete")
 
 
+def spark_placement(spark: dict) -> str:
+    """``spark: spark://127.0.0.1:7077 (client mode), 2 executors: 0 ran 138 tasks, 1 ran 115``."""
+    if spark.get("mode") == "local":
+        return f"spark: {spark.get('master')} (local mode: the executors are threads of the driver)"
+    text = f"spark: {spark.get('master')} ({spark.get('deploy_mode') or 'client'} mode)"
+    executors = spark.get("executors") or {}
+    if not executors:
+        return text + ", no event log: executors unknown"
+    parts = []
+    for executor_id, e in sorted(executors.items(), key=lambda item: item[0]):
+        part = f"{executor_id} ran {e['tasks']} tasks"
+        if e.get("failed_tasks"):
+            part += f" ({e['failed_tasks']} failed)"
+        if e.get("removed"):
+            part += f", lost: {e['removed']}"
+        parts.append(part)
+    return text + f", {len(executors)} executors: " + "; ".join(parts)
+
+
 def format_summary(rep: dict) -> str:
     """A table a person reads at a glance."""
     lines = [
@@ -165,6 +184,8 @@ def format_summary(rep: dict) -> str:
                 lines.append("      set aside: " + ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())))
             if st.get("ends_with_newline") is False:
                 lines.append("      " + no_final_newline_notice(name, st.get("last_line")))
+    if rep.get("spark"):
+        lines.append("  " + spark_placement(rep["spark"]))
     if rep["status"] == "nothing_new":
         lines.append("  no new deliveries: nothing cleaned, nothing rebuilt")
     if rep.get("already_processed"):

@@ -66,14 +66,17 @@ KEYS_PER_PARTITION = 1_000_000
 #: files of at most ``MAX_FILE_BYTES`` (64-256 MB at full size: COPY loads one file per slice).
 MIN_SPLIT_BYTES = 64 * 2**20
 MAX_FILE_BYTES = 256 * 2**20
+#: A Spark option (spark-defaults.conf) that lowers MIN_SPLIT_BYTES: a small file then takes the
+#: big files' path, its lines spread over every executor (the cluster tests use it).
+MIN_SPLIT_CONF = "spark.imdb_elt.minSplitBytes"
 #: Processed zstd Parquet bytes per raw input byte, measured on the generated files at SF=0.1
 #: (gzip TSV in, typed Parquet out); only used to choose the number of output files.
 OUTPUT_BYTES_PER_INPUT_BYTE = 1.0
 
 
-def output_files(estimated_bytes: int, slices: int) -> int:
+def output_files(estimated_bytes: int, slices: int, min_split_bytes: int = MIN_SPLIT_BYTES) -> int:
     """How many Parquet files one dataset is written as."""
-    if estimated_bytes < MIN_SPLIT_BYTES:
+    if estimated_bytes < min_split_bytes:
         return 1
     return slices * max(1, math.ceil(estimated_bytes / (slices * MAX_FILE_BYTES)))
 
@@ -135,7 +138,8 @@ class _File:
         self.quarantine = layout.quarantine_dir(lake_dir, snapshot_id, raw.dataset)
         self.deduplicated = layout.deduplicated_dir(lake_dir, snapshot_id, raw.dataset)
         self.size = io.file_size(spark, path) or 0
-        self.files = output_files(int(self.size * OUTPUT_BYTES_PER_INPUT_BYTE), slices)
+        min_split = int(spark.conf.get(MIN_SPLIT_CONF, str(MIN_SPLIT_BYTES)) or MIN_SPLIT_BYTES)
+        self.files = output_files(int(self.size * OUTPUT_BYTES_PER_INPUT_BYTE), slices, min_split)
         self.progress = progress
         #: Wall seconds per step (the text before any ":" or "("), for the stats and profiles.
         self.step_seconds: dict[str, float] = {}
@@ -155,9 +159,14 @@ class _File:
             self.step_seconds[name] = round(self.step_seconds.get(name, 0.0) + spent, 3)
             self._step = None
 
-    def data_lines(self, lines: Observation | None = None) -> DataFrame:
+    def data_lines(self, lines: Observation | None = None, partitions: int = 1) -> DataFrame:
         numbered = number_lines(io.read_lines(self.spark, self.path))
+        if partitions > 1:  # one gzip is one task: spread what follows over the cores
+            numbered = numbered.repartition(partitions, "line_number")
         if lines is not None:
+            # Counted after the repartition, in the stage that writes: Spark applies a result
+            # task's metrics once, but applies a map task's again each time the stage re-runs
+            # (an executor lost with its shuffle files), which counted every line twice.
             numbered = numbered.observe(
                 lines,
                 F.count(F.lit(1)).alias("lines"),
@@ -174,9 +183,7 @@ class _File:
         ``spark.sql.optimizer.avoidDoubleFilterEval`` fixes that); it does not push through an
         observation. tests/spark/test_clean_job.py checks the plan.
         """
-        data = self.data_lines(lines)
-        if self.files > 1:  # one gzip is one task: spread the parse and the encoding over the cores
-            data = data.repartition(self.files, "line_number")
+        data = self.data_lines(lines, self.files)
         annotated = parse(data, self.raw, self.staging).observe(
             counts, F.count_if(~F.col("ok")).alias("refused")
         )

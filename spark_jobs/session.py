@@ -102,18 +102,26 @@ QUICK_START_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=24
 _dumping: tuple[Path, Path] | None = None
 
 
+#: A stale or mismatched archive is skipped without a word.
+_QUIET_CDS = "-Xlog:cds=off -Xlog:cds+dynamic=off"
+
+
+def archive_options() -> str:
+    """JVM options to map the class archive, "" when there is none yet. Every JVM of this pyspark
+    has the same class path, so a standalone cluster's daemons, driver and executors map it too."""
+    archive = class_archive()
+    return f"-XX:SharedArchiveFile={archive} {_QUIET_CDS}" if archive and archive.exists() else ""
+
+
 def _class_sharing_options() -> str:
     """JVM options to use the class archive, or to write it if it does not exist yet."""
     global _dumping
     archive = class_archive()
-    if archive is None:
-        return ""
-    quiet = "-Xlog:cds=off -Xlog:cds+dynamic=off"  # a stale archive is skipped without a word
-    if archive.exists():
-        return f"-XX:SharedArchiveFile={archive} {quiet}"
+    if archive is None or archive.exists():
+        return archive_options()
     partial = archive.with_name(f"{archive.name}.{os.getpid()}.partial")
     _dumping = (partial, archive)
-    return f"-XX:ArchiveClassesAtExit={partial} {quiet}"
+    return f"-XX:ArchiveClassesAtExit={partial} {_QUIET_CDS}"
 
 
 def build_session(

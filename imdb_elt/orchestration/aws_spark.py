@@ -1,30 +1,22 @@
 """The Spark step on AWS: EMR on EC2 (a step on a running cluster) or EMR Serverless (a job run).
 
-Both submit the same ``spark_jobs/clean_imdb.py`` with the same arguments as local mode, read
-from ``s3://`` raw and lake URIs. The code is the versioned bundle `make deploy-code` uploaded to
+Both submit ``spark_jobs/clean_imdb.py`` as ``imdb_elt.spark_submit.job_submission`` defines every
+submitted run (the standalone cluster's too): the same options and arguments, here with ``s3://``
+raw and lake URIs. The code is the versioned bundle `make deploy-code` uploaded to
 IMDB_SPARK_CODE_URI/<version>/ (``imdb_elt.spark_bundle``): the version is computed from the code
-this DAG runs, and a missing or different bundle fails the task before anything is submitted.
-Every Spark option the cloud run needs is in ``CLOUD_SPARK_CONF``, set by the step / job
-definition here, not by the deployer. Everything is the Amazon provider's operators; the
-run-specific parts (snapshot id, files) come from the ``detect`` XCom through a small task that
-builds the step / job driver, passed to the operators' templated fields as an XComArg.
+this DAG runs, and a missing or different bundle fails the task before anything is submitted; so
+does a cluster or application whose EMR release is not IMDB_EMR_RELEASE_LABEL (the Spark the job is
+built and tested for). Everything is the Amazon provider's operators; the run-specific parts
+(snapshot id, files) come from the ``detect`` XCom through a small task that builds the step / job
+driver, passed to the operators' templated fields as an XComArg.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from imdb_elt.config import Settings
-
-#: Spark options of every cloud run (spark-submit ``--conf``).
-CLOUD_SPARK_CONF: dict[str, str] = {
-    # No _SUCCESS object in the dataset folders: Redshift COPY loads every object under the
-    # prefix it is given and would fail on a file that is not Parquet.
-    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
-    # No _metadata / _common_metadata summary files either (Spark's default today; pinned
-    # because COPY would read them as data).
-    "spark.hadoop.parquet.summary.metadata.level": "NONE",
-}
+from imdb_elt.config import EMR_RELEASES, Settings
+from imdb_elt.spark_submit import JobSubmission, job_submission
 
 
 class AwsConfigError(ValueError):
@@ -57,60 +49,65 @@ def code_locations(settings: Settings, s3: Any = None) -> tuple[str, str]:
     return verify_deployed(build_bundle(), base, s3)
 
 
-def clean_arguments(
-    raw_dir: str, lake_dir: str, snapshot_id: str, files: list[str], threshold: float,
-    staging: str = "copy",
-) -> list[str]:
-    return [
-        "--raw-dir", raw_dir,
-        "--lake-dir", lake_dir,
-        "--snapshot-id", snapshot_id,
-        "--files", ",".join(files),
-        "--threshold", str(threshold),
-        "--redshift-staging", staging,
-    ]
-
-
-def job_arguments(settings: Settings, plan: dict[str, Any]) -> list[str]:
-    """clean_imdb's arguments, identical to local mode's minus the local master."""
+def submission(settings: Settings, plan: dict[str, Any], s3: Any = None) -> JobSubmission:
+    """The run's submission, from s3:// zones and the deployed bundle of this code."""
     _check_s3(settings)
-    return clean_arguments(settings.raw_dir, settings.lake_dir, plan["run_id"],
-                           plan["new_deliveries"], settings.quarantine_threshold,
-                           settings.redshift_staging)
+    entry, py_files = code_locations(settings, s3)
+    return job_submission(settings, plan, entry, py_files)
 
 
-def spark_conf_arguments() -> list[str]:
-    return [arg for key, value in CLOUD_SPARK_CONF.items() for arg in ("--conf", f"{key}={value}")]
+def check_release(settings: Settings, found: str | None, what: str) -> None:
+    """Fail fast when the cluster / application runs another EMR release than the job is built for."""
+    expected = settings.emr_release_label
+    if found == expected:
+        return
+    known = EMR_RELEASES.get(found or "")
+    runs = f"Spark {known.spark}" if known else "a Spark the job is not built for"
+    raise AwsConfigError(
+        f"{what} runs EMR release {found!r} ({runs}), but IMDB_EMR_RELEASE_LABEL={expected!r} "
+        f"(Spark {settings.emr_release.spark}): the job is built and tested for that Spark only. "
+        f"Point the DAG at a {expected} {what.split()[0]} or change the setting."
+    )
 
 
-def spark_submit_arguments(entry: str, py_files: str, job_args: list[str]) -> list[str]:
-    """What follows ``spark-submit`` (and its deploy options) in every cloud run."""
-    return [*spark_conf_arguments(), "--py-files", py_files, entry, *job_args]
+def check_emr_cluster_release(settings: Settings, cluster_id: str, emr: Any = None) -> None:
+    if emr is None:
+        from airflow.providers.amazon.aws.hooks.emr import EmrHook
+
+        emr = EmrHook(aws_conn_id=settings.aws_conn_id).get_conn()
+    cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
+    check_release(settings, cluster.get("ReleaseLabel"), f"cluster {cluster_id}")
+
+
+def check_emr_serverless_release(settings: Settings, application_id: str, client: Any = None) -> None:
+    if client is None:
+        from airflow.providers.amazon.aws.hooks.emr import EmrServerlessHook
+
+        client = EmrServerlessHook(aws_conn_id=settings.aws_conn_id).conn
+    application = client.get_application(applicationId=application_id)["application"]
+    check_release(settings, application.get("releaseLabel"), f"application {application_id}")
 
 
 def emr_steps(settings: Settings, plan: dict[str, Any], s3: Any = None) -> list[dict]:
     """One EMR step: spark-submit in cluster mode through command-runner.jar."""
-    args = job_arguments(settings, plan)
-    entry, py_files = code_locations(settings, s3)
+    job = submission(settings, plan, s3)
     return [{
         "Name": f"imdb_elt clean {plan['run_id']}",
         # CONTINUE: a failed step fails this run (the sensor sees FAILED) but keeps a shared cluster up.
         "ActionOnFailure": "CONTINUE",
         "HadoopJarStep": {
             "Jar": "command-runner.jar",
-            "Args": ["spark-submit", "--deploy-mode", "cluster",
-                     *spark_submit_arguments(entry, py_files, args)],
+            "Args": ["spark-submit", "--deploy-mode", "cluster", *job.spark_submit_arguments()],
         },
     }]
 
 
 def emr_serverless_job_driver(settings: Settings, plan: dict[str, Any], s3: Any = None) -> dict:
-    args = job_arguments(settings, plan)
-    entry, py_files = code_locations(settings, s3)
+    job = submission(settings, plan, s3)
     return {"sparkSubmit": {
-        "entryPoint": entry,
-        "entryPointArguments": args,
-        "sparkSubmitParameters": " ".join([*spark_conf_arguments(), "--py-files", py_files]),
+        "entryPoint": job.entry,
+        "entryPointArguments": list(job.arguments),
+        "sparkSubmitParameters": " ".join(job.submit_parameters()),
     }}
 
 
@@ -126,6 +123,15 @@ def emr_serverless_overrides(settings: Settings) -> dict:
 def emr_cluster_id(settings: Settings) -> str:
     """The env var wins; otherwise the Airflow Variable, read when the task runs (not at parse)."""
     return settings.emr_cluster_id or "{{ var.value.imdb_emr_cluster_id }}"
+
+
+def resolved_cluster_id(settings: Settings) -> str:
+    """The cluster id inside a running task: the env var, else the Airflow Variable."""
+    if settings.emr_cluster_id:
+        return settings.emr_cluster_id
+    from airflow.sdk import Variable
+
+    return Variable.get("imdb_emr_cluster_id")
 
 
 def add_emr_step(settings: Settings, steps: Any, task_id: str = "submit_emr_step"):
@@ -187,6 +193,7 @@ def spark_job_tasks(settings: Settings, plan: Any) -> Any:
 
         @task
         def emr_step(plan: dict[str, Any]) -> list[dict]:
+            check_emr_cluster_release(settings, resolved_cluster_id(settings))
             return emr_steps(settings, plan)
 
         submit = add_emr_step(settings, emr_step(plan))
@@ -197,7 +204,10 @@ def spark_job_tasks(settings: Settings, plan: Any) -> Any:
 
         @task
         def emr_serverless_driver(plan: dict[str, Any]) -> dict:
+            check_emr_serverless_release(settings, settings.emr_serverless_app_id)
             return emr_serverless_job_driver(settings, plan)
 
         return start_emr_serverless_job(settings, emr_serverless_driver(plan))
-    raise AwsConfigError(f"IMDB_SPARK_MODE={settings.spark_mode!r}: expected local, emr or emr-serverless")
+    raise AwsConfigError(
+        f"IMDB_SPARK_MODE={settings.spark_mode!r}: expected local, standalone, emr or emr-serverless"
+    )

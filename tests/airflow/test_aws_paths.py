@@ -97,6 +97,8 @@ EXPECTED_ARGS = [
     "title.basics.tsv.gz,title.ratings.tsv.gz",
     "--threshold",
     "0.01",
+    "--slices",
+    "4",
     "--redshift-staging",
     "copy",
 ]
@@ -191,6 +193,37 @@ def test_emr_modes_refuse_a_local_lake(aws_env, monkeypatch):
     monkeypatch.setenv("IMDB_SPARK_CODE_URI", "")
     with pytest.raises(aws_spark.AwsConfigError, match="IMDB_SPARK_CODE_URI"):
         aws_spark.emr_steps(config.load(), PLAN)
+
+
+@mock_aws
+def test_a_cluster_of_another_emr_release_is_refused_before_anything_is_submitted(aws_env, monkeypatch):
+    emr = boto3.client("emr", region_name=REGION)
+    good = _cluster(emr)
+    monkeypatch.setenv("IMDB_EMR_RELEASE_LABEL", "emr-spark-8.0.0")
+    aws_spark.check_emr_cluster_release(config.load(), good, emr)  # the expected release passes
+    old = emr.run_job_flow(
+        Name="imdb-elt-old", ReleaseLabel="emr-7.5.0", JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+        Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1,
+                   "KeepJobFlowAliveWhenNoSteps": True},
+    )["JobFlowId"]
+    with pytest.raises(aws_spark.AwsConfigError,
+                       match=rf"cluster {old} runs EMR release 'emr-7\.5\.0'.*IMDB_EMR_RELEASE_LABEL="
+                             r"'emr-spark-8\.0\.0' \(Spark 4\.0\.2\)"):
+        aws_spark.check_emr_cluster_release(config.load(), old, emr)
+    assert emr.list_steps(ClusterId=old)["Steps"] == []
+
+
+@mock_aws
+def test_an_emr_serverless_application_of_another_release_is_refused(aws_env):
+    client = boto3.client("emr-serverless", region_name=REGION)
+    settings = config.load()
+    good = client.create_application(name="ok", releaseLabel=settings.emr_release_label, type="SPARK")
+    good = good["applicationId"]
+    aws_spark.check_emr_serverless_release(settings, good, client)
+    old = client.create_application(name="old", releaseLabel="emr-7.5.0", type="SPARK")["applicationId"]
+    with pytest.raises(aws_spark.AwsConfigError, match=rf"application {old} runs EMR release 'emr-7\.5\.0'"):
+        aws_spark.check_emr_serverless_release(settings, old, client)
 
 
 def test_the_cluster_id_falls_back_to_an_airflow_variable(aws_env, monkeypatch):

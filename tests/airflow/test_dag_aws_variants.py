@@ -15,6 +15,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from imdb_elt import config, spark_bundle
 from imdb_elt.config import REPO_ROOT
+from imdb_elt.orchestration import aws_spark
 from tests.moto_redshift import patch_redshift_data
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -167,6 +168,15 @@ def test_emr_and_redshift_copy(aws, monkeypatch, dbt_manifest: Path) -> None:
     assert emr.list_steps(ClusterId=cluster_id)["Steps"] == []
     folder, _ = spark_bundle.upload(spark_bundle.build_bundle(), "s3://imdb-code/imdb-elt", s3)
 
+    # A cluster of another EMR release is refused before anything is submitted.
+    from moto.emr.models import emr_backends
+
+    cluster = emr_backends[DEFAULT_ACCOUNT_ID][REGION].clusters[cluster_id]
+    cluster.release_label = "emr-7.5.0"
+    with pytest.raises(aws_spark.AwsConfigError, match=r"runs EMR release 'emr-7\.5\.0'"):
+        run.run("emr_step")
+    cluster.release_label = config.load().emr_release_label
+
     run.run("emr_step")
     step_ids = run.run("submit_emr_step")
     step = emr.describe_step(ClusterId=cluster_id, StepId=step_ids[0])["Step"]
@@ -175,9 +185,6 @@ def test_emr_and_redshift_copy(aws, monkeypatch, dbt_manifest: Path) -> None:
     sensor_task.render_template_fields(run.context())
     assert sensor_task.step_id == step_ids[0]  # rendered from submit's XCom
     assert sensor_task.poke(run.context()) is False  # moto keeps the step RUNNING
-    from moto.emr.models import emr_backends
-
-    cluster = emr_backends[DEFAULT_ACCOUNT_ID][REGION].clusters[cluster_id]
     next(s for s in cluster.steps if s.id == step_ids[0]).state = "COMPLETED"
     assert sensor_task.poke(run.context()) is True
 

@@ -1,27 +1,25 @@
-"""The Spark code bundle: computed module list, byte-for-byte builds, upload and checks on moto S3,
-and the packaged bundle run by a real ``spark-submit``."""
+"""The Spark code bundle: computed module list, byte-for-byte builds, upload and checks on moto S3.
+
+The packaged bundle under a real ``spark-submit``, in a Python that cannot see this repository,
+is tested on a standalone cluster (tests/cluster/test_cluster_run.py)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import boto3
-import duckdb
 import pytest
 
 from imdb_elt import config
-from imdb_elt.catalog import BY_FILE_NAME
 from imdb_elt.orchestration import aws_spark
 from imdb_elt.spark_bundle import (
     ARCHIVE_NAME,
@@ -205,104 +203,3 @@ def test_a_missing_or_changed_bundle_fails_fast_and_says_what_to_run(s3, s3_zone
     assert aws_spark.emr_serverless_job_driver(settings, plan, s3)["sparkSubmit"]["entryPoint"].endswith(
         f"/{bundle.version}/clean_imdb.py"
     )
-
-
-# ---- the packaged bundle under spark-submit ----------------------------------------------------------
-
-#: A small subset that still runs every module: an IMDb TSV (decimals) and the Kaggle CSV (arrays).
-FILES = ["title.ratings.tsv.gz", "movie_metadata.csv"]
-
-
-def _dataset_rows(folder: Path) -> list[tuple]:
-    """Every row, sorted, without the load time (the two runs load at different moments)."""
-    source = f"read_parquet('{folder}/*.parquet')"
-    with duckdb.connect() as con:
-        columns = [r[0] for r in con.execute(f"describe select * from {source}").fetchall()]
-        kept = ", ".join(f'"{c}"' for c in columns if c != "_loaded_at")
-        return con.execute(f"select {kept} from {source} order by all").fetchall()
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(600)
-def test_the_packaged_bundle_runs_under_spark_submit_like_the_local_runner(tmp_path: Path) -> None:
-    """spark-submit of the bundle alone, in a Python that cannot see this repository (``-S``:
-    no site-packages, so no editable install): a module missing from the zip fails the run.
-
-    Both have an OpenLineage transport: the local runner reports the job; the bundle's driver,
-    like an EMR driver without the OpenLineage client, says so in one line and runs on."""
-    assert main(["package", "--out", str(tmp_path / "dist")]) == 0
-    bundle = build_bundle()
-    code = tmp_path / "code"
-    shutil.copytree(tmp_path / "dist" / "spark" / bundle.version, code)
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    for name in FILES:
-        shutil.copy(config.SAMPLE_DIR / name, raw / name)
-    python = tmp_path / "python-isolated"
-    python.write_text(f'#!/bin/sh\nexec {sys.executable} -S "$@"\n')
-    python.chmod(0o755)
-    import pyspark
-
-    from spark_jobs.session import QUICK_START_JAVA_OPTIONS
-
-    spark_submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
-    unset = ("PYTHON", "SPARK_", "PYSPARK_", "OPENLINEAGE")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(unset)}
-    env.update({"PYSPARK_PYTHON": str(python), "PYSPARK_DRIVER_PYTHON": str(python)})
-    lineage = {"OPENLINEAGE__TRANSPORT__TYPE": "file", "OPENLINEAGE__TRANSPORT__APPEND": "true"}
-    events = {where: tmp_path / f"{where}-lineage.jsonl" for where in ("submitted", "local")}
-    args = aws_spark.clean_arguments(str(raw), str(tmp_path / "submitted"), "S1", FILES, 0.01)
-    submit = [
-        str(spark_submit), "--master", "local[1]", "--driver-memory", "1g",
-        # The local runner picks the JIT's quick start for inputs this small; spark-submit's own
-        # JVM is started before the job can choose, so the test asks for it (EMR runs never do).
-        "--driver-java-options", QUICK_START_JAVA_OPTIONS,
-        *aws_spark.spark_submit_arguments(str(code / ENTRY_NAME), str(code / ARCHIVE_NAME), args),
-    ]  # fmt: skip
-    local = [
-        sys.executable, "-m", "spark_jobs.clean_imdb",
-        *aws_spark.clean_arguments(str(raw), str(tmp_path / "local"), "S1", FILES, 0.01),
-        "--master", "local[1]", "--driver-memory", "1g",
-    ]  # fmt: skip
-    # The isolated interpreter cannot see the project: only the zip can provide its modules.
-    blind = subprocess.run([str(python), "-c", "import imdb_elt"], cwd=code, env=env, capture_output=True)
-    assert blind.returncode != 0 and b"No module named 'imdb_elt'" in blind.stderr
-
-    # Both at once, one core each: the test costs one job's time, not two.
-    started = time.perf_counter()
-    runs = {
-        "spark-submit of the bundle": subprocess.Popen(
-            submit, cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env={**env, **lineage, "OPENLINEAGE__TRANSPORT__LOG_FILE_PATH": str(events["submitted"])}),
-        "local runner": subprocess.Popen(
-            local, cwd=config.REPO_ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env={**os.environ, **lineage, "OPENLINEAGE__TRANSPORT__LOG_FILE_PATH": str(events["local"])}),
-    }  # fmt: skip
-    outputs = {}
-    for name, proc in runs.items():
-        out, err = proc.communicate(timeout=540)
-        assert proc.returncode == 0, f"{name} failed:\n{err[-3000:]}"
-        outputs[name] = out + err
-    print(
-        f"\nspark-submit of the bundle and the local runner, side by side: "
-        f"{time.perf_counter() - started:.1f} s"
-    )
-
-    for zone in ("processed/snapshots/S1", "quarantine/S1"):
-        for dataset in ("title_ratings", "movie_metadata"):
-            ours, theirs = (tmp_path / lake / zone / dataset for lake in ("submitted", "local"))
-            assert ours.is_dir() == theirs.is_dir(), f"{zone}/{dataset}"
-            if not ours.is_dir():
-                continue
-            assert _dataset_rows(ours) == _dataset_rows(theirs), f"{zone}/{dataset}"
-            # The step definition's options keep files COPY cannot read out of the dataset folders.
-            visible = sorted(p.name for p in ours.iterdir() if not p.name.startswith("."))
-            assert visible and all(n.startswith("part-") and n.endswith(".parquet") for n in visible), visible
-    assert _dataset_rows(tmp_path / "submitted/processed/snapshots/S1/title_ratings")
-    assert (tmp_path / "submitted/processed/snapshots/S1/_SPARK_DONE").exists()
-    # Lineage: the bundle alone has no OpenLineage client; the local runner's driver reports.
-    assert outputs["spark-submit of the bundle"].count("openlineage-python is not installed") == 1
-    assert not events["submitted"].exists()
-    reported = [json.loads(line) for line in events["local"].read_text().splitlines()]
-    ends = sorted(e["job"]["name"] for e in reported if e["eventType"] == "COMPLETE")
-    assert ends == sorted(["imdb_elt.clean", *(f"imdb_elt.clean.{BY_FILE_NAME[f].dataset}" for f in FILES)])
