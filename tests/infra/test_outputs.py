@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from imdb_elt import config
-from imdb_elt.orchestration import aws_spark
+from imdb_elt import config, spark_submit
 from imdb_elt.warehouse.redshift_data import target_params
 from imdb_elt.warehouse.redshift_loader import redshift_options
 from infra import outputs
@@ -61,7 +60,7 @@ def test_the_env_file_configures_the_production_path(stack, capsys, monkeypatch)
         "copy",
     )
     assert settings.emr_release.spark == config.EMR_RELEASES[config.DEFAULT_EMR_RELEASE_LABEL].spark
-    assert aws_spark.job_arguments(settings, {"run_id": "S1", "new_deliveries": ["title.ratings.tsv.gz"]})[
+    assert spark_submit.job_arguments(settings, {"run_id": "S1", "new_deliveries": ["title.ratings.tsv.gz"]})[
         :4
     ] == ["--raw-dir", stack["ImdbRawDir"], "--lake-dir", stack["ImdbLakeDir"]]
     options = redshift_options(settings)  # the role ARN is valid, no key anywhere
