@@ -45,6 +45,7 @@ class InfraOptions:
     report_days: int = 400
     noncurrent_days: int = 30
     log_days: int = 90
+    alert_emails: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

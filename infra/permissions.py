@@ -7,7 +7,9 @@ The roles (and who assumes them):
   and prune keep the lake's books on S3 (``imdb_elt.storage``, ``lake``, ``locking``, ``report``);
   the Spark task checks the code bundle (``spark_bundle.verify_deployed``) and starts and watches
   the EMR Serverless job (``EmrServerlessStartJobOperator``); staging talks to the Redshift Data
-  API (``RedshiftDataOperator``) and reads the Glue catalog (``spectrum.read_external_tables``).
+  API (``RedshiftDataOperator``) and reads the Glue catalog (``spectrum.read_external_tables``);
+  the report task appends run history (``run_history``: reads back reports, ``state/`` files) and
+  publishes alerts to the stack's topic (``alerts``: ``state/alerts.json``, ``sns:Publish``).
 - **Spark job** (EMR Serverless job runtime role): the job reads raw, writes the snapshot and its
   quarantine, reads its code and writes its logs. EMRFS makes these calls, not boto3: derived
   from AWS's documentation (EMR Serverless job runtime roles), not exercised here.
@@ -158,7 +160,13 @@ def code_deploy(b: Buckets) -> list[iam.PolicyStatement]:
 
 
 def airflow(
-    b: Buckets, *, application_arn: str, job_role_arn: str, workgroup_arn: str, glue_database: str
+    b: Buckets,
+    *,
+    application_arn: str,
+    job_role_arn: str,
+    workgroup_arn: str,
+    glue_database: str,
+    alert_topic_arn: str,
 ) -> list[iam.PolicyStatement]:
     """The DAG's tasks (see the module docstring); each statement names the code that needs it."""
     return [
@@ -180,9 +188,11 @@ def airflow(
             actions=["s3:GetObject", "s3:PutObject"],
             resources=[_objects(b.lake, PROCESSED), _objects(b.lake, STATE)],
         ),
-        # report.py writes reports/<run_id>.json and latest.json (and never reads them back).
+        # report.py writes reports/<run_id>.json and latest.json; run_history reads a run's
+        # report back when it appends runs the warehouse missed (state/ops_pending.json) and in
+        # its backfill (`python -m imdb_elt history`), which lists reports/ first.
         iam.PolicyStatement(
-            sid="WriteReports", actions=["s3:PutObject"], resources=[_objects(b.lake, REPORTS)]
+            sid="RunReports", actions=["s3:GetObject", "s3:PutObject"], resources=[_objects(b.lake, REPORTS)]
         ),
         # lake.prune_snapshots deletes old snapshots and their quarantine (storage.delete_tree,
         # which HEADs the prefix's own key first); locking.release deletes the lease.
@@ -245,6 +255,10 @@ def airflow(
         iam.PolicyStatement(
             sid="ReadSpectrumCatalog", actions=["glue:GetTables"], resources=glue_arns(glue_database)
         ),
+        # alerts.send -> the Amazon provider's SnsNotifier -> SnsHook.publish_to_target. The topic
+        # uses SNS's AWS managed key, whose key policy admits the account's publishers through
+        # SNS: no KMS grant here (a customer key would need kms:GenerateDataKey and kms:Decrypt).
+        iam.PolicyStatement(sid="PublishAlerts", actions=["sns:Publish"], resources=[alert_topic_arn]),
     ]
 
 

@@ -2,7 +2,7 @@
 
 Buckets (raw, lake, code, Airflow, logs), the roles of ``infra.permissions``, the EMR Serverless
 application on the project's EMR release, a VPC (or an imported one) with Redshift Serverless in
-its private subnets, the Glue database of the Spectrum path, and outputs that are exactly the
+its private subnets, the Glue database of the Spectrum path, the operators' alert topic, and outputs that are exactly the
 settings the DAG reads (``infra.outputs``). Names come from the package: the release label and
 the Glue and Redshift database names from ``imdb_elt.config``, the lake's prefixes from
 ``imdb_elt.layout``. No custom resource (they need Lambda): buckets are kept when the stack is
@@ -21,8 +21,11 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emrserverless as emrs
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_redshiftserverless as rss
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from imdb_elt import config, lake
@@ -35,6 +38,9 @@ REDSHIFT_PORT = 5439
 #: "20261125T..."). So "reports/2" holds every run report of this millennium and never
 #: reports/latest.json, which dashboards read and must not expire.
 REPORT_HISTORY_PREFIX = f"{permissions.REPORTS}/{lake.new_snapshot_id()[0]}"
+#: SNS's AWS managed key: free, and its key policy lets any principal of the account that may
+#: publish to the topic use it through SNS, so the publisher needs no KMS grant of its own.
+SNS_MANAGED_KEY = "alias/aws/sns"
 
 
 class ImdbEltStack(Stack):
@@ -102,6 +108,7 @@ class ImdbEltStack(Stack):
             "Redshift COPY and Spectrum: read the processed zone, keep the external tables in Glue",
         )
         self.namespace, self.workgroup = self._redshift()
+        self.alert_topic = self._alert_topic()
         self.airflow_role = self._role(
             "AirflowRole",
             "airflow",
@@ -112,8 +119,9 @@ class ImdbEltStack(Stack):
                 job_role_arn=self.job_role.role_arn,
                 workgroup_arn=self.workgroup.attr_workgroup_workgroup_arn,
                 glue_database=settings.redshift_glue_database,
+                alert_topic_arn=self.alert_topic.topic_arn,
             ),
-            "The DAG's tasks: lake bookkeeping, EMR Serverless job, Redshift Data API",
+            "The DAG's tasks: lake bookkeeping, EMR Serverless job, Redshift Data API, alerts",
         )
         self.code_deploy_role = self._role(
             "CodeDeployRole",
@@ -326,6 +334,25 @@ class ImdbEltStack(Stack):
         workgroup.add_resource_dependency(namespace)
         return namespace, workgroup
 
+    # ---- alerts -------------------------------------------------------------------------------
+
+    def _alert_topic(self) -> sns.Topic:
+        """The topic imdb_elt.alerts publishes to (IMDB_ALERT_SNS_TOPIC_ARN): encrypted, TLS only,
+        with an e-mail subscription per address of the ``alert_emails`` context value (each
+        address confirms it from the message AWS sends). Chat channels subscribe through AWS
+        Chatbot (docs/deployment.md)."""
+        topic = sns.Topic(
+            self,
+            "AlertTopic",
+            topic_name=f"{self.options.stack_name}-alerts",
+            display_name="imdb-elt alerts",
+            master_key=kms.Alias.from_alias_name(self, "SnsManagedKey", SNS_MANAGED_KEY),
+            enforce_ssl=True,  # a topic policy that denies publishing without TLS
+        )
+        for address in self.options.alert_emails:
+            topic.add_subscription(subscriptions.EmailSubscription(address))
+        return topic
+
     # ---- outputs ------------------------------------------------------------------------------
 
     def _outputs(self) -> None:
@@ -350,6 +377,7 @@ class ImdbEltStack(Stack):
             "REDSHIFT_AUTH_METHOD": "iam",
             "REDSHIFT_IAM_ROLE_ARN": self.redshift_role.role_arn,
             "REDSHIFT_GLUE_DATABASE": self.settings.redshift_glue_database,
+            "IMDB_ALERT_SNS_TOPIC_ARN": self.alert_topic.topic_arn,
         }
         for name, value in values.items():
             CfnOutput(self, output_key(name), value=value, description=name)

@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 
-from imdb_elt import alerts, config
+from imdb_elt import alerts, config, storage
 from tests.fake_credentials import SMTP_PASSWORD, WEBHOOK_TOKEN
 from tests.fixtures.alert_receivers import EMAIL_TO
 
@@ -125,27 +124,21 @@ def test_with_no_channel_each_alert_is_one_log_line(settings, alert_log):
     assert alert_log[0].startswith("ALERT failure (no alert channel set): imdb-elt run FAILED in build")
 
 
-def test_every_channel_receives_the_alert_offline(settings, alert_channels, mocked_aws, monkeypatch, capfd,
+def test_every_channel_receives_the_alert_offline(settings, alert_channels, alert_inbox, monkeypatch, capfd,
                                                   alert_log):
     """One alert through SNS (moto, subscribed by SQS), SMTP and the Slack webhook: the same
-    message in each, the channel secrets used by the channels and nowhere in what they carry."""
-    sns, sqs = boto3.client("sns"), boto3.client("sqs")
-    topic = sns.create_topic(Name="imdb-elt-alerts")["TopicArn"]
-    queue = sqs.create_queue(QueueName="oncall")["QueueUrl"]
-    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=attributes["QueueArn"])
+    message in each, the channel secrets used by the channels and nowhere in what they carry.
+    The topic is the AWS stack's own when tests/infra runs this test against it."""
     for key, value in alert_channels.env.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("IMDB_ALERT_SNS_TOPIC_ARN", topic)
+    monkeypatch.setenv("IMDB_ALERT_SNS_TOPIC_ARN", alert_inbox.topic_arn)
     monkeypatch.setenv("IMDB_AWS_CONN_ID", "")  # outside Airflow: the AWS credential chain
     alert_channels.received.clear()
     alert = alerts.failure_alert(failed_report())
     assert alerts.send(config.load(), alert) == ["sns", "email", "slack"]
     out, err = capfd.readouterr()
 
-    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
-    assert len(messages) == 1
-    published = json.loads(messages[0]["Body"])
+    [published] = alert_inbox.received()
     assert published["Subject"] == alert.subject and published["Message"] == alert.text
     mails = alert_channels.received.mails
     assert len(mails) == 1 and mails[0]["subject"] == alert.subject and mails[0]["to"] == [EMAIL_TO]
@@ -156,6 +149,24 @@ def test_every_channel_receives_the_alert_offline(settings, alert_channels, mock
     assert hooks[0]["text"] == f"{alert.subject}\n{alert.text}"
     carried = json.dumps([published, mails, hooks[0]["text"], out, err, alert_log])
     assert SMTP_PASSWORD not in carried and WEBHOOK_TOKEN not in carried
+
+
+def test_an_s3_lake_keeps_the_alert_memory_the_cli_and_the_dag_share(s3_zones, alert_inbox, monkeypatch):
+    """With the lake on S3, a failure is published once, its repeat not at all, and the first
+    success sends the recovery: the memory is <lake>/state/alerts.json on S3."""
+    for name, value in {"IMDB_ALERT_SNS_TOPIC_ARN": alert_inbox.topic_arn, "IMDB_AWS_CONN_ID": "",
+                        "IMDB_ALERT_EMAIL_TO": "", "IMDB_ALERT_SLACK_CONN_ID": ""}.items():
+        monkeypatch.setenv(name, value)
+    settings = config.load()
+    assert settings.state_dir.startswith("s3://")
+    first = alerts.after_run(settings, failed_report("20261204T110000000000Z"))
+    again = alerts.after_run(settings, failed_report("20261204T120000000000Z"))
+    recovered = alerts.after_run(settings, ok_report("20261204T130000000000Z"))
+    assert ([a.kind for a in first], again, [a.kind for a in recovered]) == (["failure"], [], ["recovery"])
+    told = sorted(m["Subject"] for m in alert_inbox.received())
+    assert told == sorted([first[0].subject, recovered[0].subject])
+    state = json.loads(storage.read_text(f"{settings.state_dir}/{alerts.STATE_FILE}"))
+    assert "failing" not in state
 
 
 def test_a_channel_that_is_down_is_logged_and_the_others_still_receive(settings, alert_channels,

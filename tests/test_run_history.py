@@ -85,6 +85,30 @@ def test_an_append_counts_each_run_once_and_a_refused_append_waits(tmp_path, mon
     assert files == (2, 20) and nodes == [("t1", 4), ("t1", 4)]
 
 
+def test_on_an_s3_lake_a_missed_run_and_the_backfill_read_the_reports_back(s3_zones, tmp_path, monkeypatch):
+    """The lake on S3 (the stack's buckets when tests/infra runs this): a run the warehouse
+    missed waits in state/ops_pending.json and the next append reads its report back from
+    reports/; the backfill lists reports/ and appends each run once (latest.json is a copy)."""
+    from imdb_elt import config, report, storage
+
+    monkeypatch.setenv("DBT_TARGET", "duckdb")
+    monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / "imdb.duckdb"))
+    settings = config.load()
+    assert settings.reports_dir.startswith("s3://")
+    missed, current = a_report("20261204T100000000000Z"), a_report("20261204T110000000000Z", "success")
+    report.write_report(settings, missed)
+    assert run_history.append(settings, missed, defer=True) is False
+    pending = f"{settings.state_dir}/{run_history.PENDING_FILE}"
+    assert json.loads(storage.read_text(pending)) == [missed["run_id"]]
+    report.write_report(settings, current)
+    assert run_history.append(settings, current) is True
+    assert not storage.exists(pending)
+    assert run_history.backfill(settings) == 2
+    with duckdb.connect(str(tmp_path / "imdb.duckdb"), read_only=True) as con:
+        runs = con.execute("select run_id, status from ops.run_reports order by 1").fetchall()
+    assert runs == [(missed["run_id"], "failed"), (current["run_id"], "success")]
+
+
 def test_the_redshift_statements_parse_and_escape_backslashes():
     statements = [*run_history.create_statements("ops", "redshift"),
                   *run_history.append_statements("ops", "redshift", run_history.rows(a_report("r1")))]
