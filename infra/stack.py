@@ -2,11 +2,11 @@
 
 Buckets (raw, lake, code, Airflow, logs), the roles of ``infra.permissions``, the EMR Serverless
 application on the project's EMR release, a VPC (or an imported one) with Redshift Serverless in
-its private subnets, the Glue database of the Spectrum path, the operators' alert topic, and outputs that are exactly the
-settings the DAG reads (``infra.outputs``). Names come from the package: the release label and
-the Glue and Redshift database names from ``imdb_elt.config``, the lake's prefixes from
-``imdb_elt.layout``. No custom resource (they need Lambda): buckets are kept when the stack is
-deleted, and nothing is uploaded by the stack.
+its private subnets, the Glue database of the Spectrum path, the operators' alert topic (SNS),
+and outputs that are exactly the settings the DAG reads (``infra.outputs``). Names come from the
+package: the release label and the Glue and Redshift database names from ``imdb_elt.config``,
+the lake's prefixes from ``imdb_elt.layout``. No custom resource (they need Lambda): buckets are
+kept when the stack is deleted, and nothing is uploaded by the stack.
 
 Retention is decided once per kind of data (docs/deployment.md, "Retention"): snapshots by
 count in imdb_elt.lake.prune_snapshots (IMDB_SNAPSHOT_RETENTION) and never by age here, since an

@@ -47,6 +47,9 @@ RESOURCE_PARAMS = (
     "StepId",
     "StepIds",
     "StackName",
+    "TopicArn",
+    "TargetArn",
+    "QueueUrl",
 )
 _lock = threading.Lock()
 _transfer_role: str | None = None

@@ -1,10 +1,12 @@
 """The infrastructure tests' shared, once-per-session work.
 
 - ``synth``: the CDK app synthesised once (jsii's start-up costs seconds): the default stack, and
-  the app with the MWAA stack (context ``mwaa=true``).
+  the app with the MWAA stack and e-mail alert subscriptions (context ``mwaa=true``,
+  ``alert_emails``).
 - ``recorded_run``: one pytest run, in a subprocess, of the project's moto-backed AWS tests with
-  every boto3 call recorded (tests/infra/aws_calls.py), the S3 ones against the buckets moto's
-  CloudFormation builds from the synthesised template, with the settings from its outputs.
+  every boto3 call recorded (tests/infra/aws_calls.py), the S3 and SNS ones against the buckets
+  and the alert topic moto's CloudFormation builds from the synthesised template, with the
+  settings from its outputs.
 """
 
 from __future__ import annotations
@@ -39,12 +41,20 @@ RECORDED_TESTS = [
     "tests/airflow/test_acquire_s3.py",
     "tests/deploy/test_spark_bundle.py::test_deploy_code_uploads_the_packaged_bundle_under_its_version",
     "tests/deploy/test_spark_bundle.py::test_a_missing_or_changed_bundle_fails_fast_and_says_what_to_run",
+    # The report task's run history and alerts: reports read back, state/ files, the alert topic.
+    "tests/test_run_history.py::test_on_an_s3_lake_a_missed_run_and_the_backfill_read_the_reports_back",
+    "tests/test_alerts.py::test_an_s3_lake_keeps_the_alert_memory_the_cli_and_the_dag_share",
+    "tests/test_alerts.py::test_every_channel_receives_the_alert_offline",
     # The DAG's AWS tasks as the DAG builds them (EMR step, EMR Serverless, COPY, Spectrum),
     # which covers what tests/airflow/test_aws_paths.py calls too.
     "tests/airflow/test_dag_aws_variants.py",
     "tests/airflow/test_aws_task_lifecycle.py",
+    # Run history on Redshift: one Data API batch.
+    "tests/test_run_history.py::test_a_redshift_append_is_one_data_api_batch",
 ]
-STACK_TESTS = RECORDED_TESTS[:7]
+#: The tests that run against the stack's buckets and alert topic.
+STACK_TESTS = RECORDED_TESTS[:10]
+ALERT_EMAILS = "oncall@example.com, data-team@example.com"
 SETTING_PREFIXES = ("IMDB_", "DBT_", "REDSHIFT_", "AIRFLOW_", "AWS_", "PG", "DUCKDB_", "SPARK_")
 
 
@@ -68,7 +78,8 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     started = time.perf_counter()
     default_dir, mwaa_dir = tmp_path_factory.mktemp("cdk.out"), tmp_path_factory.mktemp("cdk.out.mwaa")
     default = build(outdir=default_dir)[0].synth()
-    mwaa = build(context={"mwaa": "true"}, outdir=mwaa_dir)[0].synth()
+    # The second app also subscribes e-mail addresses to the alert topic (one synth for both).
+    mwaa = build(context={"mwaa": "true", "alert_emails": ALERT_EMAILS}, outdir=mwaa_dir)[0].synth()
 
     def load(directory: Path, name: str) -> dict[str, Any]:
         return json.loads((directory / f"{name}.template.json").read_text())

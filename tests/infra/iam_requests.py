@@ -37,6 +37,7 @@ class StackResources:
     job_role_arn: str
     workgroup_arn: str
     glue_database: str
+    alert_topic_arn: str
 
     @property
     def application_arn(self) -> str:
@@ -95,8 +96,8 @@ def _s3(call: dict[str, Any], stack: StackResources) -> list[Request]:
 def to_requests(call: dict[str, Any], stack: StackResources) -> list[Request]:
     """The authorisation requests of one recorded call.
 
-    Raises OutsideTheStack for EMR-on-EC2 calls, LookupError for an S3 bucket that is not the
-    stack's, and KeyError for a service or operation nobody mapped yet (a new call: map it).
+    Raises OutsideTheStack for EMR-on-EC2 calls, LookupError for an S3 bucket or an SNS topic
+    that is not the stack's, and KeyError for a service or operation nobody mapped yet (a new call: map it).
     """
     service, op, params = call["service"], call["operation"], call["params"]
     if service == "s3":
@@ -128,6 +129,11 @@ def to_requests(call: dict[str, Any], stack: StackResources) -> list[Request]:
             owner = {"aws:userid": USERID, "redshift-data:statement-owner-iam-userid": USERID}
             return [Request(f"redshift-data:{op}", "*", owner)]
         raise KeyError(f"redshift-data:{op}")
+    if service == "sns" and op == "Publish":
+        topic = params.get("TopicArn") or params["TargetArn"]
+        if topic != stack.alert_topic_arn:
+            raise LookupError(topic)
+        return [Request("sns:Publish", topic)]
     if service == "glue" and op == "GetTables":
         return [Request("glue:GetTables", stack.glue(kind)) for kind in ("catalog", "database", "table")]
     raise KeyError(f"{service}:{op}")

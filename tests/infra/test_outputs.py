@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from imdb_elt import config, spark_submit
+from imdb_elt import alerts, config, spark_submit
 from imdb_elt.warehouse.redshift_data import target_params
 from imdb_elt.warehouse.redshift_loader import redshift_options
 from infra import outputs
@@ -63,6 +63,9 @@ def test_the_env_file_configures_the_production_path(stack, capsys, monkeypatch)
     assert spark_submit.job_arguments(settings, {"run_id": "S1", "new_deliveries": ["title.ratings.tsv.gz"]})[
         :4
     ] == ["--raw-dir", stack["ImdbRawDir"], "--lake-dir", stack["ImdbLakeDir"]]
+    assert settings.alert_sns_topic_arn == stack["ImdbAlertSnsTopicArn"] and list(
+        alerts.channels(settings)
+    ) == ["sns"]
     options = redshift_options(settings)  # the role ARN is valid, no key anywhere
     assert target_params(options) == {"Database": "dev", "WorkgroupName": "imdb-elt"}  # the caller's identity
 

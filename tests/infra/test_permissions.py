@@ -68,6 +68,7 @@ def _deployed(synth: Synth) -> tuple[dict[str, list[dict]], StackResources]:
         job_role_arn=settings["IMDB_EMR_EXECUTION_ROLE_ARN"],
         workgroup_arn=f"arn:aws:redshift-serverless:{REGION}:{ACCOUNT}:workgroup/{WORKGROUP_ID}",
         glue_database=settings["REDSHIFT_GLUE_DATABASE"],
+        alert_topic_arn=settings["IMDB_ALERT_SNS_TOPIC_ARN"],
     )
     assert stack.application_id == APPLICATION_ID
     return policies, stack
@@ -81,7 +82,8 @@ def _product_calls(run: RecordedRun) -> list[dict[str, Any]]:
 def _requests(
     calls: list[dict], stack: StackResources
 ) -> tuple[list[tuple[dict, Request]], list[dict], list[dict]]:
-    """(call, request) pairs; calls outside the stack (EMR on EC2); S3 calls to a test's own bucket."""
+    """(call, request) pairs; calls outside the stack (EMR on EC2); S3 and SNS calls to a test's
+    own bucket or topic."""
     pairs, outside, own_bucket = [], [], []
     for call in calls:
         try:
@@ -102,9 +104,13 @@ def test_every_call_the_code_makes_is_allowed_by_its_role(recorded_run: Recorded
         if evaluate(policies[ROLES[call["role"]]], r) != ALLOW
     ]
     assert denied == []
-    # S3 calls to a bucket the stack did not make come only from tests that bring their own
-    # buckets; the S3 tests proper ran against the stack's buckets.
+    # S3 and SNS calls to a bucket or topic the stack did not make come only from tests that
+    # bring their own; the S3 and alert tests proper ran against the stack's.
     assert not [c for c in own_bucket if c["test"].split("::")[0] in {t.split("::")[0] for t in STACK_TESTS}]
+    # SQS is the alert tests' own receiver (a queue subscribed to the topic, standing in for an
+    # operator's e-mail or chat): the test's calls, never the product's, so no role grants SQS.
+    sqs = [c for c in recorded_run.calls if c["service"] == "sqs"]
+    assert sqs and {c["role"] for c in sqs} == {"test"}
     # EMR on EC2 (IMDB_SPARK_MODE=emr) is not provisioned by the stack: its role grants none of it.
     assert outside and all(c["service"] == "elasticmapreduce" for c in outside)
     for call in outside:
@@ -141,7 +147,7 @@ def test_every_action_granted_is_one_the_code_calls(recorded_run: RecordedRun, d
 
 def test_the_recording_covers_every_path_of_the_code(recorded_run: RecordedRun, deployed) -> None:
     """A guard on the evidence: the run reached acquisition, the lake's books, the code check and
-    deploy, the Spark job, both staging paths and a killed task."""
+    deploy, the Spark job, both staging paths, a killed task, run history and alerts."""
     _, stack = deployed
     calls = _product_calls(recorded_run)
     seen = Counter((c["role"], c["service"], c["operation"]) for c in calls)
@@ -160,6 +166,7 @@ def test_the_recording_covers_every_path_of_the_code(recorded_run: RecordedRun, 
         ("airflow", "redshift-data", "DescribeStatement"),
         ("airflow", "redshift-data", "CancelStatement"),
         ("airflow", "glue", "GetTables"),
+        ("airflow", "sns", "Publish"),
     }
     assert expected <= set(seen), sorted(expected - set(seen))
     ours = {bucket_identity(b) for b in stack.buckets}
@@ -171,18 +178,24 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def test_a_missing_grant_would_be_caught(recorded_run: RecordedRun, deployed) -> None:
-    """The control: without its CheckCode statement, the Airflow role refuses the code check's
-    reads that the recording holds (so the first test would fail)."""
+#: Controls: a statement taken out, and the recorded requests it alone allows.
+CONTROLS = {
+    "CheckCode": lambda r: r.action == "s3:GetObject" and "/spark/" in r.resource,
+    "RunReports": lambda r: r.action == "s3:GetObject" and "/reports/" in r.resource,
+    "PublishAlerts": lambda r: r.action == "sns:Publish",
+}
+
+
+@pytest.mark.parametrize("sid", sorted(CONTROLS))
+def test_a_missing_grant_would_be_caught(recorded_run: RecordedRun, deployed, sid: str) -> None:
+    """The control: without one statement, the Airflow role refuses the calls of the recording
+    that need it (the code check's reads, run history's report reads, the alerts' publish), so
+    the first test would fail."""
     policies, stack = deployed
     pairs, _, _ = _requests(_product_calls(recorded_run), stack)
     without = [
-        {**d, "Statement": [s for s in d["Statement"] if s["Sid"] != "CheckCode"]}
-        for d in policies["airflow"]
+        {**d, "Statement": [s for s in d["Statement"] if s["Sid"] != sid]} for d in policies["airflow"]
     ]
-    code_reads = [
-        r
-        for c, r in pairs
-        if c["role"] == "airflow" and r.action == "s3:GetObject" and "/spark/" in r.resource
-    ]
-    assert code_reads and all(evaluate(without, r) != ALLOW for r in code_reads)
+    needing = [r for c, r in pairs if c["role"] == "airflow" and CONTROLS[sid](r)]
+    assert needing and all(evaluate(policies["airflow"], r) == ALLOW for r in needing)
+    assert all(evaluate(without, r) != ALLOW for r in needing)

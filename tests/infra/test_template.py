@@ -17,7 +17,7 @@ from aws_cdk.assertions import Match, Template
 from imdb_elt import config, lake, layout
 from infra.outputs import SETTINGS, output_key
 from infra.stack import REPORT_HISTORY_PREFIX
-from tests.infra.conftest import Synth
+from tests.infra.conftest import ALERT_EMAILS, Synth
 from tests.infra.iam_eval import EXPLICIT_DENY, Request, evaluate
 
 SETTINGS_NOW = config.load()
@@ -101,7 +101,7 @@ EXPECTED = {
             ["s3:GetObject", "s3:PutObject"],
             ["<LakeBucket.Arn>/processed/*", "<LakeBucket.Arn>/state/*"],
         ),
-        "WriteReports": (["s3:PutObject"], ["<LakeBucket.Arn>/reports/*"]),
+        "RunReports": (["s3:GetObject", "s3:PutObject"], ["<LakeBucket.Arn>/reports/*"]),
         "LakePrune": (
             ["s3:GetObject", "s3:DeleteObject"],
             ["<LakeBucket.Arn>/processed/snapshots/*", "<LakeBucket.Arn>/quarantine/*"],
@@ -131,6 +131,7 @@ EXPECTED = {
         ),
         "WatchOwnStatements": (["redshift-data:DescribeStatement", "redshift-data:CancelStatement"], ["*"]),
         "ReadSpectrumCatalog": (["glue:GetTables"], GLUE_ARNS),
+        "PublishAlerts": (["sns:Publish"], ["<AlertTopic>"]),
     },
 }
 #: (role, sid) -> why AWS requires "*" there.
@@ -360,6 +361,46 @@ def test_the_outputs_are_exactly_the_settings(synth: Synth) -> None:
     assert values["REDSHIFT_IAM_ROLE_ARN"] == "<RedshiftRole.Arn>"
     assert values["IMDB_EMR_RELEASE_LABEL"] == SETTINGS_NOW.emr_release_label
     assert values["REDSHIFT_HOST"] == "<RedshiftServerlessWorkgroup.Workgroup.Endpoint.Address>"
+    assert values["IMDB_ALERT_SNS_TOPIC_ARN"] == "<AlertTopic>"  # a topic's Ref is its ARN
+
+
+def test_the_alert_topic_is_encrypted_tls_only_and_subscribed_on_request(synth: Synth) -> None:
+    [topic] = resources(synth.template, "AWS::SNS::Topic").values()
+    assert render(topic["Properties"]) == {
+        "TopicName": "imdb-elt-alerts",
+        "DisplayName": "imdb-elt alerts",
+        # SNS's AWS managed key (infra.stack.SNS_MANAGED_KEY): the publisher needs no KMS grant.
+        "KmsMasterKeyId": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:alias/aws/sns",
+    }
+    [policy] = resources(synth.template, "AWS::SNS::TopicPolicy").values()
+    assert render(policy["Properties"]["Topics"]) == ["<AlertTopic>"]
+    document = policy["Properties"]["PolicyDocument"]
+    assert [render(s) for s in document["Statement"]] == [
+        {
+            "Sid": "AllowPublishThroughSSLOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sns:Publish",
+            "Resource": "<AlertTopic>",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+    deny = {**document, "Statement": [render(s) for s in document["Statement"]]}
+    assert evaluate([deny], Request("sns:Publish", "<AlertTopic>", {"aws:SecureTransport": "false"})) == (
+        EXPLICIT_DENY
+    )
+    assert evaluate([deny], Request("sns:Publish", "<AlertTopic>", {"aws:SecureTransport": "true"})) != (
+        EXPLICIT_DENY
+    )
+    # Subscriptions only from the alert_emails context value (the MWAA app of the fixture sets it).
+    assert resources(synth.template, "AWS::SNS::Subscription") == {}
+    subscribed = [
+        render(s["Properties"]) for s in resources(synth.mwaa_base, "AWS::SNS::Subscription").values()
+    ]
+    assert sorted(subscribed, key=lambda s: s["Endpoint"]) == [
+        {"Protocol": "email", "Endpoint": address.strip(), "TopicArn": "<AlertTopic>"}
+        for address in sorted(ALERT_EMAILS.split(","), key=str.strip)
+    ]
 
 
 def test_mwaa_environment(synth: Synth) -> None:
