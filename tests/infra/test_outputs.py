@@ -7,12 +7,14 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from imdb_elt import alerts, config, spark_submit
+from imdb_elt.config import REPO_ROOT
 from imdb_elt.warehouse.redshift_data import target_params
 from imdb_elt.warehouse.redshift_loader import redshift_options
 from infra import outputs
@@ -99,3 +101,20 @@ def test_a_stack_without_an_output_is_refused() -> None:
         outputs.settings_from_outputs(
             {outputs.output_key(n): "x" for n in outputs.SETTINGS if n != "REDSHIFT_HOST"}
         )
+
+
+def test_every_context_key_is_documented() -> None:
+    """docs/deployment.md's table of deploy-time choices names every key of infra.options."""
+    from dataclasses import fields
+
+    from infra.options import InfraOptions
+
+    text = (REPO_ROOT / "docs" / "deployment.md").read_text()
+    table = text.split("## Choices at deploy time", 1)[1].split("\n## ", 1)[0]
+    documented = {
+        key
+        for line in table.splitlines()
+        if line.startswith("| `")
+        for key in re.findall(r"`([a-z_]+)`", line.split("|")[1])
+    }
+    assert documented == {f.name for f in fields(InfraOptions) if f.name != "extra"}
