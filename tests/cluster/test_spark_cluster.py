@@ -51,6 +51,12 @@ def _job_processes(raw: Path) -> list[int]:
     return found
 
 
+def _ctrl_c_raises() -> None:
+    """A shell's background job (`make test &`) inherits SIGINT ignored, and Python then installs no
+    KeyboardInterrupt handler: the runner must see Ctrl-C as a terminal's foreground job would."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_a_cluster_run_leaves_nothing(tmp_path: Path) -> None:
     """`make cluster-run` interrupted while the job runs on the cluster: the runner ends the job
     (spark-submit's JVM and its Python driver), stops the cluster it started, and exits."""
@@ -58,7 +64,8 @@ def test_ctrl_c_during_a_cluster_run_leaves_nothing(tmp_path: Path) -> None:
     folder = cluster_dir(site)
     proc = subprocess.Popen([sys.executable, "-m", "imdb_elt", "run"], cwd=REPO_ROOT,
                             env=site.env(**{**env, "IMDB_SPARK_WORKERS": "1"}), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=_ctrl_c_raises)
     try:
         assert proc.stdout is not None
         seen = []
