@@ -175,12 +175,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"benchmark on {machine_before['cores']} cores, load average {machine_before['load_average']}")
     results: list[StepResult] = []
     if "sample" not in skip:
-        print(f"\n== the bundled sample: make run on a fresh lake, median of {steps.SAMPLE_RUNS} ==",
-              flush=True)
+        print(
+            f"\n== the bundled sample: make run on a fresh lake, median of {steps.SAMPLE_RUNS} ==", flush=True
+        )
         result = steps.sample_run(work_root)
         results.append(result)
-        print(f"  {result.step:<30} {result.seconds:>9.2f} s  {result.peak_rss_mib:>8.0f} MiB  "
-              f"{'ok' if result.ok else 'FAILED'}  {result.note}", flush=True)
+        print(
+            f"  {result.step:<30} {result.seconds:>9.2f} s  {result.peak_rss_mib:>8.0f} MiB  "
+            f"{'ok' if result.ok else 'FAILED'}  {result.note}",
+            flush=True,
+        )
     for sf in args.sf:
         results.extend(bench_scale(sf, args.seed, data_root, work_root, skip))
 

@@ -94,12 +94,27 @@ def spark_startup(sf: float, work: Path) -> list[StepResult]:
     results = []
     archive = class_archive()
     if archive is not None and not archive.exists():
-        m = run_measured([_python(), "-m", "imdb_elt.spark_class_archive"], env=_project_env(), cwd=REPO_ROOT,
-                         log_file=work / "spark_class_archive.log")
-        results.append(_result(sf, "spark class archive, once", 0, m,
-                               "once per environment (make setup): the sample's cleaning run writes it"))
-    m = run_measured([_python(), "-c", _STARTUP_SCRIPT], env=_project_env(), cwd=REPO_ROOT,
-                     log_file=work / "spark_startup.log")
+        m = run_measured(
+            [_python(), "-m", "imdb_elt.spark_class_archive"],
+            env=_project_env(),
+            cwd=REPO_ROOT,
+            log_file=work / "spark_class_archive.log",
+        )
+        results.append(
+            _result(
+                sf,
+                "spark class archive, once",
+                0,
+                m,
+                "once per environment (make setup): the sample's cleaning run writes it",
+            )
+        )
+    m = run_measured(
+        [_python(), "-c", _STARTUP_SCRIPT],
+        env=_project_env(),
+        cwd=REPO_ROOT,
+        log_file=work / "spark_startup.log",
+    )
     results.append(_result(sf, "spark start-up (JVM+session)", 0, m, "fixed cost, included in spark clean"))
     return results
 
@@ -378,8 +393,9 @@ def sample_run(work: Path, runs: int = SAMPLE_RUNS) -> StepResult:
     outside = m.seconds - sum(steps.values())
     parts = [f"runs {', '.join(f'{x.seconds:.1f}' for x, _ in measured)} s (median shown)"]
     if steps:
-        parts.append(", ".join(f"{k} {v:.1f}" for k, v in steps.items())
-                     + f", outside the steps {outside:.1f} s")
+        parts.append(
+            ", ".join(f"{k} {v:.1f}" for k, v in steps.items()) + f", outside the steps {outside:.1f} s"
+        )
     if rep.get("dbt"):
         parts.append(f"dbt build {rep['dbt'].get('seconds', 0):.1f} s")
     ok = all(x.ok for x, _ in measured) and rep.get("status") == "success"

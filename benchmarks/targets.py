@@ -82,9 +82,14 @@ def evaluate(results: list[StepResult], sfs: list[float]) -> list[Verdict]:
             if full and dbt and duck:
                 part = full.seconds - dbt.seconds
                 ratio = part / duck.seconds
-                out.append(Verdict(name, _status(ratio <= goals.spark_part_ratio),
-                                   f"{full.seconds:.1f} - {dbt.seconds:.1f} = {part:.1f} s vs "
-                                   f"{duck.seconds:.1f} s = {ratio:.2f}x"))
+                out.append(
+                    Verdict(
+                        name,
+                        _status(ratio <= goals.spark_part_ratio),
+                        f"{full.seconds:.1f} - {dbt.seconds:.1f} = {part:.1f} s vs "
+                        f"{duck.seconds:.1f} s = {ratio:.2f}x",
+                    )
+                )
             else:
                 out.append(Verdict(name, "NOT MEASURED", "a step failed or was skipped"))
 
@@ -93,45 +98,73 @@ def evaluate(results: list[StepResult], sfs: list[float]) -> list[Verdict]:
             name = f"SF={sf:g} full load <= {goals.pipeline_ratio:g}x imdb-sqlite"
             if full and sqlite:
                 ratio = full.seconds / sqlite.seconds
-                out.append(Verdict(name, _status(ratio <= goals.pipeline_ratio),
-                                   f"{full.seconds:.1f} s vs {sqlite.seconds:.1f} s = {ratio:.2f}x"))
+                out.append(
+                    Verdict(
+                        name,
+                        _status(ratio <= goals.pipeline_ratio),
+                        f"{full.seconds:.1f} s vs {sqlite.seconds:.1f} s = {ratio:.2f}x",
+                    )
+                )
             else:
                 out.append(Verdict(name, "NOT MEASURED", "a step failed or was skipped"))
 
         if goals.full_load_seconds is not None:
             name = f"SF={sf:g} full load <= {goals.full_load_seconds / 60:g} min"
-            out.append(Verdict(name, _status(full.seconds <= goals.full_load_seconds),
-                               f"{full.seconds / 60:.1f} min") if full
-                       else Verdict(name, "NOT MEASURED", "no full load measured"))
+            out.append(
+                Verdict(
+                    name, _status(full.seconds <= goals.full_load_seconds), f"{full.seconds / 60:.1f} min"
+                )
+                if full
+                else Verdict(name, "NOT MEASURED", "no full load measured")
+            )
 
         if goals.dbt_seconds is not None:
             name = f"SF={sf:g} dbt build + tests <= {goals.dbt_seconds:g} s"
-            out.append(Verdict(name, _status(dbt.seconds <= goals.dbt_seconds), f"{dbt.seconds:.1f} s")
-                       if dbt else Verdict(name, "NOT MEASURED", "no full load measured"))
+            out.append(
+                Verdict(name, _status(dbt.seconds <= goals.dbt_seconds), f"{dbt.seconds:.1f} s")
+                if dbt
+                else Verdict(name, "NOT MEASURED", "no full load measured")
+            )
 
         idle = _find(results, sf, "pipeline no new data")
         name = f"SF={sf:g} no-new-data run <= {NO_NEW_DATA_SECONDS_LIMIT:g} s"
-        out.append(Verdict(name, _status(idle.seconds <= NO_NEW_DATA_SECONDS_LIMIT), f"{idle.seconds:.1f} s")
-                   if idle else Verdict(name, "NOT MEASURED", "the run failed or did not report nothing_new"))
+        out.append(
+            Verdict(name, _status(idle.seconds <= NO_NEW_DATA_SECONDS_LIMIT), f"{idle.seconds:.1f} s")
+            if idle
+            else Verdict(name, "NOT MEASURED", "the run failed or did not report nothing_new")
+        )
 
         changed = _find(results, sf, "pipeline 1% changed")
         name = f"SF={sf:g} 1%-changed snapshot <= {CHANGED_SHARE_LIMIT:.0%} of a full load"
         if changed and full:
             share = changed.seconds / full.seconds
-            out.append(Verdict(name, _status(share <= CHANGED_SHARE_LIMIT),
-                               f"{changed.seconds:.1f} s vs {full.seconds:.1f} s = {share:.0%}"))
+            out.append(
+                Verdict(
+                    name,
+                    _status(share <= CHANGED_SHARE_LIMIT),
+                    f"{changed.seconds:.1f} s vs {full.seconds:.1f} s = {share:.0%}",
+                )
+            )
         else:
             out.append(Verdict(name, "NOT MEASURED", "a step failed or was skipped"))
 
         # The placements hold a whole cluster's memory by design (each executor its own heap).
         placements = tuple(step for step, _, _ in SPARK_PLACEMENTS)
-        measured = [r for r in results
-                    if r.sf == sf and r.ok and r.step not in (DBT_STEP, *REFERENCE_STEPS, *placements)]
+        measured = [
+            r
+            for r in results
+            if r.sf == sf and r.ok and r.step not in (DBT_STEP, *REFERENCE_STEPS, *placements)
+        ]
         name = f"SF={sf:g} peak memory of every project step <= {MEMORY_LIMIT_MIB // 1024} GiB"
         if measured:
             top = max(measured, key=lambda r: r.peak_rss_mib)
-            out.append(Verdict(name, _status(top.peak_rss_mib <= MEMORY_LIMIT_MIB),
-                               f"largest {top.peak_rss_mib:,.0f} MiB ({top.step})"))
+            out.append(
+                Verdict(
+                    name,
+                    _status(top.peak_rss_mib <= MEMORY_LIMIT_MIB),
+                    f"largest {top.peak_rss_mib:,.0f} MiB ({top.step})",
+                )
+            )
         else:
             out.append(Verdict(name, "NOT MEASURED", "no step succeeded"))
 
@@ -174,8 +207,13 @@ def _sf1_projection(results: list[StepResult]) -> list[Verdict]:
     measured = sorted((r for r in results if r.step == "pipeline full load" and r.ok), key=lambda r: r.sf)
     if not measured:
         return [Verdict(name, "NOT MEASURED", "no full load measured")]
-    return [Verdict(name, "NOT MEASURED",
-                    f"run `make bench SF=1`; projection {project_seconds(measured, SF1) / 60:.1f} min")]
+    return [
+        Verdict(
+            name,
+            "NOT MEASURED",
+            f"run `make bench SF=1`; projection {project_seconds(measured, SF1) / 60:.1f} min",
+        )
+    ]
 
 
 def project_seconds(measured: list[StepResult], sf: float) -> float:

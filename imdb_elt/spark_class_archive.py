@@ -41,18 +41,35 @@ def ensure(timeout: float = TIMEOUT_SECONDS) -> Path | None:
         shutil.copytree(SAMPLE_DIR, raw, ignore=shutil.ignore_patterns("*.md"))
         # A JVM started with no archive writes it as it exits (spark_jobs.session.stop_session).
         done = subprocess.run(
-            [sys.executable, "-m", "spark_jobs.clean_imdb", "--raw-dir", str(raw),
-             "--lake-dir", str(Path(tmp) / "lake"), "--snapshot-id", "class-archive"],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, check=False,
+            [
+                sys.executable,
+                "-m",
+                "spark_jobs.clean_imdb",
+                "--raw-dir",
+                str(raw),
+                "--lake-dir",
+                str(Path(tmp) / "lake"),
+                "--snapshot-id",
+                "class-archive",
+            ],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     if done.returncode != 0 or not archive.exists():
         tail = "\n".join((done.stderr or done.stdout).splitlines()[-20:])
-        log.warning("no class archive written (exit %s); Spark runs start without it:\n%s",
-                    done.returncode, tail)
+        log.warning(
+            "no class archive written (exit %s); Spark runs start without it:\n%s", done.returncode, tail
+        )
         return None
-    print(f"JVM class archive written from the sample's cleaning run in "
-          f"{time.perf_counter() - started:.0f} s: {archive} "
-          f"({archive.stat().st_size / 2**20:.0f} MiB)", flush=True)
+    print(
+        f"JVM class archive written from the sample's cleaning run in "
+        f"{time.perf_counter() - started:.0f} s: {archive} "
+        f"({archive.stat().st_size / 2**20:.0f} MiB)",
+        flush=True,
+    )
     return archive
 
 

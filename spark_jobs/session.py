@@ -250,8 +250,11 @@ def stop_session(spark: SparkSession, wait_seconds: float = 300) -> None:
     if proc.poll() == 0 and partial.exists() and partial.stat().st_size > 0:
         partial.replace(archive)
         stale = remove_stale_archives(archive)
-        log.info("wrote the JVM class archive %s: later runs start faster%s", archive,
-                 f" (removed {len(stale)} stale: {', '.join(p.name for p in stale)})" if stale else "")
+        log.info(
+            "wrote the JVM class archive %s: later runs start faster%s",
+            archive,
+            f" (removed {len(stale)} stale: {', '.join(p.name for p in stale)})" if stale else "",
+        )
     else:
         partial.unlink(missing_ok=True)
 

@@ -38,10 +38,26 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subproces
         # Spark alone is left out: the pipeline runs the same job (twice), which is the budget; so
         # are the placements (three more Spark runs; tests/cluster runs the same submission) and
         # the bundled sample's three runs (the sample site runs the same command).
-        [sys.executable, "-m", "benchmarks.run", "--sf", str(SMOKE_SF), "--out-dir", str(out),
-         "--results-dir", str(out / "results"), "--no-dag-parse",
-         "--skip", "sample,spark-startup,spark,placements"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=840, check=False,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.run",
+            "--sf",
+            str(SMOKE_SF),
+            "--out-dir",
+            str(out),
+            "--results-dir",
+            str(out / "results"),
+            "--no-dag-parse",
+            "--skip",
+            "sample,spark-startup,spark,placements",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=840,
+        check=False,
     )
     print(proc.stdout[-6000:])
     print(proc.stderr[-3000:], file=sys.stderr)
@@ -128,12 +144,17 @@ def test_targets_pass_and_miss_from_figures() -> None:
 
     results = [
         r(SAMPLE_SF, SAMPLE_STEP, 40_000, 31.0),
-        r(0.01, "spark clean", 1000, 30), r(0.01, "duckdb reference", 1000, 10, mib=5000),
-        r(0.01, "imdb-sqlite 2.1.0", 900, 100), r(0.01, "pipeline full load", 1100, 40),
-        r(0.01, "pipeline no new data", 0, 2), r(0.01, "pipeline 1% changed", 10, 5),
-        r(0.1, "spark clean", 10000, 22), r(0.1, "duckdb reference", 10000, 10),
+        r(0.01, "spark clean", 1000, 30),
+        r(0.01, "duckdb reference", 1000, 10, mib=5000),
+        r(0.01, "imdb-sqlite 2.1.0", 900, 100),
+        r(0.01, "pipeline full load", 1100, 40),
+        r(0.01, "pipeline no new data", 0, 2),
+        r(0.01, "pipeline 1% changed", 10, 5),
+        r(0.1, "spark clean", 10000, 22),
+        r(0.1, "duckdb reference", 10000, 10),
         r(0.1, "imdb-sqlite 2.1.0", 9000, 120),
-        r(0.1, "pipeline full load", 11000, 100, mib=5000), r(0.1, DBT_STEP, 9000, 61, mib=5000),
+        r(0.1, "pipeline full load", 11000, 100, mib=5000),
+        r(0.1, DBT_STEP, 9000, 61, mib=5000),
         r(0.1, "pipeline 1% changed", 10, 9),
     ]
     verdicts = {v.target: v for v in targets.evaluate(results, [0.01, 0.1])}
@@ -159,8 +180,11 @@ def test_targets_pass_and_miss_from_figures() -> None:
     assert status["SF=1 full load <= 12 min"] == "NOT MEASURED"
     assert "projection" in verdicts["SF=1 full load <= 12 min"].detail
 
-    sf1 = [r(1.0, "pipeline full load", 10**8, 13 * 60), r(1.0, DBT_STEP, 10**8, 140),
-           r(1.0, "duckdb reference", 10**8, 220)]
+    sf1 = [
+        r(1.0, "pipeline full load", 10**8, 13 * 60),
+        r(1.0, DBT_STEP, 10**8, 140),
+        r(1.0, "duckdb reference", 10**8, 220),
+    ]
     status = {v.target: v.status for v in targets.evaluate(sf1, [1.0])}
     assert status["SF=1 full load <= 12 min"] == "MISS"
     assert status["SF=1 dbt build + tests <= 150 s"] == "PASS"
