@@ -2,11 +2,12 @@
 
 For each scale factor: generate (or reuse) the seeded inputs, then time, each in its own
 subprocess with the peak RSS of its process tree (JVM and dbt included):
-Spark start-up alone (and, with a new environment, its first run, which writes the JVM's class
+Spark start-up alone (and, with a new environment, the writing of the JVM's class
 archive), the Spark cleaning job, the packaged job by spark-submit in local[2] and on standalone
 clusters of 1 worker x 2 cores and 2 workers x 1 core, a DuckDB conversion to typed Parquet (the floor),
 imdb-sqlite 2.1.0 (what users reach for), the whole pipeline on a fresh lake, the same run again
-with nothing new, and a run after a snapshot in which 1% of the ratings changed.
+with nothing new, and a run after a snapshot in which 1% of the ratings changed. Once, before the
+scale factors: `make run` on the bundled sample (fresh lake, median of 3).
 Writes bench_results/bench.json, bench.csv and scale_curve.png; prints the table, the Airflow DAG
 parse time and a PASS/MISS line per target.
 
@@ -30,7 +31,7 @@ from benchmarks.steps import StepResult
 from imdb_elt.config import REPO_ROOT
 
 REFERENCES = ((steps.DUCKDB_STEP, "ratio_duckdb"), (steps.IMDB_SQLITE_STEP, "ratio_imdb_sqlite"))
-STEP_NAMES = ("spark-startup", "spark", "placements", "duckdb", "imdb-sqlite", "pipeline")
+STEP_NAMES = ("sample", "spark-startup", "spark", "placements", "duckdb", "imdb-sqlite", "pipeline")
 CSV_COLUMNS = (
     "sf", "step", "rows", "seconds", "rows_per_second", "peak_rss_mib",
     "ratio_duckdb", "ratio_imdb_sqlite", "ok", "note",
@@ -173,6 +174,17 @@ def main(argv: list[str] | None = None) -> int:
     machine_before = machine_info()
     print(f"benchmark on {machine_before['cores']} cores, load average {machine_before['load_average']}")
     results: list[StepResult] = []
+    if "sample" not in skip:
+        print(
+            f"\n== the bundled sample: make run on a fresh lake, median of {steps.SAMPLE_RUNS} ==", flush=True
+        )
+        result = steps.sample_run(work_root)
+        results.append(result)
+        print(
+            f"  {result.step:<30} {result.seconds:>9.2f} s  {result.peak_rss_mib:>8.0f} MiB  "
+            f"{'ok' if result.ok else 'FAILED'}  {result.note}",
+            flush=True,
+        )
     for sf in args.sf:
         results.extend(bench_scale(sf, args.seed, data_root, work_root, skip))
 

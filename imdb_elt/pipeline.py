@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
@@ -82,6 +83,9 @@ class Plan:
     log_url: str | None = None  # Airflow's log of that task
     finished_at: str | None = None
     seconds: float | None = None
+    # Wall seconds of each command-line step (detect, clean, stage, build, publish): where a run's
+    # time goes (docs/benchmarks.md names the sample run's seconds from it).
+    step_seconds: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -411,7 +415,9 @@ STEPS: tuple[Callable[[Settings, Plan], None], ...] = (clean, stage, build, publ
 
 def run_once(settings: Settings, *, rebuild: bool = False) -> Plan:
     """One whole run on the command line. Never raises for a failed step: the plan says."""
+    started = time.perf_counter()
     plan = detect(settings, rebuild=rebuild)
+    plan.step_seconds["detect"] = round(time.perf_counter() - started, 2)
     step_name = None
     with run_lineage.pipeline_run(settings, plan):
         try:
@@ -421,7 +427,11 @@ def run_once(settings: Settings, *, rebuild: bool = False) -> Plan:
                     if not plan.active:
                         break
                     step_name = step.__name__
-                    step(settings, plan)
+                    started = time.perf_counter()
+                    try:
+                        step(settings, plan)
+                    finally:
+                        plan.step_seconds[step_name] = round(time.perf_counter() - started, 2)
         except Exception as exc:  # the report records every failure, then the caller exits non-zero
             fail(plan, exc, step_name)
     print(finish(settings, plan), flush=True)

@@ -9,7 +9,11 @@ machine kind that costs more than anything else in a small run. When this proces
 JVM (``python -m``, tests; not spark-submit), the JVM maps the classes from an application class
 data sharing archive (AppCDS) instead: the first run on a machine writes it when its JVM exits
 (``stop_session`` waits for that), every later run loads from it. The archive is keyed on the
-Java binary and the jar set, kept in the temp folder, and ignored by the JVM if it does not match.
+Java binary and the jar set, kept inside the Python environment (``<venv>/share/imdb-elt/``; the
+user's cache folder outside a venv), one per environment: writing one removes the folder's
+stale ones. The JVM ignores an archive that does not match. ``make setup`` writes it from a real
+cleaning run of the bundled sample (``imdb_elt.spark_class_archive``), so it holds the classes the
+job loads, not only the start-up's.
 
 A run on small inputs also stops the JIT at its first tier (``quick_start``): such a run is over
 before the optimising compiler's work pays back. Measured on the bundled sample (40k rows,
@@ -23,6 +27,7 @@ import hashlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -77,6 +82,21 @@ def _java() -> Path | None:
     return Path(found).resolve() if found else None
 
 
+#: File names of the archives in their folder: ``<prefix><key>.jsa``.
+ARCHIVE_PREFIX = "spark-classes-"
+
+
+def archive_folder() -> Path:
+    """The environment's own folder for the archive: inside the venv (removed with it, never shared
+    between clones), or the user's cache folder for an interpreter outside a venv or a read-only one."""
+    if sys.prefix != sys.base_prefix:
+        folder = Path(sys.prefix) / "share" / "imdb-elt"
+        if os.access(folder if folder.exists() else Path(sys.prefix), os.W_OK):
+            return folder
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "imdb-elt"
+
+
 def class_archive() -> Path | None:
     """Where the class archive for this Java and this jar set lives (None: no java found)."""
     java = _java()
@@ -87,7 +107,33 @@ def class_archive() -> Path | None:
     for path in (java, *sorted(jars.glob("*.jar"))):
         stat = path.stat()
         digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return Path(tempfile.gettempdir()) / f"imdb-elt-spark-classes-{digest.hexdigest()[:16]}.jsa"
+    return archive_folder() / f"{ARCHIVE_PREFIX}{digest.hexdigest()[:16]}.jsa"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_archives(keep: Path) -> list[Path]:
+    """Remove the other archives of ``keep``'s folder (another Java or jar set: never mapped again)
+    and the partial ones of processes that died while writing; return what was removed."""
+    removed = []
+    for path in keep.parent.glob(f"{ARCHIVE_PREFIX}*.jsa*"):
+        if path == keep:
+            continue
+        if path.name.endswith(".partial"):
+            pid = path.name.removesuffix(".partial").rsplit(".", 1)[-1]
+            if pid.isdigit() and _pid_alive(int(pid)):
+                continue  # another process is writing it
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
 
 
 #: Inputs up to this many bytes in all get ``quick_start`` (see the module docstring).
@@ -119,6 +165,7 @@ def _class_sharing_options() -> str:
     archive = class_archive()
     if archive is None or archive.exists():
         return archive_options()
+    archive.parent.mkdir(parents=True, exist_ok=True)
     partial = archive.with_name(f"{archive.name}.{os.getpid()}.partial")
     _dumping = (partial, archive)
     return f"-XX:ArchiveClassesAtExit={partial} {_QUIET_CDS}"
@@ -202,7 +249,12 @@ def stop_session(spark: SparkSession, wait_seconds: float = 300) -> None:
         log.warning("class archive not written (%s); the next run starts without it", exc)
     if proc.poll() == 0 and partial.exists() and partial.stat().st_size > 0:
         partial.replace(archive)
-        log.info("wrote the JVM class archive %s: later runs start faster", archive)
+        stale = remove_stale_archives(archive)
+        log.info(
+            "wrote the JVM class archive %s: later runs start faster%s",
+            archive,
+            f" (removed {len(stale)} stale: {', '.join(p.name for p in stale)})" if stale else "",
+        )
     else:
         partial.unlink(missing_ok=True)
 
