@@ -216,8 +216,11 @@ class _File:
         return repeated.persist(StorageLevel.MEMORY_AND_DISK)
 
     def write_empty_side_outputs(self) -> None:
+        # From an RDD with no partitions: an empty list becomes a Python RDD whose (empty) tasks
+        # start Python workers, the job's only use of them.
+        nothing = self.spark.sparkContext.emptyRDD()
         for schema, path in ((QUARANTINE_SCHEMA, self.quarantine), (DEDUPLICATED_SCHEMA, self.deduplicated)):
-            io.write_parquet(self.spark.createDataFrame([], schema), path)
+            io.write_parquet(self.spark.createDataFrame(nothing, schema), path)
 
     def revisit(
         self, candidates: DataFrame, n_candidates: int, refused: int, unterminated: int | None

@@ -12,12 +12,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from benchmarks import marts_checksum, targets
+from benchmarks import marts_checksum, measure, targets
 from benchmarks.run import CSV_COLUMNS
 from benchmarks.steps import DBT_STEP, SAMPLE_SF, SAMPLE_STEP, StepResult
 from imdb_elt.config import REPO_ROOT
@@ -189,3 +190,41 @@ def test_targets_pass_and_miss_from_figures() -> None:
     assert status["SF=1 full load <= 12 min"] == "MISS"
     assert status["SF=1 dbt build + tests <= 150 s"] == "PASS"
     assert status["SF=1 Spark part (full load - dbt) <= 3x duckdb"] == "PASS"  # 640 / 220 = 2.9x
+
+
+def test_peak_memory_counts_a_child_between_fork_and_exec_once() -> None:
+    """A child reporting its parent's exact resident and virtual sizes shares (or has just copied)
+    the parent's address space; counting it doubled the JVM's memory when it ran ``chmod``."""
+    mib = 2**20
+    jvm_spawning = {
+        1: (0, 50 * mib, 400 * mib),  # the runner
+        2: (1, 1800 * mib, 4000 * mib),  # the JVM
+        3: (2, 1800 * mib, 4000 * mib),  # its child before exec: the JVM's memory
+    }
+    assert measure.resident_once(jvm_spawning) == 1850 * mib
+    after_exec = {**jvm_spawning, 3: (2, 1 * mib, 6 * mib)}
+    assert measure.resident_once(after_exec) == 1851 * mib
+    # A worker that has diverged from the daemon it was forked from holds memory of its own.
+    workers = {1: (0, 60 * mib, 300 * mib), 2: (1, 90 * mib, 300 * mib), 3: (1, 60 * mib, 300 * mib)}
+    assert measure.resident_once(workers) == 150 * mib
+    # Equal sizes matter only between parent and child, not between siblings or unrelated processes.
+    siblings = {1: (0, 10 * mib, 20 * mib), 2: (1, 500 * mib, 900 * mib), 3: (1, 500 * mib, 900 * mib)}
+    assert measure.resident_once(siblings) == 1010 * mib
+
+
+def test_tree_rss_sees_a_child_process() -> None:
+    import psutil
+
+    holds_200_mib = "b = bytearray(200 * 2**20); import time; time.sleep(30)"
+    child = subprocess.Popen([sys.executable, "-c", holds_200_mib])
+    try:
+        me = psutil.Process()
+        for _ in range(100):  # until the child has touched its 200 MiB
+            if psutil.Process(child.pid).memory_info().rss > 200 * 2**20:
+                break
+            time.sleep(0.05)
+        own = me.memory_info().rss
+        assert measure.tree_rss(me) >= own + 200 * 2**20
+    finally:
+        child.kill()
+        child.wait()
