@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import inputs
+from benchmarks.jvm_cpu import EVENT_LOG_CONF, cpu_by_thread_kind, read_event_log, thread_cpu
 from imdb_elt.catalog import BY_FILE_NAME
 from imdb_elt.config import REPO_ROOT
 
@@ -189,16 +190,20 @@ class Profiler:
         from spark_jobs.session import build_session
 
         self.work = work
-        self.spark = build_session(master="local[2]", ui=False)
+        self.events = work / "events"
+        self.events.mkdir()
+        conf = {**EVENT_LOG_CONF, "spark.eventLog.dir": self.events.as_uri()}
+        self.spark = build_session(master="local[2]", ui=False, extra_conf=conf)
         self.spark.sparkContext.setLogLevel("WARN")
-        self._cpu = Progress(self.spark).cpu_seconds
+        self.cpu = Progress(self.spark).cpu_seconds
         self.jvm = self.spark.sparkContext._jvm
+        self.threads = Path(f"/proc/{self.jvm.java.lang.ProcessHandle.current().pid()}/task")
 
     def timed(self, name: str, rows: int, action: Callable[[], dict[str, float] | None]) -> Rung:
         """Run ``action`` (which may return its seconds per step) and time it."""
-        cpu0, t0 = self._cpu(), time.perf_counter()
+        cpu0, t0 = self.cpu(), time.perf_counter()
         steps = action() or {}
-        wall, cpu1 = time.perf_counter() - t0, self._cpu()
+        wall, cpu1 = time.perf_counter() - t0, self.cpu()
         cpu = None if cpu0 is None or cpu1 is None else round(cpu1 - cpu0, 2)
         rung = Rung(name, rows, round(wall, 2), cpu, steps)
         per_row = f", {rung.core_us_per_row:5.2f} core-µs/row" if rung.core_us_per_row else ""
@@ -276,6 +281,18 @@ def ladder(p: Profiler, raw_dir: Path, file_name: str, rows: int) -> list[Rung]:
     return rungs
 
 
+def print_counts(threads: dict[str, float], by_step: Counter[str]) -> None:
+    """The two complete counts of the recorded job (``benchmarks.jvm_cpu``)."""
+    total = sum(threads.values()) or 1
+    print(f"\nthe JVM's CPU by thread, recorded job: {total:,.1f} s")
+    for kind, seconds in threads.items():
+        print(f"  {seconds:8.1f} s  {seconds / total:6.1%}  {kind}")
+    total = sum(by_step.values()) or 1
+    print(f"\nexecutor CPU by file and step (Spark's event log): {total:,.1f} s")
+    for text, seconds in by_step.most_common():
+        print(f"  {seconds:8.1f} s  {seconds / total:6.1%}  {text}")
+
+
 def print_profile(profile: dict[str, Any], cpu_s: float | None) -> None:
     total = sum(profile["categories"].values()) or 1
     seconds = total * SAMPLE_PERIOD_MS / 1000
@@ -323,23 +340,38 @@ def main(argv: list[str] | None = None) -> int:
         total_rows = inputs.total_rows(rows, files)
         print(f"recording the job on {len(files)} file(s), {total_rows:,} rows ({raw_dir})", flush=True)
 
+        threads: dict[str, float] = {}
+        job_end_ms = 0.0
+
         def job() -> None:
+            nonlocal threads, job_end_ms
+            before, cpu0 = thread_cpu(p.threads), p.cpu()
             p.record(jfr_file, lambda: run(p.spark, str(raw_dir), str(work / "lake"), "profile", files, 1.0))
+            cpu1 = p.cpu()
+            total = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
+            threads = dict(cpu_by_thread_kind(before, thread_cpu(p.threads), total).most_common())
+            job_end_ms = time.time() * 1000
 
         whole_job = p.timed("the job (as in the bench's spark clean)", total_rows, job)
         shutil.rmtree(work / "lake", ignore_errors=True)
         rungs = ladder(p, raw_dir, args.ladder, rows[args.ladder]) if args.ladder else []
     finally:
         p.stop()
+    try:  # the event log is complete once the session has stopped
+        by_step = read_event_log(p.events, until_ms=job_end_ms)
+    finally:
         shutil.rmtree(work, ignore_errors=True)
 
     profile = read_recording(jfr_file)
+    print_counts(threads, by_step)
     print_profile(profile, whole_job.cpu_s)
     document = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sf": args.sf,
         "files": files,
         "job": whole_job.as_dict(),
+        "jvm_cpu_s_by_thread_kind": {k: round(v, 1) for k, v in threads.items()},
+        "executor_cpu_s_by_job_description": {k: round(v, 2) for k, v in by_step.most_common()},
         "sample_period_ms": SAMPLE_PERIOD_MS,
         "executor_samples_by_category": dict(profile["categories"].most_common()),
         "top_leaf_methods": dict(profile["leaves"].most_common(40)),

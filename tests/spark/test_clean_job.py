@@ -15,6 +15,7 @@ from pyspark.sql import SparkSession
 
 from imdb_elt.catalog import INPUTS, MOVIE_METADATA, TITLE_BASICS, TITLE_CREW, TITLE_RATINGS, RawInput
 from imdb_elt.config import SAMPLE_DIR
+from spark_jobs.clean_file import _File, job_description
 from spark_jobs.clean_imdb import DONE_MARKER, STATS_FILE, run
 from spark_jobs.errors import CleaningError, ThresholdExceeded
 from tests.spark.conftest import tsv_bytes, write_gz
@@ -87,6 +88,23 @@ def test_outputs_and_stats(cleaned: tuple[Path, Path, dict], spark: SparkSession
         assert s["rows_read"] == s["rows_written"] + s["rows_deduplicated"] + s["rows_quarantined"]
         assert (written, quarantined) == (s["rows_written"], s["rows_quarantined"])
         assert s["rows_read"] == len(raw_lines(raw / s["source_file"])) - 2  # header, final "\n"
+
+
+def test_each_step_names_its_spark_jobs(spark: SparkSession, tmp_path: Path) -> None:
+    """The Spark UI, EMR's history server and `make profile` list jobs as ``clean <file>: <step>``."""
+    write_gz(tmp_path, TITLE_RATINGS.file_name, tsv_bytes(TITLE_RATINGS, RATINGS_ROWS))
+    path = str(tmp_path / TITLE_RATINGS.file_name)
+    f = _File(spark, TITLE_RATINGS, path, str(tmp_path / "lake"), "S9", datetime.now(UTC), 1, None)
+    sc = spark.sparkContext
+    try:
+        f.write_pass()
+        assert sc.getLocalProperty("spark.job.description") == job_description(
+            TITLE_RATINGS.file_name, "pass 1"
+        ) == "clean title.ratings.tsv.gz: pass 1"
+        f.candidate_keys().unpersist()
+        assert sc.getLocalProperty("spark.job.description") == "clean title.ratings.tsv.gz: key check"
+    finally:
+        sc.setJobDescription(None)  # type: ignore[arg-type]  # this thread's later jobs: none
 
 
 def test_parquet_layout(cleaned: tuple[Path, Path, dict]) -> None:
