@@ -1,6 +1,6 @@
 """`make profile SF=0.1`: where the Spark cleaning job's time goes, measured rather than guessed.
 
-Two views, in one process that owns the JVM (so the Java Flight Recorder sees exactly the job):
+Three views, in one process that owns the JVM (so the Java Flight Recorder sees exactly the job):
 
 1. **A flight recording of the job** on the generated TSVs (the bench's ``spark clean``): the Java
    stacks of the executor threads are sampled every 20 ms; each sample goes to one category, that
@@ -9,7 +9,10 @@ Two views, in one process that owns the JVM (so the Java Flight Recorder sees ex
    ranked. JFR samples threads in Java code only, and only those whose stack it can walk: time
    in native code (zlib's inflate, zstd-jni) is missing, and at SF=0.1 the samples covered about
    a sixth of the JVM's CPU seconds. Read the shares as relative; the ladder measures from outside.
-2. **A cost ladder** on one file (default ``title.principals``, the job's long pole), one file at
+2. **Complete counts of the job's CPU** (``benchmarks.jvm_cpu``): per JVM thread kind (executor
+   tasks, JIT compilers, collector, driver) from /proc, and the executor CPU per file and step
+   from Spark's event log, which the session writes for the profile only.
+3. **A cost ladder** on one file (default ``title.principals``, the job's long pole), one file at
    a time, each rung with its wall time and the JVM's CPU seconds: decompress and split lines →
    a naive parse-and-write (split, type, Parquet; no validation) → the job's first pass
    (validate every field, write the good rows) → the whole job on the file, with its steps.
