@@ -1,30 +1,18 @@
-"""Where a Spark JVM's CPU seconds go, counted rather than sampled (for `make profile`).
+"""A Spark JVM's CPU seconds per thread kind, counted from /proc (for `make profile`).
 
-Two complete counts, which the flight recording's samples (a sixth of the CPU at SF=0.1) are not:
-
-* **per thread kind**, from ``/proc/<pid>/task``: the executor threads doing the job's work, the
-  JIT compilers, the collector, and the driver's threads (planning and code generation, called
-  from Python through py4j). The JIT's share is invisible from inside the job.
-* **per job description**, from Spark's event log: each task's executor CPU time, charged to the
-  description of its job. The cleaning job describes each job as ``clean <file>: <step>``
-  (``spark_jobs.clean_file.job_description``), so this is the executor CPU per file and step.
+A complete count, which the flight recording's samples (a sixth of the CPU at SF=0.1) are not:
+the executor threads doing the job's work, the JIT compilers, the collector, and the driver's
+threads (planning and code generation, called from Python through py4j). The JIT's share is
+invisible from inside the job. (Per file and step: ``imdb_elt.spark_events``.)
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
-#: The event log settings of a profiled session: one plain JSON-lines file per application.
-EVENT_LOG_CONF = {
-    "spark.eventLog.enabled": "true",
-    "spark.eventLog.compress": "false",
-    "spark.eventLog.rolling.enabled": "false",
-}
-NO_DESCRIPTION = "(no job description)"
 ENDED = "threads that ended (one driver thread per file: planning, code generation)"
 
 
@@ -78,36 +66,3 @@ def cpu_by_thread_kind(
     if total_s is not None:
         spent[ENDED] = max(0.0, total_s - sum(spent.values()))
     return spent
-
-
-def executor_cpu_by_description(lines: Iterable[str], until_ms: float | None = None) -> Counter[str]:
-    """Executor CPU seconds per job description, from an event log's JSON lines.
-
-    ``until_ms``: only jobs submitted up to then (epoch milliseconds), to leave out what the same
-    application ran afterwards.
-    """
-    description: dict[int, str] = {}
-    spent: Counter[str] = Counter()
-    for line in lines:
-        event = json.loads(line)
-        kind = event.get("Event")
-        if kind == "SparkListenerJobStart":
-            if until_ms is not None and event.get("Submission Time", 0) > until_ms:
-                continue
-            text = (event.get("Properties") or {}).get("spark.job.description") or NO_DESCRIPTION
-            for stage in event.get("Stage IDs", []):
-                description[stage] = text
-        elif kind == "SparkListenerTaskEnd" and event.get("Stage ID") in description:
-            metrics = event.get("Task Metrics") or {}
-            nanos = metrics.get("Executor CPU Time", 0) + metrics.get("Executor Deserialize CPU Time", 0)
-            spent[description[event["Stage ID"]]] += nanos / 1e9
-    return spent
-
-
-def read_event_log(folder: Path, until_ms: float | None = None) -> Counter[str]:
-    """``executor_cpu_by_description`` of the one application logged in ``folder``."""
-    logs = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
-    if len(logs) != 1:
-        raise SystemExit(f"jvm_cpu: expected one event log in {folder}, found {[p.name for p in logs]}")
-    with logs[0].open() as lines:
-        return executor_cpu_by_description(lines, until_ms)

@@ -9,9 +9,10 @@ Three views, in one process that owns the JVM (so the Java Flight Recorder sees 
    ranked. JFR samples threads in Java code only, and only those whose stack it can walk: time
    in native code (zlib's inflate, zstd-jni) is missing, and at SF=0.1 the samples covered about
    a sixth of the JVM's CPU seconds. Read the shares as relative; the ladder measures from outside.
-2. **Complete counts of the job's CPU** (``benchmarks.jvm_cpu``): per JVM thread kind (executor
-   tasks, JIT compilers, collector, driver) from /proc, and the executor CPU per file and step
-   from Spark's event log, which the session writes for the profile only.
+2. **Complete counts of the job's CPU**: per JVM thread kind (executor
+   tasks, JIT compilers, collector, driver) from /proc (``benchmarks.jvm_cpu``), and the executor
+   CPU per file and step from Spark's event log (``imdb_elt.spark_events``), which the session
+   writes for the profile only.
 3. **A cost ladder** on one file (default ``title.principals``, the job's long pole), one file at
    a time, each rung with its wall time and the JVM's CPU seconds: decompress and split lines →
    a naive parse-and-write (split, type, Parquet; no validation) → the job's first pass
@@ -43,7 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import inputs
-from benchmarks.jvm_cpu import EVENT_LOG_CONF, cpu_by_thread_kind, read_event_log, thread_cpu
+from benchmarks.jvm_cpu import cpu_by_thread_kind, thread_cpu
+from imdb_elt import spark_events
 from imdb_elt.catalog import BY_FILE_NAME
 from imdb_elt.config import REPO_ROOT
 
@@ -195,7 +197,7 @@ class Profiler:
         self.work = work
         self.events = work / "events"
         self.events.mkdir()
-        conf = {**EVENT_LOG_CONF, "spark.eventLog.dir": self.events.as_uri()}
+        conf = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": self.events.as_uri()}
         self.spark = build_session(master="local[2]", ui=False, extra_conf=conf)
         self.spark.sparkContext.setLogLevel("WARN")
         self.cpu = Progress(self.spark).cpu_seconds
@@ -285,7 +287,7 @@ def ladder(p: Profiler, raw_dir: Path, file_name: str, rows: int) -> list[Rung]:
 
 
 def print_counts(threads: dict[str, float], by_step: Counter[str]) -> None:
-    """The two complete counts of the recorded job (``benchmarks.jvm_cpu``)."""
+    """The two complete counts of the recorded job: by JVM thread, by file and step."""
     total = sum(threads.values()) or 1
     print(f"\nthe JVM's CPU by thread, recorded job: {total:,.1f} s")
     for kind, seconds in threads.items():
@@ -361,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         p.stop()
     try:  # the event log is complete once the session has stopped
-        by_step = read_event_log(p.events, until_ms=job_end_ms)
+        (log,) = spark_events.applications(p.events)
+        by_step = spark_events.executor_cpu_by_description(spark_events.events(log), until_ms=job_end_ms)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,31 @@ def latest_placement(event_dir: Path) -> dict[str, Any] | None:
     if not apps:
         return None
     return {**placement(apps[-1]), "event_log": str(apps[-1])}
+
+
+NO_DESCRIPTION = "(no job description)"
+
+
+def executor_cpu_by_description(
+    log_events: Iterable[dict[str, Any]], until_ms: float | None = None
+) -> Counter[str]:
+    """Executor CPU seconds per job description (the cleaning job's ``clean <file>: <step>``).
+
+    ``until_ms``: only jobs submitted up to then (epoch milliseconds), to leave out what the same
+    application ran afterwards.
+    """
+    description: dict[int, str] = {}
+    spent: Counter[str] = Counter()
+    for event in log_events:
+        kind = event.get("Event")
+        if kind == "SparkListenerJobStart":
+            if until_ms is not None and event.get("Submission Time", 0) > until_ms:
+                continue
+            text = (event.get("Properties") or {}).get("spark.job.description") or NO_DESCRIPTION
+            for stage in event.get("Stage IDs") or []:
+                description[stage] = text
+        elif kind == "SparkListenerTaskEnd" and event.get("Stage ID") in description:
+            metrics = event.get("Task Metrics") or {}
+            nanos = metrics.get("Executor CPU Time", 0) + metrics.get("Executor Deserialize CPU Time", 0)
+            spent[description[event["Stage ID"]]] += nanos / 1e9
+    return spent

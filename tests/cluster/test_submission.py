@@ -133,6 +133,36 @@ def _task(stage: int, executor: str, failed: bool = False, seconds: float = 1.0)
                           "Launch Time": 1_000_000, "Finish Time": 1_000_000 + int(seconds * 1000)}}
 
 
+def _job(stages: list[int], submitted: int, description: str | None) -> dict:
+    properties = {"spark.jobGroup.id": "clean title.principals.tsv.gz"}
+    if description is not None:
+        properties["spark.job.description"] = description
+    return {"Event": "SparkListenerJobStart", "Submission Time": submitted, "Stage IDs": stages,
+            "Properties": properties}
+
+
+def _cpu(stage: int, cpu_ns: int, deserialize_ns: int = 0) -> dict:
+    metrics = {"Executor Deserialize CPU Time": deserialize_ns, "Executor CPU Time": cpu_ns}
+    return {"Event": "SparkListenerTaskEnd", "Stage ID": stage, "Task Metrics": metrics}
+
+
+def test_executor_cpu_is_charged_to_its_job_description(tmp_path: Path) -> None:
+    """`make profile`'s executor CPU per file and step (jobs described ``clean <file>: <step>``)."""
+    pass_1, key_check = "clean title.principals.tsv.gz: pass 1", "clean title.principals.tsv.gz: key check"
+    app = _event_log(tmp_path, [
+        {"Event": "SparkListenerLogStart", "Spark Version": "4.0.2"},
+        _job([0, 1], 1000, pass_1), _cpu(0, 4_000_000_000, 25_000_000), _cpu(1, 1_000_000_000),
+        _cpu(1, 500_000_000),
+        _job([2], 2000, key_check), _cpu(2, 2_000_000_000),
+        _job([3], 2500, None), _cpu(3, 100_000_000),
+        _job([4], 9000, pass_1), _cpu(4, 7_000_000_000),  # after the profiled job
+    ])  # fmt: skip
+    spent = spark_events.executor_cpu_by_description(spark_events.events(app))
+    assert spent == pytest.approx({pass_1: 12.525, key_check: 2.0, spark_events.NO_DESCRIPTION: 0.1})
+    until = spark_events.executor_cpu_by_description(spark_events.events(app), until_ms=5000)
+    assert until[pass_1] == pytest.approx(5.525)
+
+
 def test_where_spark_ran_is_read_from_the_event_log(tmp_path: Path) -> None:
     events = [
         {"Event": "SparkListenerApplicationStart", "App ID": "app-1"},
