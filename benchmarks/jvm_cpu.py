@@ -8,10 +8,11 @@ invisible from inside the job. (Per file and step: ``imdb_elt.spark_events``.)
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
+
+from spark_jobs.progress import stat_cpu_seconds
 
 ENDED = "threads that ended (one driver thread per file: planning, code generation)"
 
@@ -32,7 +33,6 @@ def thread_kind(comm: str) -> str:
 
 def thread_cpu(task_dir: Path) -> dict[int, tuple[str, float]]:
     """Thread id → (name, CPU seconds so far) of every live thread under ``/proc/<pid>/task``."""
-    ticks = os.sysconf("SC_CLK_TCK")
     threads: dict[int, tuple[str, float]] = {}
     for task in task_dir.iterdir():
         try:
@@ -40,10 +40,7 @@ def thread_cpu(task_dir: Path) -> dict[int, tuple[str, float]]:
             stat = (task / "stat").read_text()
         except OSError:  # the thread ended while being read
             continue
-        # Fields after the name, which may hold spaces and parentheses: state is field 3, then
-        # utime and stime are fields 14 and 15.
-        fields = stat[stat.rindex(")") + 2 :].split()
-        threads[int(task.name)] = (comm, (int(fields[11]) + int(fields[12])) / ticks)
+        threads[int(task.name)] = (comm, stat_cpu_seconds(stat))
     return threads
 
 

@@ -26,6 +26,16 @@ log = logging.getLogger("spark_jobs.clean_imdb")
 INTERVAL_SECONDS = 15.0
 
 
+def stat_cpu_seconds(stat: str) -> float:
+    """User + system CPU seconds of a /proc ``stat`` line (a process's or one of its threads').
+
+    The name field may hold spaces and parentheses: the fields are counted after its last ")";
+    utime and stime are fields 14 and 15 of the line.
+    """
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class _Running:
     path: str
@@ -116,8 +126,7 @@ class Progress:
             return None
         try:
             with open(f"/proc/{self._pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                return stat_cpu_seconds(stat.read())
         except (OSError, IndexError, ValueError):
             return None
 
