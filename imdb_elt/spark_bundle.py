@@ -1,17 +1,21 @@
 """The Spark job's code bundle: what `make package` builds and `make deploy-code` uploads.
 
-A bundle is three files in a folder named by its version:
+A bundle is a folder named by its version:
 
-    clean_imdb.py    the entry point spark-submit runs (spark_jobs/clean_imdb.py, byte for byte)
-    spark_jobs.zip   every first-party module the entry imports, found by walking its imports
-                     (``--py-files``); nothing else: no tests, no sample generator (devtools/)
-    SHA256SUMS       both files' SHA-256 (``sha256sum -c SHA256SUMS`` checks a download)
+    clean_imdb.py       the entry point spark-submit runs (spark_jobs/clean_imdb.py, byte for byte)
+    spark_jobs.zip      every first-party module the entry imports, found by walking its imports
+                        (``--py-files``); nothing else: no tests, no sample generator (devtools/)
+    TsvLineCheck.java   the compiled line check's source (spark_jobs/jvm; spark_jobs/line_check.py)
+    imdb-elt-line-check.jar   its classes (``--jars``), compiled by `make package`
+    SHA256SUMS          the SHA-256 of the entry, the zip and the Java source
 
 The version is the first 16 hex digits of the SHA-256 of SHA256SUMS: the same code gives the same
 version and the same bytes on any machine (zip entries sorted, fixed timestamps and modes, stored
 uncompressed so that no zlib build can change a byte). The Airflow DAG builds the same bundle in
 memory from the code it runs, submits that version, and refuses to start the Spark step when
-IMDB_SPARK_CODE_URI/<version>/ is missing or holds other bytes.
+IMDB_SPARK_CODE_URI/<version>/ is missing or holds other bytes. The jar is the one file outside
+SHA256SUMS: it is built from the listed source by the JDK's compiler, which the DAG's workers do
+not have, so the DAG checks that it is there, and `make package` always compiles it afresh.
 
     python -m imdb_elt.spark_bundle package [--out dist]   # make package
     python -m imdb_elt.spark_bundle deploy [--out dist]    # make deploy-code (boto3)
@@ -40,6 +44,9 @@ FIRST_PARTY = ("imdb_elt", "spark_jobs")
 ENTRY_NAME = "clean_imdb.py"
 ARCHIVE_NAME = "spark_jobs.zip"
 SUMS_NAME = "SHA256SUMS"
+#: The compiled line check: its sources' folder inside spark_jobs, and the jar's name.
+JAVA_DIR = "jvm"
+JAR_NAME = "imdb-elt-line-check.jar"
 DEFAULT_OUT = REPO_ROOT / "dist"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 
@@ -165,10 +172,19 @@ class Bundle:
     entry: bytes
     archive: bytes
     modules: tuple[str, ...]
+    #: The line check's Java sources (file name → bytes), and the jar compiled from them: None in
+    #: a bundle built from the code alone (the DAG's), which only names the version.
+    java: tuple[tuple[str, bytes], ...] = ()
+    jar: bytes | None = None
+
+    @property
+    def listed(self) -> dict[str, bytes]:
+        """The files SHA256SUMS lists, in order: everything but the jar."""
+        return {ENTRY_NAME: self.entry, ARCHIVE_NAME: self.archive, **dict(self.java)}
 
     @property
     def sums(self) -> bytes:
-        return (f"{_sha256(self.entry)}  {ENTRY_NAME}\n{_sha256(self.archive)}  {ARCHIVE_NAME}\n").encode()
+        return "".join(f"{_sha256(data)}  {name}\n" for name, data in self.listed.items()).encode()
 
     @property
     def version(self) -> str:
@@ -177,11 +193,35 @@ class Bundle:
     @property
     def files(self) -> dict[str, bytes]:
         """Name → bytes, in upload order: SHA256SUMS last, so its presence means complete."""
-        return {ENTRY_NAME: self.entry, ARCHIVE_NAME: self.archive, SUMS_NAME: self.sums}
+        jar = {} if self.jar is None else {JAR_NAME: self.jar}
+        return {**self.listed, **jar, SUMS_NAME: self.sums}
 
 
-def build_bundle(entry_module: str = ENTRY_MODULE, roots: dict[str, Path] | None = None) -> Bundle:
-    """The bundle of the code installed here (cheap: a few dozen small files read)."""
+def java_sources(roots: dict[str, Path]) -> tuple[tuple[str, bytes], ...]:
+    sources = sorted((roots["spark_jobs"] / JAVA_DIR).rglob("*.java"))
+    names = [path.name for path in sources]
+    if len(set(names)) != len(names):  # the bundle folder is flat
+        raise BundleError(f"two Java sources share a file name: {names}")
+    return tuple((path.name, path.read_bytes()) for path in sources)
+
+
+def compile_jar(roots: dict[str, Path]) -> bytes:
+    """The line check's jar, compiled afresh from ``roots``' sources (needs the JDK)."""
+    import tempfile
+
+    from imdb_elt.line_check_jar import build
+
+    with tempfile.TemporaryDirectory(prefix="imdb-elt-bundle-") as tmp:
+        jar = Path(tmp) / JAR_NAME
+        build(jar, sorted((roots["spark_jobs"] / JAVA_DIR).rglob("*.java")))
+        return jar.read_bytes()
+
+
+def build_bundle(
+    entry_module: str = ENTRY_MODULE, roots: dict[str, Path] | None = None, with_jar: bool = False
+) -> Bundle:
+    """The bundle of the code installed here (cheap: a few dozen small files read); ``with_jar``
+    compiles the line check too (`make package`: a second or two of javac)."""
     roots = roots or package_roots()
     entry_path = module_path(entry_module, roots)
     assert entry_path is not None
@@ -191,10 +231,18 @@ def build_bundle(entry_module: str = ENTRY_MODULE, roots: dict[str, Path] | None
         path = module_path(module, roots)
         assert path is not None
         entries[_archive_name(module, path)] = path.read_bytes()
-    return Bundle(entry=entry_path.read_bytes(), archive=deterministic_zip(entries), modules=tuple(modules))
+    return Bundle(
+        entry=entry_path.read_bytes(),
+        archive=deterministic_zip(entries),
+        modules=tuple(modules),
+        java=java_sources(roots),
+        jar=compile_jar(roots) if with_jar else None,
+    )
 
 
 def write_bundle(bundle: Bundle, out_dir: Path = DEFAULT_OUT) -> Path:
+    if bundle.jar is None:
+        raise BundleError("a bundle is packaged with its compiled line check: build it with with_jar=True")
     folder = Path(out_dir) / "spark" / bundle.version
     folder.mkdir(parents=True, exist_ok=True)
     for name, data in bundle.files.items():
@@ -203,13 +251,14 @@ def write_bundle(bundle: Bundle, out_dir: Path = DEFAULT_OUT) -> Path:
 
 
 def read_packaged(bundle: Bundle, out_dir: Path = DEFAULT_OUT) -> Bundle:
-    """The packaged copy of ``bundle`` in ``out_dir``; refuses a missing or different one."""
+    """The packaged copy of ``bundle`` in ``out_dir``, jar included; refuses a missing or different one."""
     folder = Path(out_dir) / "spark" / bundle.version
-    if not all((folder / name).is_file() for name in bundle.files):
+    if not all((folder / name).is_file() for name in [*bundle.listed, JAR_NAME, SUMS_NAME]):
         raise BundleError(f"no packaged bundle {bundle.version} in {folder}: run `make package` first")
     entry, archive = ((folder / name).read_bytes() for name in (ENTRY_NAME, ARCHIVE_NAME))
-    packaged = Bundle(entry, archive, bundle.modules)
-    if packaged.files != bundle.files or (folder / SUMS_NAME).read_bytes() != bundle.sums:
+    java = tuple((name, (folder / name).read_bytes()) for name, _ in bundle.java)
+    packaged = Bundle(entry, archive, bundle.modules, java, (folder / JAR_NAME).read_bytes())
+    if packaged.listed != bundle.listed or (folder / SUMS_NAME).read_bytes() != bundle.sums:
         raise BundleError(f"{folder} differs from the code here: run `make package` again")
     return packaged
 
@@ -245,7 +294,7 @@ def deployed_problems(bundle: Bundle, code_uri: str, s3: Any) -> list[str]:
     if remote_sums != bundle.sums:
         return [f"{folder}/{SUMS_NAME} lists other files than this code's bundle"]
     problems = []
-    for name in (ENTRY_NAME, ARCHIVE_NAME):
+    for name in [*bundle.listed, JAR_NAME]:
         try:
             head = s3.head_object(Bucket=bucket, Key=f"{prefix}/{name}", ChecksumMode="ENABLED")
         except Exception as exc:
@@ -253,13 +302,16 @@ def deployed_problems(bundle: Bundle, code_uri: str, s3: Any) -> list[str]:
                 problems.append(f"{folder}/{name} is missing")
                 continue
             raise
+        if name == JAR_NAME:  # built from the listed source: present is all the DAG can check
+            continue
         if head.get("ChecksumSHA256") != _b64_sha256(bundle.files[name]):
             problems.append(f"{folder}/{name} is not the bundle's file (SHA-256 differs or was not recorded)")
     return problems
 
 
-def verify_deployed(bundle: Bundle, code_uri: str, s3: Any) -> tuple[str, str]:
-    """(entry point, --py-files archive) of this exact bundle on S3, or BundleError saying what to run."""
+def verify_deployed(bundle: Bundle, code_uri: str, s3: Any) -> tuple[str, str, str]:
+    """(entry point, --py-files archive, --jars jar) of this exact bundle on S3, or BundleError
+    saying what to run."""
     problems = deployed_problems(bundle, code_uri, s3)
     if problems:
         raise BundleError(
@@ -268,7 +320,7 @@ def verify_deployed(bundle: Bundle, code_uri: str, s3: Any) -> tuple[str, str]:
             "commit as the DAG, then clear this task."
         )
     folder = version_uri(code_uri, bundle.version)
-    return f"{folder}/{ENTRY_NAME}", f"{folder}/{ARCHIVE_NAME}"
+    return f"{folder}/{ENTRY_NAME}", f"{folder}/{ARCHIVE_NAME}", f"{folder}/{JAR_NAME}"
 
 
 def upload(bundle: Bundle, code_uri: str, s3: Any) -> tuple[str, bool]:
@@ -278,6 +330,8 @@ def upload(bundle: Bundle, code_uri: str, s3: Any) -> tuple[str, bool]:
     An exact copy already there is left alone; a damaged one is repaired.
     """
     folder = version_uri(code_uri, bundle.version)
+    if bundle.jar is None:
+        raise BundleError("upload the packaged bundle (read_packaged): it holds the compiled line check")
     if not deployed_problems(bundle, code_uri, s3):
         return folder, False
     bucket, prefix = storage.split_s3(folder)
@@ -295,13 +349,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["package", "deploy"])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where bundles are built (dist/)")
     args = parser.parse_args(argv)
-    bundle = build_bundle()
     try:
         if args.command == "package":
+            bundle = build_bundle(with_jar=True)
             folder = write_bundle(bundle, args.out)
             print(f"Spark bundle {bundle.version}: {len(bundle.modules)} modules, "
-                  f"{ARCHIVE_NAME} {len(bundle.archive):,} bytes -> {folder}/")
+                  f"{ARCHIVE_NAME} {len(bundle.archive):,} bytes, {JAR_NAME} {len(bundle.jar or b''):,} "
+                  f"bytes -> {folder}/")
             return 0
+        bundle = build_bundle()
         code_uri = load().spark_code_uri
         if not code_uri:
             raise BundleError("IMDB_SPARK_CODE_URI is not set: the s3:// folder that holds the Spark code")

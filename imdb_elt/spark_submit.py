@@ -1,7 +1,8 @@
 """How the cleaning job is submitted: one definition for a standalone cluster, EMR and EMR Serverless.
 
 ``job_submission`` is the one place that says what a submitted run gets: the ``--conf`` options,
-the ``--py-files`` archive, the entry point and the job's arguments. The EMR step
+the ``--jars`` jar (the compiled line check), the ``--py-files`` archive, the entry point and the
+job's arguments. The EMR step
 (``spark-submit --deploy-mode cluster ...``), the EMR Serverless job driver and the standalone
 cluster run here (``spark-submit --master spark://... --deploy-mode client ...``) each add only
 where and how to deploy (tests/test_spark_submit.py checks that they cannot drift).
@@ -60,22 +61,25 @@ class JobSubmission:
     py_files: str
     entry: str
     arguments: tuple[str, ...]
+    jars: str
 
     def conf_arguments(self) -> list[str]:
         return [arg for key, value in self.conf.items() for arg in ("--conf", f"{key}={value}")]
 
     def submit_parameters(self) -> list[str]:
         """The options (EMR Serverless's ``sparkSubmitParameters``)."""
-        return [*self.conf_arguments(), "--py-files", self.py_files]
+        return [*self.conf_arguments(), "--jars", self.jars, "--py-files", self.py_files]
 
     def spark_submit_arguments(self) -> list[str]:
         """What follows ``spark-submit`` and its deploy options."""
         return [*self.submit_parameters(), self.entry, *self.arguments]
 
 
-def job_submission(settings: Settings, plan: dict[str, Any], entry: str, py_files: str) -> JobSubmission:
+def job_submission(
+    settings: Settings, plan: dict[str, Any], entry: str, py_files: str, jars: str
+) -> JobSubmission:
     """The one definition of a submitted run (EMR step, EMR Serverless job, standalone cluster)."""
-    return JobSubmission(dict(JOB_SPARK_CONF), py_files, entry, tuple(job_arguments(settings, plan)))
+    return JobSubmission(dict(JOB_SPARK_CONF), py_files, entry, tuple(job_arguments(settings, plan)), jars)
 
 
 # ---- the standalone cluster ---------------------------------------------------------------------------
@@ -139,9 +143,10 @@ def standalone_options(settings: Settings, master_url: str, python: Path, event_
 def standalone_command(settings: Settings, plan: dict[str, Any], master_url: str, code: Path, python: Path,
                        event_dir: Path, local_cluster: bool) -> list[str]:
     """``spark-submit`` of the packaged bundle in ``code`` to a standalone master."""
-    from imdb_elt.spark_bundle import ARCHIVE_NAME, ENTRY_NAME
+    from imdb_elt.spark_bundle import ARCHIVE_NAME, ENTRY_NAME, JAR_NAME
 
-    job = job_submission(settings, plan, str(code / ENTRY_NAME), str(code / ARCHIVE_NAME))
+    entry, py_files, jars = (str(code / name) for name in (ENTRY_NAME, ARCHIVE_NAME, JAR_NAME))
+    job = job_submission(settings, plan, entry, py_files, jars)
     return [str(spark_submit_path()),
             *standalone_options(settings, master_url, python, event_dir, local_cluster,
                                 java_options(settings, plan)),

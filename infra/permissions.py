@@ -204,7 +204,7 @@ def airflow(
         iam.PolicyStatement(
             sid="ReleaseLease", actions=["s3:DeleteObject"], resources=[_objects(b.lake, STATE)]
         ),
-        # aws_spark.code_locations -> spark_bundle.verify_deployed: SHA256SUMS and both checksums.
+        # aws_spark.code_locations -> spark_bundle.verify_deployed: SHA256SUMS, the checksums, the jar.
         iam.PolicyStatement(
             sid="CheckCode", actions=["s3:GetObject"], resources=[_objects(b.code, CODE_PREFIX)]
         ),

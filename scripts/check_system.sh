@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Finds or installs what the project needs outside Python: Java 17/21 for Spark,
-# PostgreSQL 15 server binaries for the real-server tests, Chromium for the browser tests, Node.js
-# for the AWS CDK's jsii runtime (make synth, tests/infra).
+# Finds or installs what the project needs outside Python: Java 17/21 for Spark and a JDK's javac
+# for the compiled line check, PostgreSQL 15 server binaries for the real-server tests, Chromium
+# for the browser tests, Node.js for the AWS CDK's jsii runtime (make synth, tests/infra).
 # Quiet when everything is present, so a second `make` run costs nothing.
 set -euo pipefail
 
@@ -20,6 +20,8 @@ for candidate in "${JAVA_HOME:-}/bin/java" "$(command -v java || true)"; do
   fi
 done
 $java_ok || need_apt+=(openjdk-17-jre-headless)
+# The compiled line check (spark_jobs/line_check.py) is built with the JDK's compiler.
+{ [[ -x "${JAVA_HOME:-}/bin/javac" ]] || command -v javac >/dev/null; } || need_apt+=(openjdk-17-jdk-headless)
 
 pg_ok=false
 if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then pg_ok=true; fi
@@ -40,7 +42,7 @@ if (( ${#need_apt[@]} )); then
   echo "installing missing system packages: ${need_apt[*]}"
   if [[ "$(id -u)" != "0" ]] || ! command -v apt-get >/dev/null; then
     echo "ERROR: missing ${need_apt[*]}; install them (Debian: apt-get install ${need_apt[*]})" >&2
-    echo "       Spark needs Java 17 or 21; the PostgreSQL tests need initdb/pg_ctl." >&2
+    echo "       Spark needs Java 17 or 21 (and its javac, for the line check); the PostgreSQL tests need initdb/pg_ctl." >&2
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive

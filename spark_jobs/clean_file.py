@@ -36,7 +36,7 @@ from pyspark.sql import functions as F
 
 from imdb_elt import layout
 from imdb_elt.catalog import RawInput
-from spark_jobs import io
+from spark_jobs import io, line_check
 from spark_jobs import rules as R
 from spark_jobs.errors import CleaningError, ThresholdExceeded, root_cause
 from spark_jobs.header import check_header
@@ -154,6 +154,7 @@ class _File:
         #: Wall seconds per step (the text before any ":" or "("), for the stats and profiles.
         self.step_seconds: dict[str, float] = {}
         self._step: tuple[str, float] | None = None
+        self.clean_line = line_check.clean_line(spark, raw, staging)
 
     def step(self, text: str) -> None:
         self.end_step()
@@ -197,7 +198,7 @@ class _File:
         observation. tests/spark/test_clean_job.py checks the plan.
         """
         data = self.data_lines(lines, self.files)
-        annotated = parse(data, self.raw, self.staging).observe(
+        annotated = parse(data, self.raw, self.staging, self.clean_line).observe(
             counts, F.count_if(~F.col("ok")).alias("refused")
         )
         return to_output(annotated.filter(F.col("ok")), self.raw, self.snapshot_id, self.loaded_at)
@@ -248,7 +249,7 @@ class _File:
         raw = self.raw
         lines = self.data_lines()
         validity = ["ok"] if refused else []  # only then is the validity of every line worth computing
-        probe = parse(lines, raw, self.staging).select(
+        probe = parse(lines, raw, self.staging, self.clean_line).select(
             "line_number", "value", *validity, key_hash(raw).alias("_h")
         )
         flags = candidates.select("_h", F.lit(True).alias("_candidate"))
@@ -258,7 +259,7 @@ class _File:
         if refused:
             matters = matters | ~F.col("ok")
         chosen = probe.join(flags, "_h", "left").filter(matters).select("line_number", "value")
-        subset = parse(chosen, raw, self.staging).persist(StorageLevel.MEMORY_AND_DISK)
+        subset = parse(chosen, raw, self.staging, self.clean_line).persist(StorageLevel.MEMORY_AND_DISK)
         try:
             marked = mark_duplicates(subset, raw)
             if unterminated is not None:

@@ -82,6 +82,15 @@ def _java() -> Path | None:
     return Path(found).resolve() if found else None
 
 
+#: The compiled line check (``spark_jobs.line_check``), built by ``make setup`` beside the archive.
+LINE_CHECK_JAR_NAME = "imdb-elt-line-check.jar"
+
+
+def line_check_jar() -> Path:
+    """Where ``make setup`` puts the line check's jar: inside the environment, as the archive."""
+    return archive_folder() / LINE_CHECK_JAR_NAME
+
+
 #: File names of the archives in their folder: ``<prefix><key>.jsa``.
 ARCHIVE_PREFIX = "spark-classes-"
 
@@ -195,7 +204,10 @@ def build_session(
     if driver_memory:
         builder = builder.config("spark.driver.memory", driver_memory)
     java_options = (extra_conf or {}).get("spark.driver.extraJavaOptions", "")
+    jars: dict[str, str] = {}
     if SparkContext._gateway is None and not os.environ.get("SPARK_ENV_LOADED"):  # we start the JVM
+        if (jar := line_check_jar()).exists():  # under spark-submit: its --jars
+            jars["spark.jars"] = str(jar)
         quick = QUICK_START_JAVA_OPTIONS if quick_start else ""
         java_options = " ".join(f"{java_options} {quick} {_class_sharing_options()}".split())
         # The JVM inherits this process's environment. For native allocations (zstd, gzip) from
@@ -221,6 +233,7 @@ def build_session(
         # Concurrent files from Python threads share the cores fairly instead of queueing.
         "spark.scheduler.mode": "FAIR",
         "spark.scheduler.allocation.file": fair_pools_file(),
+        **jars,
         **(extra_conf or {}),
     }
     if java_options:

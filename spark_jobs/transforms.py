@@ -13,13 +13,14 @@ integer pattern). ``reason`` and ``detail`` are looked up from the index only fo
 the write of the good rows never builds them.
 
 Only native Spark expressions are used (no Python UDF): the JVM never waits on Python, and
-executors need none of this code (on EMR only the driver runs it).
+executors need none of this code (on EMR only the driver runs it). The one shortcut in Java
+(``clean_line``, from ``spark_jobs.line_check``) is compiled and travels as a jar.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from pyspark.sql import Column, DataFrame, Window
@@ -34,6 +35,8 @@ from spark_jobs.rules import ColumnRule, anchored, column_rules
 #: Internal disposition of a dropped byte-identical line (counted, not quarantined).
 DEDUPLICATED = "deduplicated"
 ANNOTATION_COLUMNS = ("line_number", "value", "ok", "reason", "detail")
+#: The typed values of a row → true when the row certainly passes every check (``annotate``).
+CleanLine = Callable[[dict[str, Column]], Column]
 
 
 def number_lines(text: DataFrame) -> DataFrame:
@@ -170,7 +173,7 @@ def _field_checks(
 #: A list's JSON text is at most this many times its raw text, plus this (an element of n bytes
 #: becomes at most 2n + 3: quotes, a comma, an escape per character): below, it cannot be too
 #: long, and the check never builds the array's JSON.
-_JSON_GROWTH, _JSON_EXTRA = 5, 4
+JSON_GROWTH, JSON_EXTRA = 5, 4
 
 
 def _too_long(
@@ -197,7 +200,7 @@ def _too_long(
         checks.append((R.TOO_LONG, refused, over(longest, element, "has an element of")))
     if (array := limits.array) is not None:
         json_size = F.octet_length(F.to_json(typed))
-        refused = (size * _JSON_GROWTH + _JSON_EXTRA > F.lit(array)) & (json_size > F.lit(array))
+        refused = (size * JSON_GROWTH + JSON_EXTRA > F.lit(array)) & (json_size > F.lit(array))
         checks.append((R.TOO_LONG, refused, over(json_size, array, "is, as JSON text,")))
     return checks
 
@@ -247,6 +250,12 @@ def _missing_title(raw: RawInput) -> list[tuple[str, Column, Column]]:
         missing = missing & F.coalesce(field == F.lit(""), F.lit(True))
     names = " and ".join(raw.title_columns)
     return [(R.MISSING_TITLE, missing, F.lit(f"no title: {names} null or empty"))]
+
+
+def missing_title(raw: RawInput) -> Column | None:
+    """True for a title row that names no title (None: the input has no title columns)."""
+    checks = _missing_title(raw)
+    return checks[0][1] if checks else None
 
 
 def _line_checks(
@@ -328,14 +337,17 @@ def annotate(
     structural: Sequence[tuple[str, Column, Column]],
     extra_details: dict[str, Column] | None = None,
     staging: str = "copy",
+    clean_line: CleanLine | None = None,
 ) -> DataFrame:
     """Apply every check in reason order; the first failing one names the row's reason.
 
     ``fielded`` has ``line_number``, ``value`` and one raw string column ``_f_<name>`` per
     catalogue column (null = null). ``structural`` holds the checks about the whole line that
     come before any field check (invalid_utf8, control_character, field_count); missing_title
-    comes after the field checks. ``staging``: the Redshift path whose byte limits apply. The
-    index of the first failing check is computed once;
+    comes after the field checks. ``staging``: the Redshift path whose byte limits apply.
+    ``clean_line`` (the typed values → true for a row that passes every check, see
+    ``spark_jobs.line_check``) lets such a row skip the checks. The index of the first failing
+    check is computed once;
     reason and detail are looked up from it, which keeps the generated code small (one CASE chain
     over all checks of 29 Kaggle columns would not compile within the JVM's 64 KB method limit).
     """
@@ -356,7 +368,7 @@ def annotate(
     checks.extend(_missing_title(raw))
     order = {r: i for i, r in enumerate(R.REASONS)}
     checks.sort(key=lambda c: order[c[0]])  # stable: catalogue order within a reason
-    first_failed: Column | None = None
+    first_failed = None if clean_line is None else F.when(clean_line(typed), F.lit(None).cast("int"))
     for i, (_, failed, _) in enumerate(checks, start=1):
         first_failed = (
             F.when(failed, F.lit(i)) if first_failed is None else first_failed.when(failed, F.lit(i))
@@ -400,10 +412,13 @@ def note_no_final_newline(rows: DataFrame, line_number: int) -> DataFrame:
     return rows.select(*(noted.otherwise(F.col(c)).alias(c) if c == "detail" else c for c in rows.columns))
 
 
-def parse_imdb_tsv(numbered: DataFrame, raw: RawInput, staging: str = "copy") -> DataFrame:
+def parse_imdb_tsv(
+    numbered: DataFrame, raw: RawInput, staging: str = "copy", clean_line: CleanLine | None = None
+) -> DataFrame:
     """Data lines (``line_number``, ``value``) of an IMDb TSV → annotated rows.
 
     Tab separated, no quoting (``"`` is data), ``\\N`` is null, CRLF is a line end.
+    ``clean_line``: see ``annotate``.
     """
     n = len(raw.header)
     split = numbered.select(
@@ -436,7 +451,7 @@ def parse_imdb_tsv(numbered: DataFrame, raw: RawInput, staging: str = "copy") ->
             F.concat(F.lit(f"expected {n} tab-separated fields, found "), F.col("_n").cast("string")),
         ),
     ]
-    return annotate(fielded, raw, structural, staging=staging)
+    return annotate(fielded, raw, structural, staging=staging, clean_line=clean_line)
 
 
 _KAGGLE_QUOTED = r'"(?:[^"]++|"")*+"'
@@ -510,10 +525,13 @@ def parse_kaggle_csv(numbered: DataFrame, raw: RawInput, staging: str = "copy") 
     return annotate(fielded, raw, structural, {"tconst": tconst_detail}, staging)
 
 
-def parse(numbered: DataFrame, raw: RawInput, staging: str = "copy") -> DataFrame:
-    """Dispatch on the input's format; ``staging``: the Redshift path whose limits apply."""
+def parse(
+    numbered: DataFrame, raw: RawInput, staging: str = "copy", clean_line: CleanLine | None = None
+) -> DataFrame:
+    """Dispatch on the input's format; ``staging``: the Redshift path whose limits apply;
+    ``clean_line``: a shortcut for clean TSV lines (see ``annotate``)."""
     if raw.fmt == "imdb_tsv":
-        return parse_imdb_tsv(numbered, raw, staging)
+        return parse_imdb_tsv(numbered, raw, staging, clean_line)
     if raw.fmt == "kaggle_csv":
         return parse_kaggle_csv(numbered, raw, staging)
     raise ValueError(f"{raw.file_name}: unknown format {raw.fmt!r}")

@@ -35,8 +35,8 @@ def _check_s3(settings: Settings) -> None:
             raise AwsConfigError(f"{name}={value!r}: EMR reads and writes s3:// URIs only")
 
 
-def code_locations(settings: Settings, s3: Any = None) -> tuple[str, str]:
-    """(entry point, --py-files archive) of this code's bundle, checked on S3 (fails fast)."""
+def code_locations(settings: Settings, s3: Any = None) -> tuple[str, str, str]:
+    """(entry point, --py-files archive, --jars jar) of this code's bundle, checked on S3 (fails fast)."""
     from imdb_elt.spark_bundle import build_bundle, verify_deployed
 
     base = _require(settings.spark_code_uri, "IMDB_SPARK_CODE_URI", "the s3:// folder holding the Spark code")
@@ -52,8 +52,8 @@ def code_locations(settings: Settings, s3: Any = None) -> tuple[str, str]:
 def submission(settings: Settings, plan: dict[str, Any], s3: Any = None) -> JobSubmission:
     """The run's submission, from s3:// zones and the deployed bundle of this code."""
     _check_s3(settings)
-    entry, py_files = code_locations(settings, s3)
-    return job_submission(settings, plan, entry, py_files)
+    entry, py_files, jars = code_locations(settings, s3)
+    return job_submission(settings, plan, entry, py_files, jars)
 
 
 def check_release(settings: Settings, found: str | None, what: str) -> None:

@@ -77,7 +77,7 @@ def deploy_code() -> str:
     """`make deploy-code` into moto's S3; returns the version folder."""
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="imdb-code", CreateBucketConfiguration={"LocationConstraint": REGION})
-    folder, _ = spark_bundle.upload(spark_bundle.build_bundle(), "s3://imdb-code/imdb-elt/", s3)
+    folder, _ = spark_bundle.upload(spark_bundle.build_bundle(with_jar=True), "s3://imdb-code/imdb-elt/", s3)
     return folder
 
 
@@ -156,6 +156,8 @@ def test_emr_step_is_submitted_with_the_job_arguments_and_waited_for(aws_env, mo
         "--deploy-mode",
         "cluster",
         *CLOUD_CONF,
+        "--jars",
+        f"{folder}/imdb-elt-line-check.jar",
         "--py-files",
         f"{folder}/spark_jobs.zip",
         f"{folder}/clean_imdb.py",
@@ -256,7 +258,7 @@ def test_emr_serverless_job_run_is_started_with_the_job_arguments(aws_env, monke
     assert submit["entryPoint"] == f"{folder}/clean_imdb.py"
     assert submit["entryPointArguments"] == EXPECTED_ARGS
     assert submit["sparkSubmitParameters"] == " ".join(
-        [*CLOUD_CONF, "--py-files", f"{folder}/spark_jobs.zip"]
+        [*CLOUD_CONF, "--jars", f"{folder}/imdb-elt-line-check.jar", "--py-files", f"{folder}/spark_jobs.zip"]
     )
     overrides = run["configurationOverrides"]["monitoringConfiguration"]
     assert overrides["s3MonitoringConfiguration"]["logUri"] == "s3://imdb-logs/emr/"

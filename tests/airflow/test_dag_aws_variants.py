@@ -166,7 +166,7 @@ def test_emr_and_redshift_copy(aws, monkeypatch, dbt_manifest: Path) -> None:
     with pytest.raises(spark_bundle.BundleError, match="make package deploy-code"):
         run.run("emr_step")  # nothing deployed: fails before anything is submitted
     assert emr.list_steps(ClusterId=cluster_id)["Steps"] == []
-    folder, _ = spark_bundle.upload(spark_bundle.build_bundle(), "s3://imdb-code/imdb-elt", s3)
+    folder, _ = spark_bundle.upload(spark_bundle.build_bundle(with_jar=True), "s3://imdb-code/imdb-elt", s3)
 
     # A cluster of another EMR release is refused before anything is submitted.
     from moto.emr.models import emr_backends
@@ -242,7 +242,7 @@ def test_emr_serverless_and_redshift_spectrum(aws, monkeypatch, dbt_manifest: Pa
 
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="imdb-code", CreateBucketConfiguration={"LocationConstraint": REGION})
-    folder, _ = spark_bundle.upload(spark_bundle.build_bundle(), "s3://imdb-code/imdb-elt", s3)
+    folder, _ = spark_bundle.upload(spark_bundle.build_bundle(with_jar=True), "s3://imdb-code/imdb-elt", s3)
     run = Run(dag)
     run.run("emr_serverless_driver")
     job_run_id = run.run("emr_serverless_job")

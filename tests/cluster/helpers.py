@@ -45,7 +45,7 @@ def cluster_site(root: Path, files: list[str] | None = None) -> tuple[Site, dict
     conf = root / "spark-conf"
     conf.mkdir()
     (conf / "spark-defaults.conf").write_text("".join(f"{k} {v}\n" for k, v in SPARK_DEFAULTS.items()))
-    spark_bundle.write_bundle(spark_bundle.build_bundle())
+    spark_bundle.write_bundle(spark_bundle.build_bundle(with_jar=True))
     return site, {**CLUSTER_ENV, "SPARK_CONF_DIR": str(conf)}
 
 

@@ -22,6 +22,7 @@ from benchmarks import marts_checksum
 from imdb_elt import spark_events
 from imdb_elt.config import REPO_ROOT
 from imdb_elt.spark_cluster import PID_FILE
+from spark_jobs import line_check
 from tests.cluster.helpers import (
     cluster_dir,
     cluster_processes,
@@ -93,6 +94,8 @@ def test_the_cluster_run_succeeds_on_both_executors_of_the_master(cluster_run: C
     plans = [e["physicalPlanDescription"] for e in spark_events.events(Path(spark["event_log"]))
              if e["Event"].endswith("SparkListenerSQLExecutionStart")]
     assert plans and not [p for p in plans if "EvalPython" in p or "PythonUDF" in p]
+    # The compiled line check travelled with --jars: the executors ran it.
+    assert [p for p in plans if line_check.FUNCTION_NAME in p]
 
 
 def test_the_lake_equals_the_local_runs_row_for_row(cluster_run: ClusterRun, sample_site: SampleSite) -> None:

@@ -23,10 +23,11 @@ CODE_URI = "s3://imdb-code/imdb-elt"
 
 
 def _split(args: list[str], options: int) -> dict[str, Any]:
-    """The ``options`` arguments before --py-files, the archive, the entry, the job's arguments."""
-    at = args.index("--py-files")
-    return {"before": args[:at - options], "options": args[at - options:at],
-            "py_files": Path(args[at + 1]).name, "entry": Path(args[at + 2]).name, "arguments": args[at + 3:]}
+    """The ``options`` arguments before --jars, the jar, the archive, the entry, the job's arguments."""
+    at = args.index("--jars")
+    assert args[at + 2] == "--py-files", args
+    return {"before": args[:at - options], "options": args[at - options:at], "jars": Path(args[at + 1]).name,
+            "py_files": Path(args[at + 3]).name, "entry": Path(args[at + 4]).name, "arguments": args[at + 5:]}
 
 
 def _three_ways(tmp_path: Path, options: int) -> dict[str, dict[str, Any]]:
@@ -34,7 +35,7 @@ def _three_ways(tmp_path: Path, options: int) -> dict[str, dict[str, Any]]:
     settings = config.load()
     s3 = boto3.client("s3", region_name="eu-west-1")
     s3.create_bucket(Bucket="imdb-code", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    spark_bundle.upload(spark_bundle.build_bundle(), CODE_URI, s3)
+    spark_bundle.upload(spark_bundle.build_bundle(with_jar=True), CODE_URI, s3)
     emr = aws_spark.emr_steps(settings, PLAN, s3)[0]["HadoopJarStep"]["Args"]
     serverless = aws_spark.emr_serverless_job_driver(settings, PLAN, s3)["sparkSubmit"]
     standalone = spark_submit.standalone_command(
@@ -61,12 +62,13 @@ def test_the_three_submissions_cannot_drift(s3_zones, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     # A new option in the one definition reaches all three.
     monkeypatch.setitem(spark_submit.JOB_SPARK_CONF, "spark.imdb_elt.drift_check", "1")
-    expected = spark_submit.job_submission(config.load(), PLAN, "e", "p").conf_arguments()
+    expected = spark_submit.job_submission(config.load(), PLAN, "e", "p", "j").conf_arguments()
     assert "spark.imdb_elt.drift_check=1" in expected
     ways = _three_ways(tmp_path, len(expected))
     for name, way in ways.items():
         assert way["options"] == expected, name
-        assert (way["py_files"], way["entry"]) == ("spark_jobs.zip", "clean_imdb.py"), name
+        assert (way["jars"], way["py_files"], way["entry"]) == (
+            "imdb-elt-line-check.jar", "spark_jobs.zip", "clean_imdb.py"), name
         # Every setting the job reads travels as an argument (on EMR the driver has not this
         # process's environment): the Redshift slices too.
         assert way["arguments"] == spark_submit.job_arguments(config.load(), PLAN), name

@@ -24,12 +24,14 @@ from imdb_elt.orchestration import aws_spark
 from imdb_elt.spark_bundle import (
     ARCHIVE_NAME,
     ENTRY_NAME,
+    JAR_NAME,
     SUMS_NAME,
     BundleError,
     build_bundle,
     imported_modules,
     main,
     package_roots,
+    read_packaged,
     upload,
     verify_deployed,
 )
@@ -124,14 +126,22 @@ def test_the_bundle_is_reproducible_byte_for_byte(tmp_path: Path) -> None:
     assert main(["package", "--out", str(tmp_path / "a")]) == 0
     assert main(["package", "--out", str(tmp_path / "b")]) == 0
     folder = f"spark/{first.version}"
-    for name in (ENTRY_NAME, ARCHIVE_NAME, SUMS_NAME):
+    java = (config.REPO_ROOT / "spark_jobs" / "jvm" / "imdbelt" / "TsvLineCheck.java").read_bytes()
+    for name in (ENTRY_NAME, ARCHIVE_NAME, "TsvLineCheck.java", JAR_NAME, SUMS_NAME):
         assert (tmp_path / "a" / folder / name).read_bytes() == (tmp_path / "b" / folder / name).read_bytes()
     sums = (tmp_path / "a" / folder / SUMS_NAME).read_text()
     assert sums == (
         f"{hashlib.sha256(first.entry).hexdigest()}  clean_imdb.py\n"
         f"{hashlib.sha256(first.archive).hexdigest()}  spark_jobs.zip\n"
+        f"{hashlib.sha256(java).hexdigest()}  TsvLineCheck.java\n"
     )
     assert first.version == hashlib.sha256(sums.encode()).hexdigest()[:16]
+    # The jar holds the line check's classes, compiled from the listed source.
+    classes = _zip_names((tmp_path / "a" / folder / JAR_NAME).read_bytes())
+    assert "imdbelt/TsvLineCheck.class" in classes
+    # A changed Java source is a new version, as a changed module is.
+    (roots["spark_jobs"] / "jvm" / "imdbelt" / "TsvLineCheck.java").write_bytes(java + b"\n")
+    assert build_bundle(roots=roots).version not in (first.version, again.version)
 
 
 def test_the_make_targets_run_the_bundle_commands() -> None:
@@ -165,8 +175,11 @@ def test_deploy_code_uploads_the_packaged_bundle_under_its_version(s3, s3_zones,
     assert main(["deploy", "--out", str(tmp_path)]) == 0
     assert f"uploaded to {code_uri}/{bundle.version}/" in capsys.readouterr().out
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
-    assert keys == [f"{prefix}/{bundle.version}/{n}" for n in (SUMS_NAME, ENTRY_NAME, ARCHIVE_NAME)]
-    for name, data in bundle.files.items():
+    names = (SUMS_NAME, "TsvLineCheck.java", ENTRY_NAME, JAR_NAME, ARCHIVE_NAME)
+    assert keys == [f"{prefix}/{bundle.version}/{n}" for n in names]
+    packaged = read_packaged(bundle, tmp_path)
+    assert packaged.jar is not None and packaged.version == bundle.version
+    for name, data in packaged.files.items():
         key = f"{prefix}/{bundle.version}/{name}"
         assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data
         head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
@@ -177,6 +190,7 @@ def test_deploy_code_uploads_the_packaged_bundle_under_its_version(s3, s3_zones,
     assert verify_deployed(bundle, code_uri, s3) == (
         f"{code_uri}/{bundle.version}/clean_imdb.py",
         f"{code_uri}/{bundle.version}/spark_jobs.zip",
+        f"{code_uri}/{bundle.version}/{JAR_NAME}",
     )
 
 
@@ -185,7 +199,7 @@ def test_a_missing_or_changed_bundle_fails_fast_and_says_what_to_run(s3, s3_zone
     bucket, prefix = S3Zones.at(code_uri)
     settings = config.load()
     plan = {"run_id": "S1", "new_deliveries": ["title.ratings.tsv.gz"]}
-    bundle = build_bundle()
+    bundle = build_bundle(with_jar=True)
     missing = rf"bundle {bundle.version}.*holds no bundle.*make package deploy-code"
     with pytest.raises(BundleError, match=missing):
         aws_spark.emr_steps(settings, plan, s3)
@@ -199,6 +213,12 @@ def test_a_missing_or_changed_bundle_fails_fast_and_says_what_to_run(s3, s3_zone
     changed = r"spark_jobs\.zip is not the bundle's file.*make package deploy-code"
     with pytest.raises(BundleError, match=changed):
         aws_spark.emr_serverless_job_driver(settings, plan, s3)
+    # The jar is the one file SHA256SUMS does not list (the DAG cannot compile it): it must be there.
+    s3.delete_object(Bucket=bucket, Key=f"{prefix}/{bundle.version}/{JAR_NAME}")
+    with pytest.raises(BundleError, match=rf"{JAR_NAME} is missing.*make package deploy-code"):
+        aws_spark.emr_steps(settings, plan, s3)
+    with pytest.raises(BundleError, match="packaged bundle"):
+        upload(build_bundle(), code_uri, s3)  # only a packaged bundle (with its jar) is uploaded
     upload(bundle, code_uri, s3)  # deploy-code repairs it
     assert aws_spark.emr_serverless_job_driver(settings, plan, s3)["sparkSubmit"]["entryPoint"].endswith(
         f"/{bundle.version}/clean_imdb.py"

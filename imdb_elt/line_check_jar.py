@@ -1,0 +1,90 @@
+"""Build the compiled line check's jar (``spark_jobs.line_check``): ``make setup`` runs this.
+
+``javac`` (the JDK's, 17 or 21) compiles ``spark_jobs/jvm`` against pyspark's own Spark SQL API
+jar; the jar is written with fixed entry times, so the same source and compiler give the same
+bytes. It is rebuilt when a source is newer than the jar.
+
+    python -m imdb_elt.line_check_jar [--force]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pyspark
+
+from imdb_elt.spark_bundle import deterministic_zip
+from spark_jobs.line_check import SOURCE_DIR
+from spark_jobs.session import line_check_jar
+
+#: The Java release the classes target: the oldest Java Spark 4 runs on (EMR 7 and 8 run 17).
+JAVA_RELEASE = "17"
+
+
+def javac() -> str:
+    """The JDK compiler beside the java Spark runs (JAVA_HOME first), or an error saying what to install."""
+    home = os.environ.get("JAVA_HOME")
+    found = str(Path(home) / "bin" / "javac") if home and (Path(home) / "bin" / "javac").exists() else None
+    found = found or shutil.which("javac")
+    if not found:
+        raise SystemExit(
+            "line check: javac not found. Install a JDK 17 or 21 (Debian: apt-get install "
+            "openjdk-17-jdk-headless), or set JAVA_HOME to one."
+        )
+    return found
+
+
+def sources() -> list[Path]:
+    return sorted(SOURCE_DIR.rglob("*.java"))
+
+
+def spark_sql_api_jar() -> Path:
+    jars = sorted((Path(pyspark.__file__).parent / "jars").glob("spark-sql-api_*.jar"))
+    if not jars:
+        raise SystemExit("line check: pyspark's spark-sql-api jar not found: run make setup")
+    return jars[0]
+
+
+def up_to_date(jar: Path) -> bool:
+    return jar.exists() and all(src.stat().st_mtime <= jar.stat().st_mtime for src in sources())
+
+
+def build(jar: Path | None = None, java_sources: list[Path] | None = None) -> Path:
+    """Compile ``java_sources`` (default: this checkout's) into ``jar`` (default: the environment's,
+    ``line_check_jar()``), replacing it whole."""
+    jar = jar or line_check_jar()
+    with tempfile.TemporaryDirectory(prefix="imdb-elt-javac-") as out:
+        subprocess.run(
+            [javac(), "--release", JAVA_RELEASE, "-Xlint:all", "-Werror", "-d", out,
+             "-cp", str(spark_sql_api_jar()), *map(str, java_sources or sources())],
+            check=True,
+        )  # fmt: skip
+        classes = {
+            path.relative_to(out).as_posix(): path.read_bytes() for path in Path(out).rglob("*.class")
+        }
+    jar.parent.mkdir(parents=True, exist_ok=True)
+    partial = jar.with_name(f"{jar.name}.{os.getpid()}.partial")
+    partial.write_bytes(deterministic_zip(classes))
+    partial.replace(jar)
+    return jar
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="imdb_elt.line_check_jar", description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="rebuild even when the jar is up to date")
+    args = parser.parse_args(argv)
+    jar = line_check_jar()
+    if args.force or not up_to_date(jar):
+        build(jar)
+        print(f"built the line check jar {jar}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
