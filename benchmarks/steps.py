@@ -162,7 +162,7 @@ def spark_placements(sf: float, raw_dir: Path, work: Path, rows: dict[str, int])
 
     from imdb_elt import config, spark_bundle, spark_cluster, spark_events, spark_submit
 
-    bundle = spark_bundle.build_bundle()
+    bundle = spark_bundle.build_bundle(with_jar=True)
     code = spark_bundle.write_bundle(bundle, work / "dist")
     files = [n for n in inputs.TSV_FILE_NAMES if (raw_dir / n).exists()]
     total = inputs.total_rows(rows, files)
