@@ -20,7 +20,7 @@ from pathlib import Path
 import pyspark
 
 from imdb_elt.spark_bundle import deterministic_zip
-from spark_jobs.line_check import SOURCE_DIR
+from spark_jobs import jvm
 from spark_jobs.session import line_check_jar
 
 #: The Java release the classes target: the oldest Java Spark 4 runs on (EMR 7 and 8 run 17).
@@ -40,10 +40,6 @@ def javac() -> str:
     return found
 
 
-def sources() -> list[Path]:
-    return sorted(SOURCE_DIR.rglob("*.java"))
-
-
 def spark_sql_api_jar() -> Path:
     jars = sorted((Path(pyspark.__file__).parent / "jars").glob("spark-sql-api_*.jar"))
     if not jars:
@@ -52,7 +48,7 @@ def spark_sql_api_jar() -> Path:
 
 
 def up_to_date(jar: Path) -> bool:
-    return jar.exists() and all(src.stat().st_mtime <= jar.stat().st_mtime for src in sources())
+    return jar.exists() and all(src.stat().st_mtime <= jar.stat().st_mtime for src in jvm.sources())
 
 
 def build(jar: Path | None = None, java_sources: list[Path] | None = None) -> Path:
@@ -62,7 +58,7 @@ def build(jar: Path | None = None, java_sources: list[Path] | None = None) -> Pa
     with tempfile.TemporaryDirectory(prefix="imdb-elt-javac-") as out:
         subprocess.run(
             [javac(), "--release", JAVA_RELEASE, "-Xlint:all", "-Werror", "-d", out,
-             "-cp", str(spark_sql_api_jar()), *map(str, java_sources or sources())],
+             "-cp", str(spark_sql_api_jar()), *map(str, java_sources or jvm.sources())],
             check=True,
         )  # fmt: skip
         classes = {

@@ -38,6 +38,7 @@ from typing import Any
 
 from imdb_elt import storage
 from imdb_elt.config import REPO_ROOT, load
+from spark_jobs import jvm
 
 ENTRY_MODULE = "spark_jobs.clean_imdb"
 FIRST_PARTY = ("imdb_elt", "spark_jobs")
@@ -45,8 +46,8 @@ ENTRY_NAME = "clean_imdb.py"
 ARCHIVE_NAME = "spark_jobs.zip"
 SUMS_NAME = "SHA256SUMS"
 #: The compiled line check: its sources' folder inside spark_jobs, and the jar's name.
-JAVA_DIR = "jvm"
-JAR_NAME = "imdb-elt-line-check.jar"
+JAVA_DIR = jvm.SOURCE_DIR.name
+JAR_NAME = jvm.JAR_NAME
 DEFAULT_OUT = REPO_ROOT / "dist"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 
@@ -198,7 +199,7 @@ class Bundle:
 
 
 def java_sources(roots: dict[str, Path]) -> tuple[tuple[str, bytes], ...]:
-    sources = sorted((roots["spark_jobs"] / JAVA_DIR).rglob("*.java"))
+    sources = jvm.sources(roots["spark_jobs"] / JAVA_DIR)
     names = [path.name for path in sources]
     if len(set(names)) != len(names):  # the bundle folder is flat
         raise BundleError(f"two Java sources share a file name: {names}")
@@ -213,7 +214,7 @@ def compile_jar(roots: dict[str, Path]) -> bytes:
 
     with tempfile.TemporaryDirectory(prefix="imdb-elt-bundle-") as tmp:
         jar = Path(tmp) / JAR_NAME
-        build(jar, sorted((roots["spark_jobs"] / JAVA_DIR).rglob("*.java")))
+        build(jar, jvm.sources(roots["spark_jobs"] / JAVA_DIR))
         return jar.read_bytes()
 
 

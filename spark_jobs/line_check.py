@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
@@ -25,8 +24,8 @@ from pyspark.sql.types import BooleanType
 from imdb_elt import catalog
 from imdb_elt.catalog import RawInput
 from imdb_elt.warehouse.types import byte_limits
+from spark_jobs.jvm import JAR_NAME
 from spark_jobs.rules import ColumnRule, column_rules
-from spark_jobs.session import LINE_CHECK_JAR_NAME
 from spark_jobs.transforms import JSON_EXTRA, JSON_GROWTH, CleanLine, missing_title
 
 log = logging.getLogger("spark_jobs.clean_imdb")
@@ -34,9 +33,6 @@ log = logging.getLogger("spark_jobs.clean_imdb")
 #: The Java class, and the SQL function name it is registered under in a session.
 CLASS_NAME = "imdbelt.TsvLineCheck"
 FUNCTION_NAME = "imdb_tsv_line_is_clean"
-#: The Java source folder (package folders below it); ``make setup`` builds the jar
-#: (``session.line_check_jar``) from it.
-SOURCE_DIR = Path(__file__).parent / "jvm"
 #: Decimal digits a value of the type always holds (int: 9 of 2,147,483,647's 10).
 _SAFE_DIGITS = {"tinyint": 2, "smallint": 4, "int": 9, "bigint": 18}
 
@@ -113,7 +109,7 @@ def available(spark: SparkSession) -> bool:
                 "the compiled line check (%s) is not on the class path, so Spark expressions check "
                 "every line: the same rows, slower. make setup builds %s; spark-submit takes it "
                 "with --jars. (%s)",
-                CLASS_NAME, LINE_CHECK_JAR_NAME, str(exc).strip().splitlines()[0],
+                CLASS_NAME, JAR_NAME, str(exc).strip().splitlines()[0],
             )  # fmt: skip
         return False
     log.info("line checks: compiled (%s) first, Spark expressions for the lines it does not pass", CLASS_NAME)

@@ -36,6 +36,7 @@ from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
 from imdb_elt.catalog import INPUTS
+from spark_jobs import jvm
 
 log = logging.getLogger("spark_jobs.clean_imdb")
 
@@ -82,13 +83,10 @@ def _java() -> Path | None:
     return Path(found).resolve() if found else None
 
 
-#: The compiled line check (``spark_jobs.line_check``), built by ``make setup`` beside the archive.
-LINE_CHECK_JAR_NAME = "imdb-elt-line-check.jar"
-
-
 def line_check_jar() -> Path:
-    """Where ``make setup`` puts the line check's jar: inside the environment, as the archive."""
-    return archive_folder() / LINE_CHECK_JAR_NAME
+    """Where ``make setup`` puts the compiled line check's jar: inside the environment, beside
+    the class archive."""
+    return archive_folder() / jvm.JAR_NAME
 
 
 #: File names of the archives in their folder: ``<prefix><key>.jsa``.

@@ -64,7 +64,8 @@ def test_the_bundle_holds_the_modules_the_job_imports_and_nothing_else() -> None
     assert set(loaded) - {"spark_jobs.clean_imdb"} <= set(bundle.modules)
     names = _zip_names(bundle.archive)
     assert names == sorted(names)
-    packages = {m.rsplit(".", 1)[0] for m in bundle.modules if "." in m}
+    # A package is a folder with an __init__.py (spark_jobs.jvm holds Java, no Python submodule).
+    packages = {m for m in bundle.modules if config.REPO_ROOT.joinpath(*m.split("."), "__init__.py").exists()}
     assert names == [
         m.replace(".", "/") + ("/__init__.py" if m in packages else ".py") for m in bundle.modules
     ]
