@@ -29,14 +29,14 @@ $(STAMP): requirements.lock
 	@# every process (Airflow task, dbt, test) would otherwise compile its imports again (airflow: 6.8 s → 3.5 s).
 	@$(BIN)/uv pip sync -q --compile-bytecode --python $(BIN)/python requirements.lock
 	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
-	@$(BIN)/python -m imdb_elt.line_check_jar --force
+	@$(BIN)/python -m imdb_elt.line_check_jar
 	@# The JVM class archive (spark_jobs/session.py), from a real cleaning run of the sample: ~45 s once.
 	@$(BIN)/python -m imdb_elt.spark_class_archive
 	@touch $@ $(LINE_CHECK_STAMP)
 	@echo "environment ready in $(VENV)/"
 
 $(LINE_CHECK_STAMP): $(LINE_CHECK_SOURCES) | $(STAMP)
-	@$(BIN)/python -m imdb_elt.line_check_jar --force
+	@$(BIN)/python -m imdb_elt.line_check_jar
 	@touch $@
 
 setup: $(STAMP) $(LINE_CHECK_STAMP) ## build the environment: Python packages, the line check's jar, the JVM class archive (idempotent)

@@ -2,9 +2,9 @@
 
 ``javac`` (the JDK's, 17 or 21) compiles ``spark_jobs/jvm`` against pyspark's own Spark SQL API
 jar; the jar is written with fixed entry times, so the same source and compiler give the same
-bytes. It is rebuilt when a source is newer than the jar.
+bytes. The Makefile rebuilds it when a source changes (its stamp, ``.venv/.line-check``).
 
-    python -m imdb_elt.line_check_jar [--force]
+    python -m imdb_elt.line_check_jar
 """
 
 from __future__ import annotations
@@ -47,10 +47,6 @@ def spark_sql_api_jar() -> Path:
     return jars[0]
 
 
-def up_to_date(jar: Path) -> bool:
-    return jar.exists() and all(src.stat().st_mtime <= jar.stat().st_mtime for src in jvm.sources())
-
-
 def build(jar: Path | None = None, java_sources: list[Path] | None = None) -> Path:
     """Compile ``java_sources`` (default: this checkout's) into ``jar`` (default: the environment's,
     ``line_check_jar()``), replacing it whole."""
@@ -73,12 +69,8 @@ def build(jar: Path | None = None, java_sources: list[Path] | None = None) -> Pa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="imdb_elt.line_check_jar", description=__doc__.splitlines()[0])
-    parser.add_argument("--force", action="store_true", help="rebuild even when the jar is up to date")
-    args = parser.parse_args(argv)
-    jar = line_check_jar()
-    if args.force or not up_to_date(jar):
-        build(jar)
-        print(f"built the line check jar {jar}")
+    parser.parse_args(argv)  # no options: --help says what it does
+    print(f"built the line check jar {build()}")
     return 0
 
 

@@ -26,7 +26,7 @@ from imdb_elt.catalog import RawInput
 from imdb_elt.warehouse.types import byte_limits
 from spark_jobs.jvm import JAR_NAME
 from spark_jobs.rules import ColumnRule, column_rules
-from spark_jobs.transforms import JSON_EXTRA, JSON_GROWTH, CleanLine, missing_title
+from spark_jobs.transforms import JSON_EXTRA, JSON_GROWTH, CleanLine, missing_title, outside_range
 
 log = logging.getLogger("spark_jobs.clean_imdb")
 
@@ -134,10 +134,8 @@ def clean_line(spark: SparkSession, raw: RawInput, staging: str = "copy") -> Cle
     def clean(typed: dict[str, Column]) -> Column:
         every = is_clean(F.col("value"), spec)
         for rule in rules:
-            if rule.minimum is not None:  # null (a null field) is inside: no range refuses it
-                every = every & F.coalesce(typed[rule.name] >= F.lit(rule.minimum), F.lit(True))
-            if rule.maximum is not None:
-                every = every & F.coalesce(typed[rule.name] <= F.lit(rule.maximum), F.lit(True))
+            if (outside := outside_range(rule, typed[rule.name])) is not None:
+                every = every & ~outside
         if untitled is not None:
             every = every & ~untitled
         return F.coalesce(every, F.lit(False))

@@ -151,21 +151,10 @@ def _field_checks(
                 _detail(rule.name, raw, "is not a JSON array of strings free of control characters"),
             )
         )
-    if rule.minimum is not None or rule.maximum is not None:
+    if (outside := outside_range(rule, typed)) is not None:
         # Reached only when the value is exact and fits its type: the typed value is the value.
-        outside = F.lit(False)
-        if rule.minimum is not None:
-            outside = outside | (typed < F.lit(rule.minimum))
-        if rule.maximum is not None:
-            outside = outside | (typed > F.lit(rule.maximum))
         bounds = f"[{_num(rule.minimum)}, {_num(rule.maximum)}]"
-        checks.append(
-            (
-                R.OUT_OF_RANGE,
-                present & F.coalesce(outside, F.lit(False)),
-                _detail(rule.name, raw, f"is outside {bounds}"),
-            )
-        )
+        checks.append((R.OUT_OF_RANGE, present & outside, _detail(rule.name, raw, f"is outside {bounds}")))
     checks += _too_long(rule, raw, typed, byte_limits(rule.type, staging))
     return checks
 
@@ -203,6 +192,19 @@ def _too_long(
         refused = (size * JSON_GROWTH + JSON_EXTRA > F.lit(array)) & (json_size > F.lit(array))
         checks.append((R.TOO_LONG, refused, over(json_size, array, "is, as JSON text,")))
     return checks
+
+
+def outside_range(rule: ColumnRule, typed: Column) -> Column | None:
+    """True when the typed value is outside the rule's minimum/maximum, false when inside or null
+    (None: the rule has no range)."""
+    if rule.minimum is None and rule.maximum is None:
+        return None
+    outside = F.lit(False)
+    if rule.minimum is not None:
+        outside = outside | (typed < F.lit(rule.minimum))
+    if rule.maximum is not None:
+        outside = outside | (typed > F.lit(rule.maximum))
+    return F.coalesce(outside, F.lit(False))
 
 
 def _num(x: float | None) -> str:
