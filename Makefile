@@ -8,9 +8,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The compiled line check (spark_jobs/line_check.py): rebuilt when its Java source changes.
-LINE_CHECK_SOURCES := $(shell find spark_jobs/jvm -name '*.java')
-LINE_CHECK_STAMP := $(VENV)/.line-check
+# The job's compiled checks (spark_jobs/jvm: the line check, the key order): rebuilt when a Java source changes.
+JAVA_SOURCES := $(shell find spark_jobs/jvm -name '*.java')
+CHECKS_JAR_STAMP := $(VENV)/.checks-jar
 UV_VERSION := 0.13.8
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
@@ -29,17 +29,17 @@ $(STAMP): requirements.lock
 	@# every process (Airflow task, dbt, test) would otherwise compile its imports again (airflow: 6.8 s → 3.5 s).
 	@$(BIN)/uv pip sync -q --compile-bytecode --python $(BIN)/python requirements.lock
 	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
-	@$(BIN)/python -m imdb_elt.line_check_jar
+	@$(BIN)/python -m imdb_elt.checks_jar
 	@# The JVM class archive (spark_jobs/session.py), from a real cleaning run of the sample: ~45 s once.
 	@$(BIN)/python -m imdb_elt.spark_class_archive
-	@touch $@ $(LINE_CHECK_STAMP)
+	@touch $@ $(CHECKS_JAR_STAMP)
 	@echo "environment ready in $(VENV)/"
 
-$(LINE_CHECK_STAMP): $(LINE_CHECK_SOURCES) | $(STAMP)
-	@$(BIN)/python -m imdb_elt.line_check_jar
+$(CHECKS_JAR_STAMP): $(JAVA_SOURCES) | $(STAMP)
+	@$(BIN)/python -m imdb_elt.checks_jar
 	@touch $@
 
-setup: $(STAMP) $(LINE_CHECK_STAMP) ## build the environment: Python packages, the line check's jar, the JVM class archive (idempotent)
+setup: $(STAMP) $(CHECKS_JAR_STAMP) ## build the environment: Python packages, the compiled checks' jar, the JVM class archive (idempotent)
 	@scripts/check_system.sh
 
 run: setup ## run the whole pipeline once on the bundled sample and print a summary

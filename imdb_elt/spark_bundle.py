@@ -5,9 +5,9 @@ A bundle is a folder named by its version:
     clean_imdb.py       the entry point spark-submit runs (spark_jobs/clean_imdb.py, byte for byte)
     spark_jobs.zip      every first-party module the entry imports, found by walking its imports
                         (``--py-files``); nothing else: no tests, no sample generator (devtools/)
-    TsvLineCheck.java   the compiled line check's source (spark_jobs/jvm; spark_jobs/line_check.py)
-    imdb-elt-line-check.jar   its classes (``--jars``), compiled by `make package`
-    SHA256SUMS          the SHA-256 of the entry, the zip and the Java source
+    *.java              the compiled checks' sources (spark_jobs/jvm: TsvLineCheck, KeyOrderCheck)
+    imdb-elt-checks.jar their classes (``--jars``), compiled by `make package`
+    SHA256SUMS          the SHA-256 of the entry, the zip and the Java sources
 
 The version is the first 16 hex digits of the SHA-256 of SHA256SUMS: the same code gives the same
 version and the same bytes on any machine (zip entries sorted, fixed timestamps and modes, stored
@@ -45,7 +45,7 @@ FIRST_PARTY = ("imdb_elt", "spark_jobs")
 ENTRY_NAME = "clean_imdb.py"
 ARCHIVE_NAME = "spark_jobs.zip"
 SUMS_NAME = "SHA256SUMS"
-#: The compiled line check: its sources' folder inside spark_jobs, and the jar's name.
+#: The compiled checks: their sources' folder inside spark_jobs, and the jar's name.
 JAVA_DIR = jvm.SOURCE_DIR.name
 JAR_NAME = jvm.JAR_NAME
 DEFAULT_OUT = REPO_ROOT / "dist"
@@ -173,7 +173,7 @@ class Bundle:
     entry: bytes
     archive: bytes
     modules: tuple[str, ...]
-    #: The line check's Java sources (file name → bytes), and the jar compiled from them: None in
+    #: The compiled checks' Java sources (file name → bytes), and the jar compiled from them: None in
     #: a bundle built from the code alone (the DAG's), which only names the version.
     java: tuple[tuple[str, bytes], ...] = ()
     jar: bytes | None = None
@@ -207,10 +207,10 @@ def java_sources(roots: dict[str, Path]) -> tuple[tuple[str, bytes], ...]:
 
 
 def compile_jar(roots: dict[str, Path]) -> bytes:
-    """The line check's jar, compiled afresh from ``roots``' sources (needs the JDK)."""
+    """The compiled checks' jar, compiled afresh from ``roots``' sources (needs the JDK)."""
     import tempfile
 
-    from imdb_elt.line_check_jar import build
+    from imdb_elt.checks_jar import build
 
     with tempfile.TemporaryDirectory(prefix="imdb-elt-bundle-") as tmp:
         jar = Path(tmp) / JAR_NAME
@@ -222,7 +222,7 @@ def build_bundle(
     entry_module: str = ENTRY_MODULE, roots: dict[str, Path] | None = None, with_jar: bool = False
 ) -> Bundle:
     """The bundle of the code installed here (cheap: a few dozen small files read); ``with_jar``
-    compiles the line check too (`make package`: a second or two of javac)."""
+    compiles the checks' jar too (`make package`: a second or two of javac)."""
     roots = roots or package_roots()
     entry_path = module_path(entry_module, roots)
     assert entry_path is not None
@@ -243,7 +243,7 @@ def build_bundle(
 
 def write_bundle(bundle: Bundle, out_dir: Path = DEFAULT_OUT) -> Path:
     if bundle.jar is None:
-        raise BundleError("a bundle is packaged with its compiled line check: build it with with_jar=True")
+        raise BundleError("a bundle is packaged with its compiled checks: build it with with_jar=True")
     folder = Path(out_dir) / "spark" / bundle.version
     folder.mkdir(parents=True, exist_ok=True)
     for name, data in bundle.files.items():
@@ -332,7 +332,7 @@ def upload(bundle: Bundle, code_uri: str, s3: Any) -> tuple[str, bool]:
     """
     folder = version_uri(code_uri, bundle.version)
     if bundle.jar is None:
-        raise BundleError("upload the packaged bundle (read_packaged): it holds the compiled line check")
+        raise BundleError("upload the packaged bundle (read_packaged): it holds the compiled checks")
     if not deployed_problems(bundle, code_uri, s3):
         return folder, False
     bucket, prefix = storage.split_s3(folder)

@@ -3,10 +3,12 @@
 1. **Write pass** (always): read the raw file once, validate every line in one projection and
    write the valid rows to the processed dataset. Nothing is cached. An ``Observation`` counts the
    lines, their bytes (does the file end with a newline?) and the refused rows as they stream by.
-   A file big enough for several output files is split into them by a hash of the line number
-   right after the read, so the parse and the Parquet encoding of one gzip use every core.
-2. **Key check** (always): repeated natural keys are found from the written key columns alone (a
-   hash per key, counted), not from the raw rows.
+   A file big enough for several output files is split into them by a hash of its key's text
+   right after the read (of the line number when the key cannot be cut from the line), so the
+   parse and the Parquet encoding of one gzip use every core and one key's rows meet in one task.
+2. **Key check** (unless pass 1 proved that no key repeats, ``spark_jobs.key_order``): repeated
+   natural keys are found from the written key columns alone (a hash per key, counted), not from
+   the raw rows.
 3. **Revisit** (only a file with refused rows or repeated keys): read the raw file again and
    keep the few rows that matter (refused, or with a candidate key). They are labelled
    (duplicates; a refused last line without a final newline says so) and written to the
@@ -36,7 +38,7 @@ from pyspark.sql import functions as F
 
 from imdb_elt import layout
 from imdb_elt.catalog import RawInput
-from spark_jobs import io, line_check
+from spark_jobs import io, key_order, line_check
 from spark_jobs import rules as R
 from spark_jobs.errors import CleaningError, ThresholdExceeded, root_cause
 from spark_jobs.header import check_header
@@ -155,6 +157,12 @@ class _File:
         self.step_seconds: dict[str, float] = {}
         self._step: tuple[str, float] | None = None
         self.clean_line = line_check.clean_line(spark, raw, staging)
+        #: Pass 1's partitions (when more than one): by the key's text, so one key, one task.
+        self.spread = key_order.spread_by(raw)
+        # Only where one task sees every row of a key does pass 1's order count prove anything.
+        one_task_per_key = self.files == 1 or self.spread is not None
+        ordered = one_task_per_key and key_order.available(spark)
+        self.key_order = key_order.not_after_previous(raw) if ordered else None
 
     def step(self, text: str) -> None:
         self.end_step()
@@ -176,7 +184,8 @@ class _File:
     def data_lines(self, lines: Observation | None = None, partitions: int = 1) -> DataFrame:
         numbered = number_lines(io.read_lines(self.spark, self.path))
         if partitions > 1:  # one gzip is one task: spread what follows over the cores
-            numbered = numbered.repartition(partitions, "line_number")
+            by = self.spread if self.spread is not None else F.col("line_number")
+            numbered = numbered.repartition(partitions, by)
         if lines is not None:
             # Counted after the repartition, in the stage that writes: Spark applies a result
             # task's metrics once, but applies a map task's again each time the stage re-runs
@@ -188,8 +197,9 @@ class _File:
             )
         return numbered.filter(F.col("line_number") > 1)
 
-    def valid_rows(self, lines: Observation, counts: Observation) -> DataFrame:
-        """The rows pass 1 writes: every line parsed and checked once, the valid ones typed.
+    def valid_rows(self, lines: Observation, counts: Observation, keys: Observation | None) -> DataFrame:
+        """The rows pass 1 writes: every line parsed and checked once, the valid ones typed;
+        ``keys`` counts those whose key is not after the previous one's in its task.
 
         The observation of the refused rows sits between the parse and the filter on purpose:
         Spark 4.0 (EMR's emr-spark-8.0.0) pushes a filter through projections by copying their
@@ -201,13 +211,18 @@ class _File:
         annotated = parse(data, self.raw, self.staging, self.clean_line).observe(
             counts, F.count_if(~F.col("ok")).alias("refused")
         )
-        return to_output(annotated.filter(F.col("ok")), self.raw, self.snapshot_id, self.loaded_at)
+        good = to_output(annotated.filter(F.col("ok")), self.raw, self.snapshot_id, self.loaded_at)
+        if keys is None or self.key_order is None:
+            return good
+        return good.observe(keys, F.count_if(self.key_order).alias("out_of_order"))
 
-    def write_pass(self) -> tuple[int, int, int]:
-        """Write every valid row; return (lines incl. header, their bytes + one per line, refused)."""
+    def write_pass(self) -> tuple[int, int, int, bool]:
+        """Write every valid row; return (lines incl. header, their bytes + one per line, refused,
+        whether a key may repeat: False only when every task wrote its keys in strict order)."""
         self.step(f"pass 1: parse and write ({self.files} file(s))")
         lines, counts = _observation(self.raw, "lines"), _observation(self.raw, "refused")
-        good = self.valid_rows(lines, counts)
+        keys = None if self.key_order is None else _observation(self.raw, "keys")
+        good = self.valid_rows(lines, counts, keys)
         try:
             io.write_parquet(good, self.processed)
         except Exception as exc:
@@ -215,7 +230,8 @@ class _File:
                 f"{self.name}: cannot read the whole file (corrupt or truncated?): {root_cause(exc)}"
             ) from exc
         n = int(lines.get["lines"])
-        return n, int(lines.get["bytes"]) + n, int(counts.get["refused"])
+        repeats_possible = keys is None or int(keys.get["out_of_order"]) > 0
+        return n, int(lines.get["bytes"]) + n, int(counts.get["refused"]), repeats_possible
 
     def candidate_keys(self) -> DataFrame:
         """Hashes of the natural keys written more than once (persisted: few rows)."""
@@ -237,28 +253,31 @@ class _File:
             io.write_parquet(self.spark.createDataFrame(nothing, schema), path)
 
     def revisit(
-        self, candidates: DataFrame, n_candidates: int, refused: int, unterminated: int | None
+        self, candidates: DataFrame | None, n_candidates: int, refused: int, unterminated: int | None
     ) -> None:
         """Quarantine and dedup record from the few rows that matter; fix processed if needed.
 
         The lines that matter are picked by their key hash (and, when pass 1 refused rows, by
-        the validity flag) without typing the rest; only they are parsed in full.
+        the validity flag) without typing the rest; only they are parsed in full. ``candidates``:
+        None when no key repeats (pass 1 proved it): only the refused rows matter.
         ``unterminated``: the number of the file's last line when it had no final newline.
         """
         self.step("pass 2: refused rows, repeated keys")
         raw = self.raw
         lines = self.data_lines()
         validity = ["ok"] if refused else []  # only then is the validity of every line worth computing
-        probe = parse(lines, raw, self.staging, self.clean_line).select(
-            "line_number", "value", *validity, key_hash(raw).alias("_h")
-        )
-        flags = candidates.select("_h", F.lit(True).alias("_candidate"))
-        if n_candidates <= BROADCAST_KEYS:
-            flags = F.broadcast(flags)
-        matters = F.coalesce(F.col("_candidate"), F.lit(False))
-        if refused:
-            matters = matters | ~F.col("ok")
-        chosen = probe.join(flags, "_h", "left").filter(matters).select("line_number", "value")
+        probe = parse(lines, raw, self.staging, self.clean_line)
+        if candidates is None:
+            chosen = probe.filter(~F.col("ok")).select("line_number", "value")
+        else:
+            probe = probe.select("line_number", "value", *validity, key_hash(raw).alias("_h"))
+            flags = candidates.select("_h", F.lit(True).alias("_candidate"))
+            if n_candidates <= BROADCAST_KEYS:
+                flags = F.broadcast(flags)
+            matters = F.coalesce(F.col("_candidate"), F.lit(False))
+            if refused:
+                matters = matters | ~F.col("ok")
+            chosen = probe.join(flags, "_h", "left").filter(matters).select("line_number", "value")
         subset = parse(chosen, raw, self.staging, self.clean_line).persist(StorageLevel.MEMORY_AND_DISK)
         try:
             marked = mark_duplicates(subset, raw)
@@ -350,19 +369,20 @@ def clean_file(
         check_delivery(spark, raw, path)
     f = _File(spark, raw, path, lake_dir, snapshot_id, loaded_at, slices, progress, staging)
     try:
-        lines, line_bytes, refused = f.write_pass()
+        lines, line_bytes, refused, repeats_possible = f.write_pass()
         terminated = io.ends_with_newline(spark, path, line_bytes)
         unterminated = None if terminated else lines
-        candidates = f.candidate_keys()
+        candidates = f.candidate_keys() if repeats_possible else None
         try:
-            n_candidates = candidates.count()
+            n_candidates = 0 if candidates is None else candidates.count()
             revisited = bool(refused or n_candidates)
             if revisited:
-                f.revisit(candidates, n_candidates, refused, unterminated)
+                f.revisit(candidates if n_candidates else None, n_candidates, refused, unterminated)
             else:
                 f.write_empty_side_outputs()
         finally:
-            candidates.unpersist()
+            if candidates is not None:
+                candidates.unpersist()
         rows_written, quarantined_by_reason, rows_deduplicated = f.counts()
         last_line = None if unterminated is None else f.last_line(unterminated, revisited)
         if last_line is not None:
@@ -404,6 +424,7 @@ def clean_file(
         "last_line": last_line,
         "output_files": f.files,
         "revisited": revisited,
+        "key_check": "read back" if repeats_possible else "keys in order (pass 1)",
         "seconds": round(seconds, 3),
         "seconds_by_step": f.step_seconds,
         "rows_per_second": round(rows_read / seconds, 1) if seconds > 0 else None,

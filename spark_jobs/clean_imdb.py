@@ -34,7 +34,7 @@ from pyspark.sql import SparkSession
 from imdb_elt import config, layout
 from imdb_elt.catalog import BY_DELIVERED_NAME, INPUTS, RawInput
 from imdb_elt.warehouse.types import STAGING_TARGETS
-from spark_jobs import io, line_check
+from spark_jobs import io, key_order, line_check
 from spark_jobs.clean_file import check_delivery, clean_file, delivered_name
 from spark_jobs.errors import CleaningError, root_cause
 from spark_jobs.lineage import CleaningRun
@@ -126,7 +126,9 @@ def run(
     Raises CleaningError (naming every failed file) if any file fails; then no marker is written.
     """
     apply_output_conf(spark)
-    line_check.available(spark)  # registered once, before the files' threads look it up
+    # Registered once, before the files' threads look them up.
+    line_check.available(spark)
+    key_order.available(spark)
     snap = layout.snapshot_dir(lake_dir, snapshot_id)
     io.delete(spark, layout.join(snap, DONE_MARKER))  # a re-run must not inherit an old success
     inputs = select_inputs(spark, raw_dir, files)

@@ -19,12 +19,11 @@ import re
 
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType
 
 from imdb_elt import catalog
 from imdb_elt.catalog import RawInput
 from imdb_elt.warehouse.types import byte_limits
-from spark_jobs.jvm import JAR_NAME
+from spark_jobs import compiled
 from spark_jobs.rules import ColumnRule, column_rules
 from spark_jobs.transforms import JSON_EXTRA, JSON_GROWTH, CleanLine, missing_title, outside_range
 
@@ -91,26 +90,12 @@ def tsv_line_spec(raw: RawInput, staging: str = "copy") -> str | None:
     return ";".join(["-" if bound is None else str(bound), *fields])  # type: ignore[list-item]
 
 
-#: Sessions already told that the jar is missing (one warning per session, not per file).
-_warned: set[int] = set()
-
-
 def available(spark: SparkSession) -> bool:
     """The Java check is registered in ``spark`` (registered now if need be); False, with one
     warning per session, when its jar is not on the class path."""
     if spark.catalog.functionExists(FUNCTION_NAME):
         return True
-    try:
-        spark.udf.registerJavaFunction(FUNCTION_NAME, CLASS_NAME, BooleanType())
-    except Exception as exc:  # the class is missing: Spark's checks do the work
-        if id(spark) not in _warned:
-            _warned.add(id(spark))
-            log.warning(
-                "the compiled line check (%s) is not on the class path, so Spark expressions check "
-                "every line: the same rows, slower. make setup builds %s; spark-submit takes it "
-                "with --jars. (%s)",
-                CLASS_NAME, JAR_NAME, str(exc).strip().splitlines()[0],
-            )  # fmt: skip
+    if not compiled.register(spark, FUNCTION_NAME, CLASS_NAME):
         return False
     log.info("line checks: compiled (%s) first, Spark expressions for the lines it does not pass", CLASS_NAME)
     return True

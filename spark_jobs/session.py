@@ -83,9 +83,9 @@ def _java() -> Path | None:
     return Path(found).resolve() if found else None
 
 
-def line_check_jar() -> Path:
-    """Where ``make setup`` puts the compiled line check's jar: inside the environment, beside
-    the class archive."""
+def checks_jar() -> Path:
+    """Where ``make setup`` puts the jar of the job's compiled checks: inside the environment,
+    beside the class archive."""
     return archive_folder() / jvm.JAR_NAME
 
 
@@ -204,7 +204,7 @@ def build_session(
     java_options = (extra_conf or {}).get("spark.driver.extraJavaOptions", "")
     jars: dict[str, str] = {}
     if SparkContext._gateway is None and not os.environ.get("SPARK_ENV_LOADED"):  # we start the JVM
-        if (jar := line_check_jar()).exists():  # under spark-submit: its --jars
+        if (jar := checks_jar()).exists():  # under spark-submit: its --jars
             jars["spark.jars"] = str(jar)
         quick = QUICK_START_JAVA_OPTIONS if quick_start else ""
         java_options = " ".join(f"{java_options} {quick} {_class_sharing_options()}".split())

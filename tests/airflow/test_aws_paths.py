@@ -157,7 +157,7 @@ def test_emr_step_is_submitted_with_the_job_arguments_and_waited_for(aws_env, mo
         "cluster",
         *CLOUD_CONF,
         "--jars",
-        f"{folder}/imdb-elt-line-check.jar",
+        f"{folder}/imdb-elt-checks.jar",
         "--py-files",
         f"{folder}/spark_jobs.zip",
         f"{folder}/clean_imdb.py",
@@ -258,7 +258,7 @@ def test_emr_serverless_job_run_is_started_with_the_job_arguments(aws_env, monke
     assert submit["entryPoint"] == f"{folder}/clean_imdb.py"
     assert submit["entryPointArguments"] == EXPECTED_ARGS
     assert submit["sparkSubmitParameters"] == " ".join(
-        [*CLOUD_CONF, "--jars", f"{folder}/imdb-elt-line-check.jar", "--py-files", f"{folder}/spark_jobs.zip"]
+        [*CLOUD_CONF, "--jars", f"{folder}/imdb-elt-checks.jar", "--py-files", f"{folder}/spark_jobs.zip"]
     )
     overrides = run["configurationOverrides"]["monitoringConfiguration"]
     assert overrides["s3MonitoringConfiguration"]["logUri"] == "s3://imdb-logs/emr/"

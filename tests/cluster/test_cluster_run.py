@@ -22,7 +22,7 @@ from benchmarks import marts_checksum
 from imdb_elt import spark_events
 from imdb_elt.config import REPO_ROOT
 from imdb_elt.spark_cluster import PID_FILE
-from spark_jobs import line_check
+from spark_jobs import key_order, line_check
 from tests.cluster.helpers import (
     cluster_dir,
     cluster_processes,
@@ -94,8 +94,12 @@ def test_the_cluster_run_succeeds_on_both_executors_of_the_master(cluster_run: C
     plans = [e["physicalPlanDescription"] for e in spark_events.events(Path(spark["event_log"]))
              if e["Event"].endswith("SparkListenerSQLExecutionStart")]
     assert plans and not [p for p in plans if "EvalPython" in p or "PythonUDF" in p]
-    # The compiled line check travelled with --jars: the executors ran it.
+    # The compiled checks travelled with --jars: the executors ran them.
     assert [p for p in plans if line_check.FUNCTION_NAME in p]
+    assert [p for p in plans if key_order.FUNCTION_NAME in p]
+    # Spread by key over both executors, the sorted files still proved their keys unique in pass 1.
+    checks = {st["source_file"]: st["key_check"] for st in cluster_run.report["files"].values()}
+    assert "keys in order (pass 1)" in checks.values(), checks
 
 
 def test_the_lake_equals_the_local_runs_row_for_row(cluster_run: ClusterRun, sample_site: SampleSite) -> None:

@@ -68,7 +68,7 @@ def test_the_three_submissions_cannot_drift(s3_zones, tmp_path: Path,
     for name, way in ways.items():
         assert way["options"] == expected, name
         assert (way["jars"], way["py_files"], way["entry"]) == (
-            "imdb-elt-line-check.jar", "spark_jobs.zip", "clean_imdb.py"), name
+            "imdb-elt-checks.jar", "spark_jobs.zip", "clean_imdb.py"), name
         # Every setting the job reads travels as an argument (on EMR the driver has not this
         # process's environment): the Redshift slices too.
         assert way["arguments"] == spark_submit.job_arguments(config.load(), PLAN), name

@@ -1,10 +1,10 @@
-"""Build the compiled line check's jar (``spark_jobs.line_check``): ``make setup`` runs this.
+"""Build the jar of the job's compiled checks (line check, key order): ``make setup`` runs this.
 
 ``javac`` (the JDK's, 17 or 21) compiles ``spark_jobs/jvm`` against pyspark's own Spark SQL API
 jar; the jar is written with fixed entry times, so the same source and compiler give the same
-bytes. The Makefile rebuilds it when a source changes (its stamp, ``.venv/.line-check``).
+bytes. The Makefile rebuilds it when a source changes (its stamp, ``.venv/.checks-jar``).
 
-    python -m imdb_elt.line_check_jar
+    python -m imdb_elt.checks_jar
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pyspark
 
 from imdb_elt.spark_bundle import deterministic_zip
 from spark_jobs import jvm
-from spark_jobs.session import line_check_jar
+from spark_jobs.session import checks_jar
 
 #: The Java release the classes target: the oldest Java Spark 4 runs on (EMR 7 and 8 run 17).
 JAVA_RELEASE = "17"
@@ -34,7 +34,7 @@ def javac() -> str:
     found = found or shutil.which("javac")
     if not found:
         raise SystemExit(
-            "line check: javac not found. Install a JDK 17 or 21 (Debian: apt-get install "
+            "compiled checks: javac not found. Install a JDK 17 or 21 (Debian: apt-get install "
             "openjdk-17-jdk-headless), or set JAVA_HOME to one."
         )
     return found
@@ -43,14 +43,14 @@ def javac() -> str:
 def spark_sql_api_jar() -> Path:
     jars = sorted((Path(pyspark.__file__).parent / "jars").glob("spark-sql-api_*.jar"))
     if not jars:
-        raise SystemExit("line check: pyspark's spark-sql-api jar not found: run make setup")
+        raise SystemExit("compiled checks: pyspark's spark-sql-api jar not found: run make setup")
     return jars[0]
 
 
 def build(jar: Path | None = None, java_sources: list[Path] | None = None) -> Path:
     """Compile ``java_sources`` (default: this checkout's) into ``jar`` (default: the environment's,
-    ``line_check_jar()``), replacing it whole."""
-    jar = jar or line_check_jar()
+    ``checks_jar()``), replacing it whole."""
+    jar = jar or checks_jar()
     with tempfile.TemporaryDirectory(prefix="imdb-elt-javac-") as out:
         subprocess.run(
             [javac(), "--release", JAVA_RELEASE, "-Xlint:all", "-Werror", "-d", out,
@@ -68,9 +68,9 @@ def build(jar: Path | None = None, java_sources: list[Path] | None = None) -> Pa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="imdb_elt.line_check_jar", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="imdb_elt.checks_jar", description=__doc__.splitlines()[0])
     parser.parse_args(argv)  # no options: --help says what it does
-    print(f"built the line check jar {build()}")
+    print(f"built the compiled checks' jar {build()}")
     return 0
 
 

@@ -1,0 +1,102 @@
+"""Pass 1's key order (spark_jobs/key_order.py) skips the key check only where no key can repeat.
+
+Each file is cleaned over four tasks (minSplitBytes=1, four slices), as a big file is: the
+shortcut is then only sound if one key's rows meet in one task. Every outcome is compared with the
+plain-Python reference cleaner, so a repeat the shortcut let through fails the test.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from pyspark.sql import SparkSession
+
+from imdb_elt.catalog import MOVIE_METADATA, TITLE_PRINCIPALS, TITLE_RATINGS, RawInput
+from spark_jobs import compiled, key_order
+from spark_jobs.clean_file import MIN_SPLIT_CONF, clean_file
+from tests.spark.conftest import tsv_bytes, write_gz
+from tests.spark.reference_cleaner import clean as reference_clean
+from tests.spark.reference_cleaner import except_all
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+#: Ids across the 7-to-8-digit step (tt9999999 < tt10000000 as numbers, not as text).
+IDS = [f"tt{i:07d}" for i in range(9_999_800, 10_000_200)]
+RATINGS = [f"{tconst}\t{i % 9 + 1}.{i % 10}\t{i + 1}" for i, tconst in enumerate(IDS)]
+#: 12 principals per title: ordering 1..12 in number order ("10" sorts before "2" as text).
+PRINCIPALS = [f'{tconst}\t{n}\tnm{n:07d}\tactor\t\\N\t["R{n}"]' for tconst in IDS[:60] for n in range(1, 13)]
+
+
+@pytest.fixture
+def four_tasks(spark: SparkSession) -> Iterator[None]:
+    spark.conf.set(MIN_SPLIT_CONF, "1")
+    try:
+        yield
+    finally:
+        spark.conf.unset(MIN_SPLIT_CONF)
+
+
+def _clean(spark: SparkSession, tmp_path: Path, raw: RawInput, rows: list[str]) -> dict:
+    path = write_gz(tmp_path / "raw", raw.file_name, tsv_bytes(raw, rows))
+    lake = tmp_path / "lake"
+    stats = clean_file(spark, raw, str(path), str(lake), "K1", datetime.now(UTC), 1.0, slices=4)
+    assert stats["output_files"] == 4
+    expected = reference_clean(path, raw)
+    folder = lake / "processed" / "snapshots" / "K1" / raw.dataset
+    table = pq.read_table(folder, columns=list(raw.column_names))
+    written = [tuple(tuple(v) if isinstance(v, list) else v for v in r.values()) for r in table.to_pylist()]
+    assert except_all(written, expected.processed) == except_all([], [])
+    assert stats["rows_written"] == len(expected.processed)
+    return stats
+
+
+@pytest.mark.usefixtures("four_tasks")
+@pytest.mark.parametrize(("raw", "rows"), [(TITLE_RATINGS, RATINGS), (TITLE_PRINCIPALS, PRINCIPALS)],
+                         ids=["ids by number", "then ordering by number"])  # fmt: skip
+def test_a_file_in_key_order_needs_no_key_check(spark: SparkSession, tmp_path: Path, raw, rows) -> None:
+    stats = _clean(spark, tmp_path, raw, rows)
+    assert stats["key_check"] == "keys in order (pass 1)"
+    assert "key check" not in stats["seconds_by_step"]
+    assert (stats["rows_written"], stats["revisited"]) == (len(rows), False)
+
+
+@pytest.mark.usefixtures("four_tasks")
+@pytest.mark.parametrize("at", [10, 111, 222, 333])
+def test_one_repeat_in_a_sorted_file_is_found(spark: SparkSession, tmp_path: Path, at: int) -> None:
+    """One key on two neighbouring lines, the file's only disorder: spread over the tasks by line
+    number, the two would part (3 times in 4), each task would see its keys in order, and the
+    repeat would be written twice."""
+    rows = list(RATINGS)
+    rows[at + 1] = rows[at].split("\t")[0] + "\t1.0\t7"  # the same key, another rating
+    stats = _clean(spark, tmp_path, TITLE_RATINGS, rows)
+    assert stats["key_check"] == "read back"
+    assert stats["quarantined_by_reason"] == {"duplicate_key": 1}
+
+
+@pytest.mark.usefixtures("four_tasks")
+def test_a_file_out_of_key_order_gets_the_key_check(spark: SparkSession, tmp_path: Path) -> None:
+    stats = _clean(spark, tmp_path, TITLE_RATINGS, RATINGS[::-1])
+    assert stats["key_check"] == "read back"
+    assert stats["rows_written"] == len(RATINGS) and stats["quarantined_by_reason"] == {}
+
+
+def test_a_key_is_cut_from_the_line_only_where_it_is_the_typed_value() -> None:
+    assert key_order.spread_by(TITLE_PRINCIPALS) is not None
+    assert key_order.spread_by(MOVIE_METADATA) is None  # quoted CSV: no simple cut
+
+
+def test_a_missing_class_is_one_warning_and_no_function(
+    spark: SparkSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    compiled._warned.discard(id(spark))
+    with caplog.at_level(logging.WARNING, logger="spark_jobs.clean_imdb"):
+        assert not compiled.register(spark, "imdb_test_missing", "imdbelt.NoSuchCheck")
+        assert not compiled.register(spark, "imdb_test_missing_too", "imdbelt.NoSuchCheck")
+    warnings = [r.getMessage() for r in caplog.records if "not on the class path" in r.getMessage()]
+    assert len(warnings) == 1 and "imdbelt.NoSuchCheck" in warnings[0]
+    assert not spark.catalog.functionExists("imdb_test_missing")
