@@ -49,7 +49,9 @@ def spark_sql_api_jar() -> Path:
 
 def build(jar: Path | None = None, java_sources: list[Path] | None = None) -> Path:
     """Compile ``java_sources`` (default: this checkout's) into ``jar`` (default: the environment's,
-    ``checks_jar()``), replacing it whole."""
+    ``checks_jar()``), replacing it whole. In the environment, a jar of an older name
+    (``imdb-elt-line-check.jar`` until 2026-12-06) is removed: one jar per environment."""
+    in_environment = jar is None
     jar = jar or checks_jar()
     with tempfile.TemporaryDirectory(prefix="imdb-elt-javac-") as out:
         subprocess.run(
@@ -64,6 +66,11 @@ def build(jar: Path | None = None, java_sources: list[Path] | None = None) -> Pa
     partial = jar.with_name(f"{jar.name}.{os.getpid()}.partial")
     partial.write_bytes(deterministic_zip(classes))
     partial.replace(jar)
+    if in_environment:
+        for stale in jar.parent.glob("imdb-elt-*.jar"):
+            if stale != jar:
+                stale.unlink()
+                print(f"removed the stale jar {stale}")
     return jar
 
 

@@ -226,3 +226,17 @@ def test_a_missing_or_changed_bundle_fails_fast_and_says_what_to_run(s3, s3_zone
     assert aws_spark.emr_serverless_job_driver(settings, plan, s3)["sparkSubmit"]["entryPoint"].endswith(
         f"/{bundle.version}/clean_imdb.py"
     )
+
+
+def test_make_setup_keeps_one_jar_in_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The jar's older name (before the key order check joined the line check) is removed."""
+    from imdb_elt import checks_jar
+
+    monkeypatch.setattr(checks_jar, "checks_jar", lambda: tmp_path / JAR_NAME)
+    (tmp_path / "imdb-elt-line-check.jar").write_bytes(b"old")
+    (tmp_path / "spark-classes-0123.jsa").write_bytes(b"archive")  # not a jar: kept
+    assert checks_jar.build() == tmp_path / JAR_NAME
+    assert sorted(p.name for p in tmp_path.iterdir()) == [JAR_NAME, "spark-classes-0123.jsa"]
+    assert {"imdbelt/KeyOrderCheck.class", "imdbelt/TsvLineCheck.class"} <= set(
+        _zip_names((tmp_path / JAR_NAME).read_bytes())
+    )
