@@ -6,9 +6,9 @@
    A file big enough for several output files is split into them by a hash of its key's text
    right after the read (of the line number when the key cannot be cut from the line), so the
    parse and the Parquet encoding of one gzip use every core and one key's rows meet in one task.
-2. **Key check** (unless pass 1 proved that no key repeats, ``spark_jobs.key_order``): repeated
-   natural keys are found from the written key columns alone (a hash per key, counted), not from
-   the raw rows.
+2. **Key check** (unless pass 1 found the repeated keys as they streamed by in key order,
+   ``spark_jobs.key_order``): repeated natural keys are found from the written key columns alone
+   (a hash per key, counted), not from the raw rows.
 3. **Revisit** (only a file with refused rows or repeated keys): read the raw file again and
    keep the few rows that matter (refused, or with a candidate key). They are labelled
    (duplicates; a refused last line without a final newline says so) and written to the
@@ -59,8 +59,11 @@ from spark_jobs.transforms import (
 log = logging.getLogger("spark_jobs.clean_imdb")
 
 #: Up to this many candidate keys are broadcast to the rows (a map-side join, no shuffle of the
-#: full rows); more (a pathological delivery) fall back to a shuffled join.
+#: full rows); more (a pathological delivery) fall back to a shuffled join. Pass 1 collects at most
+#: this many repeated keys' hashes (its share per task), else the key check finds them.
 BROADCAST_KEYS = 200_000
+#: Pass 1's column of key order answers (``spark_jobs.key_order``), observed then dropped.
+_ORDER = "_key_order"
 #: Key hashes per partition of the key check. Measured on title.akas at SF=1 (55M keys): in 8
 #: partitions the count took 58 CPU s, in 32 32 s, in 64 28 s, in 256 37 s (this size gives 56).
 KEYS_PER_PARTITION = 1_000_000
@@ -162,7 +165,7 @@ class _File:
         # Only where one task sees every row of a key does pass 1's order count prove anything.
         one_task_per_key = self.files == 1 or self.spread is not None
         ordered = one_task_per_key and key_order.available(spark)
-        self.key_order = key_order.not_after_previous(raw) if ordered else None
+        self.key_order = key_order.order(raw, BROADCAST_KEYS // self.files) if ordered else None
 
     def step(self, text: str) -> None:
         self.end_step()
@@ -199,7 +202,8 @@ class _File:
 
     def valid_rows(self, lines: Observation, counts: Observation, keys: Observation | None) -> DataFrame:
         """The rows pass 1 writes: every line parsed and checked once, the valid ones typed;
-        ``keys`` counts those whose key is not after the previous one's in its task.
+        ``keys`` counts those whose key is not in order after the previous one's in its task
+        (``unproven``) and collects the hashes of keys that repeat the previous one (``repeated``).
 
         The observation of the refused rows sits between the parse and the filter on purpose:
         Spark 4.0 (EMR's emr-spark-8.0.0) pushes a filter through projections by copying their
@@ -214,11 +218,20 @@ class _File:
         good = to_output(annotated.filter(F.col("ok")), self.raw, self.snapshot_id, self.loaded_at)
         if keys is None or self.key_order is None:
             return good
-        return good.observe(keys, F.count_if(self.key_order).alias("out_of_order"))
+        # A column of a projection: the stateful check runs once per row, the observation reads it.
+        order = F.col(_ORDER)
+        repeated = F.collect_set(F.when(order == F.lit(key_order.REPEAT), key_hash(self.raw).cast("string")))
+        observed = good.withColumn(_ORDER, self.key_order).observe(
+            keys,
+            F.count_if(order == F.lit(key_order.UNPROVEN)).alias("unproven"),
+            F.concat_ws(",", repeated).alias("repeated"),  # text: py4j returns no Python list
+        )
+        return observed.drop(_ORDER)
 
-    def write_pass(self) -> tuple[int, int, int, bool]:
+    def write_pass(self) -> tuple[int, int, int, str | None]:
         """Write every valid row; return (lines incl. header, their bytes + one per line, refused,
-        whether a key may repeat: False only when every task wrote its keys in strict order)."""
+        the hashes of the repeated keys as text, "1,-2": None unless every task wrote its keys in
+        order)."""
         self.step(f"pass 1: parse and write ({self.files} file(s))")
         lines, counts = _observation(self.raw, "lines"), _observation(self.raw, "refused")
         keys = None if self.key_order is None else _observation(self.raw, "keys")
@@ -230,8 +243,9 @@ class _File:
                 f"{self.name}: cannot read the whole file (corrupt or truncated?): {root_cause(exc)}"
             ) from exc
         n = int(lines.get["lines"])
-        repeats_possible = keys is None or int(keys.get["out_of_order"]) > 0
-        return n, int(lines.get["bytes"]) + n, int(counts.get["refused"]), repeats_possible
+        found = keys.get if keys is not None else None
+        repeated = None if found is None or int(found["unproven"]) > 0 else str(found["repeated"])
+        return n, int(lines.get["bytes"]) + n, int(counts.get["refused"]), repeated
 
     def candidate_keys(self) -> DataFrame:
         """Hashes of the natural keys written more than once (persisted: few rows)."""
@@ -244,6 +258,12 @@ class _File:
         spread = written.repartition(partitions, "_h")
         repeated = spread.groupBy("_h").count().filter(F.col("count") > 1).select("_h")
         return repeated.persist(StorageLevel.MEMORY_AND_DISK)
+
+    def known_keys(self, hashes: str) -> DataFrame:
+        """Pass 1's hashes of repeated keys ("1,-2") as the key check's result (``_h``). Built in
+        the JVM from the text: a DataFrame from a Python list would start Python workers."""
+        listed = F.split(F.lit(hashes), ",").cast("array<bigint>")
+        return self.spark.range(1).select(F.explode(listed).alias("_h"))
 
     def write_empty_side_outputs(self) -> None:
         # From an RDD with no partitions: an empty list becomes a Python RDD whose (empty) tasks
@@ -369,12 +389,14 @@ def clean_file(
         check_delivery(spark, raw, path)
     f = _File(spark, raw, path, lake_dir, snapshot_id, loaded_at, slices, progress, staging)
     try:
-        lines, line_bytes, refused, repeats_possible = f.write_pass()
+        lines, line_bytes, refused, repeated = f.write_pass()
         terminated = io.ends_with_newline(spark, path, line_bytes)
         unterminated = None if terminated else lines
-        candidates = f.candidate_keys() if repeats_possible else None
+        # Pass 1 found the repeated keys (maybe none), or the key check finds them.
+        found = None if repeated is None else [h for h in repeated.split(",") if h]
+        candidates = f.candidate_keys() if found is None else f.known_keys(repeated) if found else None
         try:
-            n_candidates = 0 if candidates is None else candidates.count()
+            n_candidates = candidates.count() if found is None else len(found)
             revisited = bool(refused or n_candidates)
             if revisited:
                 f.revisit(candidates if n_candidates else None, n_candidates, refused, unterminated)
@@ -424,7 +446,8 @@ def clean_file(
         "last_line": last_line,
         "output_files": f.files,
         "revisited": revisited,
-        "key_check": "read back" if repeats_possible else "keys in order (pass 1)",
+        "key_check": "read back" if repeated is None else "keys in order (pass 1)",
+        "repeated_keys": n_candidates,
         "seconds": round(seconds, 3),
         "seconds_by_step": f.step_seconds,
         "rows_per_second": round(rows_read / seconds, 1) if seconds > 0 else None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from pyspark.sql import SparkSession
-from pyspark.sql.types import BooleanType
+from pyspark.sql.types import DataType
 
 from spark_jobs.jvm import JAR_NAME
 
@@ -20,9 +20,10 @@ log = logging.getLogger("spark_jobs.clean_imdb")
 _warned: set[int] = set()
 
 
-def register(spark: SparkSession, function_name: str, class_name: str) -> bool:
-    """``class_name`` (a Java UDF returning a boolean) is ``function_name`` in ``spark``'s SQL
-    (registered now if need be); False, with one warning per session, when the jar is missing.
+def register(spark: SparkSession, function_name: str, class_name: str, returns: DataType) -> bool:
+    """``class_name`` (a Java UDF whose results are of type ``returns``) is ``function_name`` in
+    ``spark``'s SQL (registered now if need be); False, with one warning per session, when the jar
+    is missing.
 
     By class name (Spark loads it, as it would on a cluster). Not through py4j: py4j may pick
     ``functions.udf``'s untyped overload for a class from ``--jars``, which Spark refuses.
@@ -30,7 +31,7 @@ def register(spark: SparkSession, function_name: str, class_name: str) -> bool:
     if spark.catalog.functionExists(function_name):
         return True
     try:
-        spark.udf.registerJavaFunction(function_name, class_name, BooleanType())
+        spark.udf.registerJavaFunction(function_name, class_name, returns)
     except Exception as exc:  # the class is missing: Spark expressions do the work
         if id(spark) not in _warned:
             _warned.add(id(spark))

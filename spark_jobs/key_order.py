@@ -1,14 +1,16 @@
-"""The key check's shortcut: pass 1 proves that a file repeats no key, as IMDb's sorted dumps don't.
+"""The key check's shortcut: pass 1 finds a file's repeated keys itself when its keys come sorted.
 
 The key check (``clean_file``) reads the written keys back and counts their hashes: a second scan
-and a shuffle per file, 30% of the cleaning's file-seconds at SF=1. Pass 1 can prove the common
-case for free. It spreads a big file's lines over its tasks by the key's text as read
-(``spread_by``), so every row of one key lands in one task, and ``KeyOrderCheck``
-(``spark_jobs/jvm/imdbelt/KeyOrderCheck.java``) counts the written rows whose key is not strictly
-after the previous row's in the same task. IMDb sorts its dumps by key, and a task's rows keep the
-file's order, so the count is 0: no task holds two rows of one key, the file needs no key check.
-Any other count (a repeat, an unsorted delivery) sends the file to the full key check: the
-shortcut never decides what is written, only whether the check has anything to find.
+and a shuffle per file, 30% of the cleaning's file-seconds at SF=1. Pass 1 can do it for free when
+the keys come in order, as in IMDb's sorted dumps. It spreads a big file's lines over its tasks by
+the key's text as read (``spread_by``), so every row of one key lands in one task, and
+``KeyOrderCheck`` (``spark_jobs/jvm/imdbelt/KeyOrderCheck.java``) places each written row's key
+against the previous row's in the same task (``order``): after it, a repeat of it, or unproven
+(before it). A task's rows keep the file's order, so when no row is unproven each repeated key's
+rows are neighbours, and the rows answered ``REPEAT`` name every repeated key: pass 1 collects
+their hashes. Any unproven row (an unsorted delivery, a task with more than its share of
+``max_repeats``) sends the file to the full key check: the shortcut never decides what is written,
+only where the candidates for the dedup come from.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import IntegerType
 
 from imdb_elt.catalog import RawInput
 from spark_jobs import compiled
@@ -24,13 +27,15 @@ from spark_jobs import compiled
 log = logging.getLogger("spark_jobs.clean_imdb")
 
 CLASS_NAME = "imdbelt.KeyOrderCheck"
-FUNCTION_NAME = "imdb_key_not_after_previous"
+FUNCTION_NAME = "imdb_key_order"
+#: ``KeyOrderCheck``'s answers (its constants of the same names).
+AFTER, REPEAT, UNPROVEN = 0, 1, 2
 _INTEGER_TYPES = ("tinyint", "smallint", "int", "bigint")
 
 
 def available(spark: SparkSession) -> bool:
     """The Java function is registered in ``spark`` (now if need be); False when its jar is missing."""
-    return compiled.register(spark, FUNCTION_NAME, CLASS_NAME)
+    return compiled.register(spark, FUNCTION_NAME, CLASS_NAME, IntegerType())
 
 
 def spread_by(raw: RawInput) -> Column | None:
@@ -45,13 +50,14 @@ def spread_by(raw: RawInput) -> Column | None:
     return F.substring_index(F.substring_index(F.col("value"), "\t", index + 1), "\t", -1)
 
 
-def not_after_previous(raw: RawInput) -> Column | None:
-    """Over the output rows of ``raw``: true when the row's key is not strictly after the previous
-    row's in its task (ids by number, then the integer column). None for a key of another shape
-    than a text column and at most one integer column."""
+def order(raw: RawInput, max_repeats: int) -> Column | None:
+    """Over the output rows of ``raw``: AFTER, REPEAT or UNPROVEN, the row's key against the
+    previous row's in its task (ids by number, then the integer column); a task's repeats past
+    ``max_repeats`` are UNPROVEN. None for a key of another shape than a text column and at most
+    one integer column. Stateful: evaluate it once per row (a column of a projection)."""
     types = dict((c.name, c.type) for c in raw.columns)
     text, *rest = raw.key
     if types[text] != "string" or len(rest) > 1 or (rest and types[rest[0]] not in _INTEGER_TYPES):
         return None
     number = F.col(rest[0]).cast("bigint") if rest else F.lit(None).cast("bigint")
-    return F.call_function(FUNCTION_NAME, F.col(text).cast("binary"), number)
+    return F.call_function(FUNCTION_NAME, F.col(text).cast("binary"), number, F.lit(max_repeats))

@@ -19,6 +19,7 @@ import re
 
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType
 
 from imdb_elt import catalog
 from imdb_elt.catalog import RawInput
@@ -95,7 +96,7 @@ def available(spark: SparkSession) -> bool:
     warning per session, when its jar is not on the class path."""
     if spark.catalog.functionExists(FUNCTION_NAME):
         return True
-    if not compiled.register(spark, FUNCTION_NAME, CLASS_NAME):
+    if not compiled.register(spark, FUNCTION_NAME, CLASS_NAME, BooleanType()):
         return False
     log.info("line checks: compiled (%s) first, Spark expressions for the lines it does not pass", CLASS_NAME)
     return True

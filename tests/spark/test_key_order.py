@@ -1,4 +1,4 @@
-"""Pass 1's key order (spark_jobs/key_order.py) skips the key check only where no key can repeat.
+"""Pass 1's key order (spark_jobs/key_order.py) replaces the key check only where it finds every repeat.
 
 Each file is cleaned over four tasks (minSplitBytes=1, four slices), as a big file is: the
 shortcut is then only sound if one key's rows meet in one task. Every outcome is compared with the
@@ -15,10 +15,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql.types import BooleanType
 
 from imdb_elt.catalog import MOVIE_METADATA, TITLE_PRINCIPALS, TITLE_RATINGS, RawInput
+from spark_jobs import clean_file as clean_file_module
 from spark_jobs import compiled, key_order
-from spark_jobs.clean_file import MIN_SPLIT_CONF, clean_file
+from spark_jobs.clean_file import MIN_SPLIT_CONF, _File, clean_file
 from tests.spark.conftest import tsv_bytes, write_gz
 from tests.spark.reference_cleaner import clean as reference_clean
 from tests.spark.reference_cleaner import except_all
@@ -62,26 +64,63 @@ def test_a_file_in_key_order_needs_no_key_check(spark: SparkSession, tmp_path: P
     stats = _clean(spark, tmp_path, raw, rows)
     assert stats["key_check"] == "keys in order (pass 1)"
     assert "key check" not in stats["seconds_by_step"]
-    assert (stats["rows_written"], stats["revisited"]) == (len(rows), False)
+    assert (stats["rows_written"], stats["revisited"], stats["repeated_keys"]) == (len(rows), False, 0)
 
 
 @pytest.mark.usefixtures("four_tasks")
 @pytest.mark.parametrize("at", [10, 111, 222, 333])
-def test_one_repeat_in_a_sorted_file_is_found(spark: SparkSession, tmp_path: Path, at: int) -> None:
-    """One key on two neighbouring lines, the file's only disorder: spread over the tasks by line
-    number, the two would part (3 times in 4), each task would see its keys in order, and the
-    repeat would be written twice."""
+def test_one_repeat_in_a_sorted_file_is_found_in_pass_1(spark: SparkSession, tmp_path: Path, at: int) -> None:
+    """One key on two neighbouring lines: spread over the tasks by line number, the two would part
+    (3 times in 4), each task would see its keys in order, and the repeat would be written twice."""
     rows = list(RATINGS)
     rows[at + 1] = rows[at].split("\t")[0] + "\t1.0\t7"  # the same key, another rating
     stats = _clean(spark, tmp_path, TITLE_RATINGS, rows)
-    assert stats["key_check"] == "read back"
+    assert (stats["key_check"], stats["repeated_keys"]) == ("keys in order (pass 1)", 1)
+    assert "key check" not in stats["seconds_by_step"]
     assert stats["quarantined_by_reason"] == {"duplicate_key": 1}
+
+
+@pytest.mark.usefixtures("four_tasks")
+def test_repeats_of_a_two_column_key_are_found_in_pass_1(spark: SparkSession, tmp_path: Path) -> None:
+    """Only the pair (tconst, ordering) repeating is a repeat: 60 titles share each ordering."""
+    rows = list(PRINCIPALS)
+    for at in (5, 100, 101, 400):  # 101 repeats 100's repeat: three rows of one key
+        rows[at + 1] = rows[at].replace("\tactor\t", "\tself\t")
+    stats = _clean(spark, tmp_path, TITLE_PRINCIPALS, rows)
+    assert (stats["key_check"], stats["repeated_keys"]) == ("keys in order (pass 1)", 3)
+    assert stats["rows_deduplicated"] + stats["rows_quarantined"] == 4
+
+
+@pytest.mark.usefixtures("four_tasks")
+def test_more_repeats_than_pass_1_collects_take_the_key_check(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cap per task bounds the hashes pass 1 collects (a delivery of nothing but repeats must
+    not fill the driver's memory): past it, the key check finds every repeat."""
+    monkeypatch.setattr(clean_file_module, "BROADCAST_KEYS", 8)  # 2 repeats per task of 4
+    rows = list(RATINGS)
+    for at in range(0, 400, 25):  # 16 repeats: some task holds 3 or more
+        rows[at + 1] = rows[at].split("\t")[0] + "\t1.0\t7"
+    stats = _clean(spark, tmp_path, TITLE_RATINGS, rows)
+    assert (stats["key_check"], stats["repeated_keys"]) == ("read back", 16)
+    assert stats["quarantined_by_reason"] == {"duplicate_key": 16}
+
+
+@pytest.mark.usefixtures("four_tasks")
+def test_the_stateful_order_check_runs_once_per_row(spark: SparkSession, tmp_path: Path) -> None:
+    """A second call on the same row would answer REPEAT: every row would look repeated."""
+    from pyspark.sql import Observation
+
+    path = write_gz(tmp_path, TITLE_RATINGS.file_name, tsv_bytes(TITLE_RATINGS, RATINGS))
+    f = _File(spark, TITLE_RATINGS, str(path), str(tmp_path / "lake"), "K", datetime.now(UTC), 4, None)
+    plan = f.valid_rows(Observation(), Observation(), Observation())._jdf.queryExecution().executedPlan()
+    assert plan.toString().count(f"{key_order.FUNCTION_NAME}(") == 1, plan.toString()
 
 
 @pytest.mark.usefixtures("four_tasks")
 def test_a_file_out_of_key_order_gets_the_key_check(spark: SparkSession, tmp_path: Path) -> None:
     stats = _clean(spark, tmp_path, TITLE_RATINGS, RATINGS[::-1])
-    assert stats["key_check"] == "read back"
+    assert (stats["key_check"], stats["repeated_keys"]) == ("read back", 0)
     assert stats["rows_written"] == len(RATINGS) and stats["quarantined_by_reason"] == {}
 
 
@@ -95,8 +134,8 @@ def test_a_missing_class_is_one_warning_and_no_function(
 ) -> None:
     compiled._warned.discard(id(spark))
     with caplog.at_level(logging.WARNING, logger="spark_jobs.clean_imdb"):
-        assert not compiled.register(spark, "imdb_test_missing", "imdbelt.NoSuchCheck")
-        assert not compiled.register(spark, "imdb_test_missing_too", "imdbelt.NoSuchCheck")
+        assert not compiled.register(spark, "imdb_test_missing", "imdbelt.NoSuchCheck", BooleanType())
+        assert not compiled.register(spark, "imdb_test_missing_too", "imdbelt.NoSuchCheck", BooleanType())
     warnings = [r.getMessage() for r in caplog.records if "not on the class path" in r.getMessage()]
     assert len(warnings) == 1 and "imdbelt.NoSuchCheck" in warnings[0]
     assert not spark.catalog.functionExists("imdb_test_missing")

@@ -1,50 +1,68 @@
 package imdbelt;
 
 import java.util.Arrays;
-import org.apache.spark.sql.api.java.UDF2;
+import org.apache.spark.sql.api.java.UDF3;
 
 /**
- * Is this row's natural key NOT strictly after the previous row's, in this task? The cleaning
- * job's first pass counts these rows: none means no two rows of the task share a key, so the
- * file needs no key check (every key's rows are in one task: the job partitions by the key).
+ * Where is this row's natural key against the previous row's, in this task? The cleaning job's
+ * first pass observes the answers. When no row of any task is {@link #UNPROVEN}, every task's
+ * keys ascend with each repeat right after its first row, so the rows answered {@link #REPEAT}
+ * name every repeated key (every key's rows are in one task: the job partitions by the key), and
+ * the file needs no key check.
  *
  * <p>IMDb sorts its dumps by key: ids by their number (shorter first, then byte order), then the
- * ordering. A delivery in another order, or with repeats, is counted here and gets the full key
- * check; this class only proves the common case. One instance per task (Spark deserialises the
- * plan for each task), used by that task's thread alone. The job calls it in one place only, an
- * observation's aggregate, which Spark evaluates once per row in the task's order.
+ * ordering. A delivery in another order is answered {@link #UNPROVEN} and gets the full key check;
+ * so does a task with more repeats than the cap, which keeps the set of repeats pass 1 collects
+ * small. One instance per task (Spark deserialises the plan for each task), used by that task's
+ * thread alone. The job evaluates it once per row, in a projection below an observation, in the
+ * task's order: a second call on the same row would answer REPEAT.
  *
- * <p>Arguments: the key's text column as bytes, and its integer column (null for a one-column key).
+ * <p>Arguments: the key's text column as bytes, its integer column (null for a one-column key),
+ * and the most REPEAT answers this task may give.
  */
-public final class KeyOrderCheck implements UDF2<byte[], Long, Boolean> {
+public final class KeyOrderCheck implements UDF3<byte[], Long, Integer, Integer> {
   private static final long serialVersionUID = 1L;
+
+  /** The task's first row, or a key strictly after the previous row's. */
+  public static final int AFTER = 0;
+  /** The same key as the previous row's. */
+  public static final int REPEAT = 1;
+  /** Before the previous row's key, a null, or a repeat past the cap: the full check decides. */
+  public static final int UNPROVEN = 2;
 
   private transient boolean started;
   private transient byte[] previousText;
   private transient Long previousNumber;
+  private transient int repeats;
 
   @Override
-  public Boolean call(byte[] text, Long number) {
-    boolean after = started && isAfter(text, number);
-    boolean first = !started;
+  public Integer call(byte[] text, Long number, Integer maxRepeats) {
+    int answer = started ? compare(text, number) : AFTER;
+    if (answer == REPEAT && ++repeats > maxRepeats) {
+      answer = UNPROVEN;
+    }
     started = true;
     previousText = text == null ? null : text.clone(); // Spark may reuse the array
     previousNumber = number;
-    return first || after ? Boolean.FALSE : Boolean.TRUE;
+    return answer;
   }
 
-  private boolean isAfter(byte[] text, Long number) {
+  private int compare(byte[] text, Long number) {
     if (text == null || previousText == null) {
-      return false; // a written key is never null: the full check decides
+      return UNPROVEN; // a written key is never null: the full check decides
     }
     int byText = shortlex(text, previousText);
     if (byText != 0) {
-      return byText > 0;
+      return byText > 0 ? AFTER : UNPROVEN;
+    }
+    if (number == null && previousNumber == null) {
+      return REPEAT; // a one-column key
     }
     if (number == null || previousNumber == null) {
-      return false; // one-column key: equal text is a repeat
+      return UNPROVEN;
     }
-    return number > previousNumber;
+    int byNumber = Long.compare(number, previousNumber);
+    return byNumber > 0 ? AFTER : byNumber == 0 ? REPEAT : UNPROVEN;
   }
 
   /** Shorter first, then unsigned byte order: numeric order for ids of one prefix. */
