@@ -153,3 +153,39 @@
         on {% for column in key %}base.{{ column }} = {{ array }}__joined.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
     {%- endfor %}
 {%- endmacro %}
+
+
+{#
+    Each title's distinct genres joined with ',' in alphabetical order, null for none, as rows
+    (tconst, genres) for a join:
+
+        genres as ({{ imdb_elt.genres_text('titles', ref('int_title_genres')) }})
+
+    `title_genres` holds a title's distinct non-null genres one per row (int_title_genres), and
+    an ordered listagg over it is the portable form. DuckDB reads the same text from the array
+    in the title's own row: at SF=1 (12.3M titles) dim_titles took 28.5 s with the ordered
+    aggregate and 15.9 s with this.
+#}
+{% macro genres_text(titles, title_genres) -%}
+    {{ return(adapter.dispatch('genres_text', 'imdb_elt')(titles, title_genres)) }}
+{%- endmacro %}
+
+{% macro default__genres_text(titles, title_genres) -%}
+    select
+        tconst,
+        {{ dbt.listagg('genre', "','", 'order by genre') }} as genres
+
+    from {{ title_genres }}
+    group by tconst
+{%- endmacro %}
+
+{% macro duckdb__genres_text(titles, title_genres) -%}
+    select
+        tconst,
+        {#- list_distinct also drops nulls. -#}
+        case
+            when len(list_distinct(genres)) > 0 then array_to_string(list_sort(list_distinct(genres)), ',')
+        end as genres
+
+    from {{ titles }}
+{%- endmacro %}

@@ -2,6 +2,8 @@
 -- directors' names: the IMDb side of the movies mart.
 -- A table, not a view: its two tests and the movies mart would each run its joins again
 -- (three times 5-13 s at SF=0.1, the largest cost of an hourly run with new ratings).
+-- Genres and directors are aggregated for the movies only: aggregated over every title and
+-- then joined, the model took 38.8 s at SF=1 on DuckDB, against 3.9 s.
 {{ config(materialized='table') }}
 
 with
@@ -26,6 +28,7 @@ genres as (
         {{ dbt.listagg('genre', "','", 'order by genre') }} as genres
 
     from {{ ref('int_title_genres') }}
+    where tconst in (select tconst from titles)
     group by tconst
 
 ),
@@ -38,6 +41,7 @@ directors as (
 
     from {{ ref('int_title_directors') }}
     where director_name is not null
+        and tconst in (select tconst from titles)
     group by tconst
 
 )

@@ -8,12 +8,7 @@ titles as (
 
 genres as (
 
-    select
-        tconst,
-        {{ dbt.listagg('genre', "','", 'order by genre') }} as genres
-
-    from {{ ref('int_title_genres') }}
-    group by tconst
+    {{ imdb_elt.genres_text('titles', ref('int_title_genres')) }}
 
 )
 
