@@ -46,6 +46,7 @@ from spark_jobs.progress import Progress
 from spark_jobs.schemas import DEDUPLICATED_SCHEMA, QUARANTINE_SCHEMA
 from spark_jobs.transforms import (
     DEDUPLICATED,
+    keeps_first_line,
     key_hash,
     mark_duplicates,
     note_no_final_newline,
@@ -165,7 +166,10 @@ class _File:
         # Only where one task sees every row of a key does pass 1's order count prove anything.
         one_task_per_key = self.files == 1 or self.spread is not None
         ordered = one_task_per_key and key_order.available(spark)
-        self.key_order = key_order.order(raw, BROADCAST_KEYS // self.files) if ordered else None
+        line = F.col("line_number")
+        self.key_order = key_order.order(raw, line, BROADCAST_KEYS // self.files) if ordered else None
+        #: Pass 1 leaves out the rows answered REPEAT: never the row the dedup keeps.
+        self.drops_repeats = self.key_order is not None and keeps_first_line(raw)
 
     def step(self, text: str) -> None:
         self.end_step()
@@ -203,7 +207,8 @@ class _File:
     def valid_rows(self, lines: Observation, counts: Observation, keys: Observation | None) -> DataFrame:
         """The rows pass 1 writes: every line parsed and checked once, the valid ones typed;
         ``keys`` counts those whose key is not in order after the previous one's in its task
-        (``unproven``) and collects the hashes of keys that repeat the previous one (``repeated``).
+        (``unproven``) and collects the hashes of keys that repeat the previous one (``repeated``);
+        with ``drops_repeats`` those repeating rows are not written.
 
         The observation of the refused rows sits between the parse and the filter on purpose:
         Spark 4.0 (EMR's emr-spark-8.0.0) pushes a filter through projections by copying their
@@ -215,9 +220,9 @@ class _File:
         annotated = parse(data, self.raw, self.staging, self.clean_line).observe(
             counts, F.count_if(~F.col("ok")).alias("refused")
         )
-        good = to_output(annotated.filter(F.col("ok")), self.raw, self.snapshot_id, self.loaded_at)
+        good = annotated.filter(F.col("ok"))
         if keys is None or self.key_order is None:
-            return good
+            return to_output(good, self.raw, self.snapshot_id, self.loaded_at)
         # A column of a projection: the stateful check runs once per row, the observation reads it.
         order = F.col(_ORDER)
         repeated = F.collect_set(F.when(order == F.lit(key_order.REPEAT), key_hash(self.raw).cast("string")))
@@ -226,12 +231,14 @@ class _File:
             F.count_if(order == F.lit(key_order.UNPROVEN)).alias("unproven"),
             F.concat_ws(",", repeated).alias("repeated"),  # text: py4j returns no Python list
         )
-        return observed.drop(_ORDER)
+        if self.drops_repeats:
+            observed = observed.filter(order != F.lit(key_order.REPEAT))
+        return to_output(observed, self.raw, self.snapshot_id, self.loaded_at)
 
-    def write_pass(self) -> tuple[int, int, int, str | None]:
-        """Write every valid row; return (lines incl. header, their bytes + one per line, refused,
-        the hashes of the repeated keys as text, "1,-2": None unless every task wrote its keys in
-        order)."""
+    def write_pass(self) -> tuple[int, int, int, str | None, bool]:
+        """Write the valid rows; return (lines incl. header, their bytes + one per line, refused,
+        the hashes of the keys answered REPEAT as text ("1,-2"; None without the order check),
+        whether every task's keys were in order: then those are all the repeated keys)."""
         self.step(f"pass 1: parse and write ({self.files} file(s))")
         lines, counts = _observation(self.raw, "lines"), _observation(self.raw, "refused")
         keys = None if self.key_order is None else _observation(self.raw, "keys")
@@ -244,11 +251,13 @@ class _File:
             ) from exc
         n = int(lines.get["lines"])
         found = keys.get if keys is not None else None
-        repeated = None if found is None or int(found["unproven"]) > 0 else str(found["repeated"])
-        return n, int(lines.get["bytes"]) + n, int(counts.get["refused"]), repeated
+        repeated = None if found is None else str(found["repeated"])
+        in_order = found is not None and int(found["unproven"]) == 0
+        return n, int(lines.get["bytes"]) + n, int(counts.get["refused"]), repeated, in_order
 
-    def candidate_keys(self) -> DataFrame:
-        """Hashes of the natural keys written more than once (persisted: few rows)."""
+    def candidate_keys(self, unwritten: str | None = None) -> DataFrame:
+        """Hashes of the natural keys written more than once, and of the ``unwritten`` repeats
+        pass 1 left out (text, "1,-2") (persisted: few rows)."""
         self.step("key check: finding repeated keys in the written rows")
         written = io.read_parquet(self.spark, self.processed).select(key_hash(self.raw).alias("_h"))
         rows = io.parquet_rows(self.spark, self.processed)  # footers only
@@ -257,6 +266,8 @@ class _File:
         # Shuffled first: a partial aggregate before the exchange only grows a map of unique keys.
         spread = written.repartition(partitions, "_h")
         repeated = spread.groupBy("_h").count().filter(F.col("count") > 1).select("_h")
+        if unwritten:
+            repeated = repeated.unionByName(self.known_keys(unwritten)).distinct()
         return repeated.persist(StorageLevel.MEMORY_AND_DISK)
 
     def known_keys(self, hashes: str) -> DataFrame:
@@ -273,7 +284,12 @@ class _File:
             io.write_parquet(self.spark.createDataFrame(nothing, schema), path)
 
     def revisit(
-        self, candidates: DataFrame | None, n_candidates: int, refused: int, unterminated: int | None
+        self,
+        candidates: DataFrame | None,
+        n_candidates: int,
+        refused: int,
+        unterminated: int | None,
+        written_are_kept: bool = False,
     ) -> None:
         """Quarantine and dedup record from the few rows that matter; fix processed if needed.
 
@@ -281,6 +297,8 @@ class _File:
         the validity flag) without typing the rest; only they are parsed in full. ``candidates``:
         None when no key repeats (pass 1 proved it): only the refused rows matter.
         ``unterminated``: the number of the file's last line when it had no final newline.
+        ``written_are_kept``: pass 1 wrote only rows the dedup keeps (it left out every repeat),
+        so processed needs no rewrite.
         """
         self.step("pass 2: refused rows, repeated keys")
         raw = self.raw
@@ -312,7 +330,7 @@ class _File:
                 io.write_parquet(to_deduplicated(dropped, self.name).coalesce(1), self.deduplicated)
                 # Rows written by pass 1 that must go: keys whose rows are replaced by the kept ones.
                 gone = marked.filter(F.col("ok") & reason.isNotNull()).select(*raw.key).distinct()
-                if gone.count() > 0:
+                if not written_are_kept and gone.count() > 0:
                     self.rewrite_processed(marked, gone)
             finally:
                 marked.unpersist()
@@ -389,17 +407,22 @@ def clean_file(
         check_delivery(spark, raw, path)
     f = _File(spark, raw, path, lake_dir, snapshot_id, loaded_at, slices, progress, staging)
     try:
-        lines, line_bytes, refused, repeated = f.write_pass()
+        lines, line_bytes, refused, repeated, in_order = f.write_pass()
         terminated = io.ends_with_newline(spark, path, line_bytes)
         unterminated = None if terminated else lines
-        # Pass 1 found the repeated keys (maybe none), or the key check finds them.
-        found = None if repeated is None else [h for h in repeated.split(",") if h]
-        candidates = f.candidate_keys() if found is None else f.known_keys(repeated) if found else None
+        # Pass 1 found the repeated keys (maybe none), or the key check finds them: in the written
+        # rows, and among the repeats pass 1 left out.
+        found = [h for h in repeated.split(",") if h] if in_order and repeated is not None else None
+        if found is None:
+            candidates = f.candidate_keys(repeated if f.drops_repeats else None)
+        else:
+            candidates = f.known_keys(repeated) if found else None
         try:
             n_candidates = candidates.count() if found is None else len(found)
             revisited = bool(refused or n_candidates)
             if revisited:
-                f.revisit(candidates if n_candidates else None, n_candidates, refused, unterminated)
+                f.revisit(candidates if n_candidates else None, n_candidates, refused, unterminated,
+                          written_are_kept=f.drops_repeats and found is not None)
             else:
                 f.write_empty_side_outputs()
         finally:
@@ -446,7 +469,7 @@ def clean_file(
         "last_line": last_line,
         "output_files": f.files,
         "revisited": revisited,
-        "key_check": "read back" if repeated is None else "keys in order (pass 1)",
+        "key_check": "read back" if found is None else "keys in order (pass 1)",
         "repeated_keys": n_candidates,
         "seconds": round(seconds, 3),
         "seconds_by_step": f.step_seconds,

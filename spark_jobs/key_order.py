@@ -7,10 +7,12 @@ the key's text as read (``spread_by``), so every row of one key lands in one tas
 ``KeyOrderCheck`` (``spark_jobs/jvm/imdbelt/KeyOrderCheck.java``) places each written row's key
 against the previous row's in the same task (``order``): after it, a repeat of it, or unproven
 (before it). A task's rows keep the file's order, so when no row is unproven each repeated key's
-rows are neighbours, and the rows answered ``REPEAT`` name every repeated key: pass 1 collects
-their hashes. Any unproven row (an unsorted delivery, a task with more than its share of
-``max_repeats``) sends the file to the full key check: the shortcut never decides what is written,
-only where the candidates for the dedup come from.
+rows are neighbours, and the rows answered ``REPEAT`` name every repeated key: pass 1 collects their
+hashes. A repeated key's first row is then its first line; where the dedup keeps the first line
+(``transforms.keeps_first_line``: IMDb's files), pass 1 writes no row answered ``REPEAT``, so the
+rows it wrote need no rewrite. Any unproven row (an unsorted delivery, a task with more than its
+share of ``max_repeats``) sends the file to the full key check, and the revisit then rewrites what
+pass 1 wrote, as it would without the shortcut.
 """
 
 from __future__ import annotations
@@ -50,14 +52,16 @@ def spread_by(raw: RawInput) -> Column | None:
     return F.substring_index(F.substring_index(F.col("value"), "\t", index + 1), "\t", -1)
 
 
-def order(raw: RawInput, max_repeats: int) -> Column | None:
-    """Over the output rows of ``raw``: AFTER, REPEAT or UNPROVEN, the row's key against the
-    previous row's in its task (ids by number, then the integer column); a task's repeats past
-    ``max_repeats`` are UNPROVEN. None for a key of another shape than a text column and at most
-    one integer column. Stateful: evaluate it once per row (a column of a projection)."""
+def order(raw: RawInput, line_number: Column, max_repeats: int) -> Column | None:
+    """Over the valid rows of ``raw``: AFTER, REPEAT or UNPROVEN, the row's key against the previous
+    row's in its task (ids by number, then the integer column); a REPEAT also has a larger
+    ``line_number``, and a task's repeats past ``max_repeats`` are UNPROVEN. None for a key of
+    another shape than a text column and at most one integer column. Stateful: evaluate it once
+    per row (a column of a projection)."""
     types = dict((c.name, c.type) for c in raw.columns)
     text, *rest = raw.key
     if types[text] != "string" or len(rest) > 1 or (rest and types[rest[0]] not in _INTEGER_TYPES):
         return None
     number = F.col(rest[0]).cast("bigint") if rest else F.lit(None).cast("bigint")
-    return F.call_function(FUNCTION_NAME, F.col(text).cast("binary"), number, F.lit(max_repeats))
+    return F.call_function(FUNCTION_NAME, F.col(text).cast("binary"), number, line_number.cast("bigint"),
+                           F.lit(max_repeats))

@@ -545,9 +545,14 @@ def conflict_order(raw: RawInput) -> list[Column]:
     IMDb: the smallest line number. Kaggle: the most num_voted_users (the most complete copy),
     ties to the smallest line number.
     """
-    if raw.fmt == "kaggle_csv":
-        return [F.col("num_voted_users").desc_nulls_last(), F.col("line_number")]
-    return [F.col("line_number")]
+    if keeps_first_line(raw):
+        return [F.col("line_number")]
+    return [F.col("num_voted_users").desc_nulls_last(), F.col("line_number")]
+
+
+def keeps_first_line(raw: RawInput) -> bool:
+    """Of one key's valid rows, the dedup keeps the one on the first line (IMDb's files)."""
+    return raw.fmt != "kaggle_csv"
 
 
 def _group_columns(raw: RawInput) -> tuple[list[Column], list[str]]:

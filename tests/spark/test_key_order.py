@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType
 
 from imdb_elt.catalog import MOVIE_METADATA, TITLE_PRINCIPALS, TITLE_RATINGS, RawInput
@@ -78,6 +79,7 @@ def test_one_repeat_in_a_sorted_file_is_found_in_pass_1(spark: SparkSession, tmp
     assert (stats["key_check"], stats["repeated_keys"]) == ("keys in order (pass 1)", 1)
     assert "key check" not in stats["seconds_by_step"]
     assert stats["quarantined_by_reason"] == {"duplicate_key": 1}
+    assert "rewrite" not in stats["seconds_by_step"]  # pass 1 never wrote the repeat
 
 
 @pytest.mark.usefixtures("four_tasks")
@@ -89,6 +91,7 @@ def test_repeats_of_a_two_column_key_are_found_in_pass_1(spark: SparkSession, tm
     stats = _clean(spark, tmp_path, TITLE_PRINCIPALS, rows)
     assert (stats["key_check"], stats["repeated_keys"]) == ("keys in order (pass 1)", 3)
     assert stats["rows_deduplicated"] + stats["rows_quarantined"] == 4
+    assert "rewrite" not in stats["seconds_by_step"]
 
 
 @pytest.mark.usefixtures("four_tasks")
@@ -96,7 +99,8 @@ def test_more_repeats_than_pass_1_collects_take_the_key_check(
     spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A cap per task bounds the hashes pass 1 collects (a delivery of nothing but repeats must
-    not fill the driver's memory): past it, the key check finds every repeat."""
+    not fill the driver's memory): past it, the key check finds every repeat, those pass 1 left
+    unwritten included, and the rewrite takes out those it wrote."""
     monkeypatch.setattr(clean_file_module, "BROADCAST_KEYS", 8)  # 2 repeats per task of 4
     rows = list(RATINGS)
     for at in range(0, 400, 25):  # 16 repeats: some task holds 3 or more
@@ -104,6 +108,7 @@ def test_more_repeats_than_pass_1_collects_take_the_key_check(
     stats = _clean(spark, tmp_path, TITLE_RATINGS, rows)
     assert (stats["key_check"], stats["repeated_keys"]) == ("read back", 16)
     assert stats["quarantined_by_reason"] == {"duplicate_key": 16}
+    assert "rewrite" in stats["seconds_by_step"]
 
 
 @pytest.mark.usefixtures("four_tasks")
@@ -122,6 +127,18 @@ def test_a_file_out_of_key_order_gets_the_key_check(spark: SparkSession, tmp_pat
     stats = _clean(spark, tmp_path, TITLE_RATINGS, RATINGS[::-1])
     assert (stats["key_check"], stats["repeated_keys"]) == ("read back", 0)
     assert stats["rows_written"] == len(RATINGS) and stats["quarantined_by_reason"] == {}
+
+
+@pytest.mark.parametrize(("lines", "answers"), [((3, 5), [key_order.AFTER, key_order.REPEAT]),
+                                               ((5, 3), [key_order.AFTER, key_order.UNPROVEN])])
+def test_a_repeat_comes_on_a_later_line(spark: SparkSession, lines: tuple, answers: list[int]) -> None:
+    """Pass 1 leaves a REPEAT row unwritten because an earlier line of its key is kept: a row
+    of the same key from an earlier line is never answered REPEAT."""
+    assert key_order.available(spark)
+    rows = spark.createDataFrame([("tt1", 7.0, 1, n) for n in lines], "tconst string, averageRating double, "
+                                 "numVotes int, line_number long").coalesce(1)  # fmt: skip
+    column = key_order.order(TITLE_RATINGS, F.col("line_number"), 10)
+    assert [r[0] for r in rows.select(column).collect()] == answers
 
 
 def test_a_key_is_cut_from_the_line_only_where_it_is_the_typed_value() -> None:

@@ -1,7 +1,7 @@
 package imdbelt;
 
 import java.util.Arrays;
-import org.apache.spark.sql.api.java.UDF3;
+import org.apache.spark.sql.api.java.UDF4;
 
 /**
  * Where is this row's natural key against the previous row's, in this task? The cleaning job's
@@ -17,15 +17,19 @@ import org.apache.spark.sql.api.java.UDF3;
  * thread alone. The job evaluates it once per row, in a projection below an observation, in the
  * task's order: a second call on the same row would answer REPEAT.
  *
+ * <p>A {@link #REPEAT} also comes after the previous row in the file (a larger line number), so
+ * the first row of each repeated key is its first line: the row IMDb's dedup keeps, and pass 1
+ * need not write the repeats at all.
+ *
  * <p>Arguments: the key's text column as bytes, its integer column (null for a one-column key),
- * and the most REPEAT answers this task may give.
+ * the row's line number, and the most REPEAT answers this task may give.
  */
-public final class KeyOrderCheck implements UDF3<byte[], Long, Integer, Integer> {
+public final class KeyOrderCheck implements UDF4<byte[], Long, Long, Integer, Integer> {
   private static final long serialVersionUID = 1L;
 
   /** The task's first row, or a key strictly after the previous row's. */
   public static final int AFTER = 0;
-  /** The same key as the previous row's. */
+  /** The same key as the previous row's, on a later line. */
   public static final int REPEAT = 1;
   /** Before the previous row's key, a null, or a repeat past the cap: the full check decides. */
   public static final int UNPROVEN = 2;
@@ -33,17 +37,22 @@ public final class KeyOrderCheck implements UDF3<byte[], Long, Integer, Integer>
   private transient boolean started;
   private transient byte[] previousText;
   private transient Long previousNumber;
+  private transient long previousLine;
   private transient int repeats;
 
   @Override
-  public Integer call(byte[] text, Long number, Integer maxRepeats) {
+  public Integer call(byte[] text, Long number, Long line, Integer maxRepeats) {
     int answer = started ? compare(text, number) : AFTER;
+    if (answer == REPEAT && (line == null || line <= previousLine)) {
+      answer = UNPROVEN; // one task reads a file in line order: never seen, but never assumed
+    }
     if (answer == REPEAT && ++repeats > maxRepeats) {
       answer = UNPROVEN;
     }
     started = true;
     previousText = text == null ? null : text.clone(); // Spark may reuse the array
     previousNumber = number;
+    previousLine = line == null ? Long.MAX_VALUE : line;
     return answer;
   }
 
