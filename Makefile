@@ -8,7 +8,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The job's compiled checks (spark_jobs/jvm: the line check, the key order): rebuilt when a Java source changes.
+# The job's compiled checks (spark_jobs/jvm: the line check, the key order, the line budget): rebuilt when a Java source changes.
 JAVA_SOURCES := $(shell find spark_jobs/jvm -name '*.java')
 CHECKS_JAR_STAMP := $(VENV)/.checks-jar
 UV_VERSION := 0.13.8

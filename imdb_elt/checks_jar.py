@@ -1,8 +1,9 @@
-"""Build the jar of the job's compiled checks (line check, key order): ``make setup`` runs this.
+"""Build the jar of the job's compiled checks (line check, key order, line budget): ``make setup``
+runs this.
 
-``javac`` (the JDK's, 17 or 21) compiles ``spark_jobs/jvm`` against pyspark's own Spark SQL API
-jar; the jar is written with fixed entry times, so the same source and compiler give the same
-bytes. The Makefile rebuilds it when a source changes (its stamp, ``.venv/.checks-jar``).
+``javac`` (the JDK's, 17 or 21) compiles ``spark_jobs/jvm`` against pyspark's own jars; the jar
+is written with fixed entry times, so the same source and compiler give the same bytes. The
+Makefile rebuilds it when a source changes (its stamp, ``.venv/.checks-jar``).
 
     python -m imdb_elt.checks_jar
 """
@@ -40,11 +41,16 @@ def javac() -> str:
     return found
 
 
-def spark_sql_api_jar() -> Path:
-    jars = sorted((Path(pyspark.__file__).parent / "jars").glob("spark-sql-api_*.jar"))
-    if not jars:
-        raise SystemExit("compiled checks: pyspark's spark-sql-api jar not found: run make setup")
-    return jars[0]
+def class_path() -> str:
+    """pyspark's own jars the sources compile against: Spark's SQL API (the UDF interfaces, Row)
+    and the Scala library its Row is written in."""
+    found = []
+    for pattern in ("spark-sql-api_*.jar", "scala-library-*.jar"):
+        jars = sorted((Path(pyspark.__file__).parent / "jars").glob(pattern))
+        if not jars:
+            raise SystemExit(f"compiled checks: pyspark's {pattern} not found: run make setup")
+        found.append(str(jars[0]))
+    return os.pathsep.join(found)
 
 
 def build(jar: Path | None = None, java_sources: list[Path] | None = None) -> Path:
@@ -56,12 +62,10 @@ def build(jar: Path | None = None, java_sources: list[Path] | None = None) -> Pa
     with tempfile.TemporaryDirectory(prefix="imdb-elt-javac-") as out:
         subprocess.run(
             [javac(), "--release", JAVA_RELEASE, "-Xlint:all", "-Werror", "-d", out,
-             "-cp", str(spark_sql_api_jar()), *map(str, java_sources or jvm.sources())],
+             "-cp", class_path(), *map(str, java_sources or jvm.sources())],
             check=True,
         )  # fmt: skip
-        classes = {
-            path.relative_to(out).as_posix(): path.read_bytes() for path in Path(out).rglob("*.class")
-        }
+        classes = {path.relative_to(out).as_posix(): path.read_bytes() for path in Path(out).rglob("*.class")}
     jar.parent.mkdir(parents=True, exist_ok=True)
     partial = jar.with_name(f"{jar.name}.{os.getpid()}.partial")
     partial.write_bytes(deterministic_zip(classes))

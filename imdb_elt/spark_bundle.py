@@ -5,7 +5,8 @@ A bundle is a folder named by its version:
     clean_imdb.py       the entry point spark-submit runs (spark_jobs/clean_imdb.py, byte for byte)
     spark_jobs.zip      every first-party module the entry imports, found by walking its imports
                         (``--py-files``); nothing else: no tests, no sample generator (devtools/)
-    *.java              the compiled checks' sources (spark_jobs/jvm: TsvLineCheck, KeyOrderCheck)
+    *.java              the compiled checks' sources (spark_jobs/jvm: TsvLineCheck, KeyOrderCheck,
+                        LineBudget)
     imdb-elt-checks.jar their classes (``--jars``), compiled by `make package`
     SHA256SUMS          the SHA-256 of the entry, the zip and the Java sources
 

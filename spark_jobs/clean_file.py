@@ -9,11 +9,12 @@
 2. **Key check** (unless pass 1 found the repeated keys as they streamed by in key order,
    ``spark_jobs.key_order``): repeated natural keys are found from the written key columns alone
    (a hash per key, counted), not from the raw rows.
-3. **Revisit** (only a file with refused rows or repeated keys): read the raw file again and
-   keep the few rows that matter (refused, or with a candidate key). They are labelled
-   (duplicates; a refused last line without a final newline says so) and written to the
-   quarantine and the dedup record; the processed dataset is rewritten only if a row written in
-   step 1 must go.
+3. **Revisit** (only a file with refused rows or repeated keys): keep the few rows that matter
+   (refused, or with a candidate key), label them (duplicates; a refused last line without a
+   final newline says so) and write them to the quarantine and the dedup record. Pass 1 carries
+   those lines when they fit its budget (``spark_jobs.carry``; repeated keys only when their keys
+   came in order), else the raw file is read again. The processed dataset is rewritten only if
+   a row written in step 1 must go.
 4. **Counts from the written files**: rows written, quarantined (per reason) and deduplicated are
    read back from the Parquet just written (footers, and the small quarantine), rows read from the
    raw lines. The identity read = written + deduplicated + quarantined is then checked, not
@@ -29,6 +30,7 @@ import math
 import time
 import uuid
 import zlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +40,7 @@ from pyspark.sql import functions as F
 
 from imdb_elt import layout
 from imdb_elt.catalog import RawInput
-from spark_jobs import io, key_order, line_check
+from spark_jobs import carry, io, key_order, line_check
 from spark_jobs import rules as R
 from spark_jobs.errors import CleaningError, ThresholdExceeded, root_cause
 from spark_jobs.header import check_header
@@ -65,6 +67,11 @@ log = logging.getLogger("spark_jobs.clean_imdb")
 BROADCAST_KEYS = 200_000
 #: Pass 1's column of key order answers (``spark_jobs.key_order``), observed then dropped.
 _ORDER = "_key_order"
+#: Pass 1's column saying which refused lines it carries to the revisit (``spark_jobs.carry``).
+_CARRIED = "_carried"
+#: Bytes of lines pass 1 may carry to the revisit, split over the file's tasks: once for the
+#: refused lines, once for the lines of repeated keys. A file with more is read again instead.
+CARRY_BYTES = 32 * 2**20
 #: Key hashes per partition of the key check. Measured on title.akas at SF=1 (55M keys): in 8
 #: partitions the count took 58 CPU s, in 32 32 s, in 64 28 s, in 256 37 s (this size gives 56).
 KEYS_PER_PARTITION = 1_000_000
@@ -78,6 +85,24 @@ MIN_SPLIT_CONF = "spark.imdb_elt.minSplitBytes"
 #: Processed zstd Parquet bytes per raw input byte, measured on the generated files at SF=0.1
 #: (gzip TSV in, typed Parquet out); only used to choose the number of output files.
 OUTPUT_BYTES_PER_INPUT_BYTE = 1.0
+
+
+@dataclass(frozen=True)
+class PassOne:
+    """What pass 1 counted and collected as the rows streamed by."""
+
+    #: Lines, the header included, and their bytes with one newline each.
+    lines: int
+    bytes: int
+    refused: int
+    #: Every refused line (an observed list of ``carry.LINE``), or None: not collected, or not all.
+    refused_lines: object | None
+    #: The hashes of the keys answered REPEAT as text ("1,-2"); None without the order check.
+    repeated: str | None
+    #: Every task's keys were in order: ``repeated`` names every repeated key.
+    in_order: bool
+    #: With ``in_order``, every line of every repeated key (an observed list of ``carry.REPEAT``).
+    repeated_lines: object | None
 
 
 def output_files(estimated_bytes: int, slices: int, min_split_bytes: int = MIN_SPLIT_BYTES) -> int:
@@ -167,9 +192,16 @@ class _File:
         one_task_per_key = self.files == 1 or self.spread is not None
         ordered = one_task_per_key and key_order.available(spark)
         line = F.col("line_number")
-        self.key_order = key_order.order(raw, line, BROADCAST_KEYS // self.files) if ordered else None
+        share = CARRY_BYTES // self.files
+        self.key_order = (
+            key_order.order(raw, line, F.col("value"), BROADCAST_KEYS // self.files, share)
+            if ordered
+            else None
+        )
         #: Pass 1 leaves out the rows answered REPEAT: never the row the dedup keeps.
         self.drops_repeats = self.key_order is not None and keeps_first_line(raw)
+        #: Pass 1 collects the refused lines (within ``CARRY_BYTES``) for the revisit.
+        self.carries_refused = carry.available(spark)
 
     def step(self, text: str) -> None:
         self.end_step()
@@ -205,10 +237,13 @@ class _File:
         return numbered.filter(F.col("line_number") > 1)
 
     def valid_rows(self, lines: Observation, counts: Observation, keys: Observation | None) -> DataFrame:
-        """The rows pass 1 writes: every line parsed and checked once, the valid ones typed;
-        ``keys`` counts those whose key is not in order after the previous one's in its task
-        (``unproven``) and collects the hashes of keys that repeat the previous one (``repeated``);
-        with ``drops_repeats`` those repeating rows are not written.
+        """The rows pass 1 writes: every line parsed and checked once, the valid ones typed.
+
+        ``counts`` counts the refused rows and, with ``carries_refused``, collects their lines
+        within each task's budget (``spark_jobs.carry``). ``keys`` counts the rows whose key is not
+        in order after the previous one's in its task (``unproven``), collects the hashes of keys
+        that repeat the previous one (``repeated``) and the lines of those keys' rows
+        (``lines``); with ``drops_repeats`` the repeating rows are not written.
 
         The observation of the refused rows sits between the parse and the filter on purpose:
         Spark 4.0 (EMR's emr-spark-8.0.0) pushes a filter through projections by copying their
@@ -217,28 +252,42 @@ class _File:
         observation. tests/spark/test_clean_job.py checks the plan.
         """
         data = self.data_lines(lines, self.files)
-        annotated = parse(data, self.raw, self.staging, self.clean_line).observe(
-            counts, F.count_if(~F.col("ok")).alias("refused")
-        )
-        good = annotated.filter(F.col("ok"))
+        annotated = parse(data, self.raw, self.staging, self.clean_line)
+        refused = ~F.col("ok")
+        this_line = carry.line(F.col("line_number"), F.col("value"))
+        metrics = [F.count_if(refused).alias("refused")]
+        if self.carries_refused:
+            # A column of a projection: the stateful budget runs once per refused row.
+            carried = F.col(_CARRIED)
+            annotated = annotated.withColumn(
+                _CARRIED, F.when(refused, carry.within_budget(F.col("value"), CARRY_BYTES // self.files))
+            )
+            metrics += [
+                F.count_if(refused & ~carried).alias("uncarried"),
+                F.collect_list(F.when(carried, this_line)).alias("lines"),
+            ]
+        good = annotated.observe(counts, *metrics).filter(F.col("ok"))
         if keys is None or self.key_order is None:
             return to_output(good, self.raw, self.snapshot_id, self.loaded_at)
         # A column of a projection: the stateful check runs once per row, the observation reads it.
-        order = F.col(_ORDER)
-        repeated = F.collect_set(F.when(order == F.lit(key_order.REPEAT), key_hash(self.raw).cast("string")))
+        result = F.col(_ORDER)
+        # Null on almost every row (AFTER): the collecting aggregates test that first.
+        repeat = result.isNotNull() & (result["answer"] == F.lit(key_order.REPEAT))
+        repeated = F.collect_set(F.when(repeat, key_hash(self.raw).cast("string")))
+        lines_of_repeats = carry.repeat(result["first_line"], result["first_value"], F.col("line_number"),
+                                        F.col("value"))  # fmt: skip
         observed = good.withColumn(_ORDER, self.key_order).observe(
             keys,
-            F.count_if(order == F.lit(key_order.UNPROVEN)).alias("unproven"),
+            F.count_if(key_order.answer(result) == F.lit(key_order.UNPROVEN)).alias("unproven"),
             F.concat_ws(",", repeated).alias("repeated"),  # text: py4j returns no Python list
+            F.collect_list(F.when(repeat, lines_of_repeats)).alias("lines"),
         )
         if self.drops_repeats:
-            observed = observed.filter(order != F.lit(key_order.REPEAT))
+            observed = observed.filter(~repeat)
         return to_output(observed, self.raw, self.snapshot_id, self.loaded_at)
 
-    def write_pass(self) -> tuple[int, int, int, str | None, bool]:
-        """Write the valid rows; return (lines incl. header, their bytes + one per line, refused,
-        the hashes of the keys answered REPEAT as text ("1,-2"; None without the order check),
-        whether every task's keys were in order: then those are all the repeated keys)."""
+    def write_pass(self) -> PassOne:
+        """Write the valid rows; return what pass 1 counted and collected."""
         self.step(f"pass 1: parse and write ({self.files} file(s))")
         lines, counts = _observation(self.raw, "lines"), _observation(self.raw, "refused")
         keys = None if self.key_order is None else _observation(self.raw, "keys")
@@ -250,10 +299,19 @@ class _File:
                 f"{self.name}: cannot read the whole file (corrupt or truncated?): {root_cause(exc)}"
             ) from exc
         n = int(lines.get["lines"])
+        refused = counts.get
+        all_carried = self.carries_refused and int(refused["uncarried"]) == 0
         found = keys.get if keys is not None else None
-        repeated = None if found is None else str(found["repeated"])
         in_order = found is not None and int(found["unproven"]) == 0
-        return n, int(lines.get["bytes"]) + n, int(counts.get["refused"]), repeated, in_order
+        return PassOne(
+            lines=n,
+            bytes=int(lines.get["bytes"]) + n,
+            refused=int(refused["refused"]),
+            refused_lines=refused["lines"] if all_carried else None,
+            repeated=None if found is None else str(found["repeated"]),
+            in_order=in_order,
+            repeated_lines=found["lines"] if in_order and found is not None else None,
+        )
 
     def candidate_keys(self, unwritten: str | None = None) -> DataFrame:
         """Hashes of the natural keys written more than once, and of the ``unwritten`` repeats
@@ -290,32 +348,23 @@ class _File:
         refused: int,
         unterminated: int | None,
         written_are_kept: bool = False,
+        carried: DataFrame | None = None,
     ) -> None:
         """Quarantine and dedup record from the few rows that matter; fix processed if needed.
 
-        The lines that matter are picked by their key hash (and, when pass 1 refused rows, by
-        the validity flag) without typing the rest; only they are parsed in full. ``candidates``:
-        None when no key repeats (pass 1 proved it): only the refused rows matter.
-        ``unterminated``: the number of the file's last line when it had no final newline.
-        ``written_are_kept``: pass 1 wrote only rows the dedup keeps (it left out every repeat),
-        so processed needs no rewrite.
+        ``carried``: every line that matters, collected by pass 1; without them, the file is read
+        again (``reread``). Only those lines are parsed in full. ``candidates``: None when no key
+        repeats (pass 1 proved it): only the refused rows matter. ``unterminated``: the number of
+        the file's last line when it had no final newline. ``written_are_kept``: pass 1 wrote
+        only rows the dedup keeps (it left out every repeat), so processed needs no rewrite.
         """
-        self.step("pass 2: refused rows, repeated keys")
         raw = self.raw
-        lines = self.data_lines()
-        validity = ["ok"] if refused else []  # only then is the validity of every line worth computing
-        probe = parse(lines, raw, self.staging, self.clean_line)
-        if candidates is None:
-            chosen = probe.filter(~F.col("ok")).select("line_number", "value")
+        if carried is not None:
+            self.step("records: refused rows, repeated keys, from pass 1's lines")
+            chosen = carried
         else:
-            probe = probe.select("line_number", "value", *validity, key_hash(raw).alias("_h"))
-            flags = candidates.select("_h", F.lit(True).alias("_candidate"))
-            if n_candidates <= BROADCAST_KEYS:
-                flags = F.broadcast(flags)
-            matters = F.coalesce(F.col("_candidate"), F.lit(False))
-            if refused:
-                matters = matters | ~F.col("ok")
-            chosen = probe.join(flags, "_h", "left").filter(matters).select("line_number", "value")
+            self.step("pass 2: refused rows, repeated keys")
+            chosen = self.reread(candidates, n_candidates, refused)
         subset = parse(chosen, raw, self.staging, self.clean_line).persist(StorageLevel.MEMORY_AND_DISK)
         try:
             marked = mark_duplicates(subset, raw)
@@ -336,6 +385,24 @@ class _File:
                 marked.unpersist()
         finally:
             subset.unpersist()
+
+    def reread(self, candidates: DataFrame | None, n_candidates: int, refused: int) -> DataFrame:
+        """The lines that matter (``line_number``, ``value``), read from the file again: picked by
+        their key hash (and, when pass 1 refused rows, by the validity flag) without typing the rest."""
+        raw = self.raw
+        lines = self.data_lines()
+        validity = ["ok"] if refused else []  # only then is the validity of every line worth computing
+        probe = parse(lines, raw, self.staging, self.clean_line)
+        if candidates is None:
+            return probe.filter(~F.col("ok")).select("line_number", "value")
+        probe = probe.select("line_number", "value", *validity, key_hash(raw).alias("_h"))
+        flags = candidates.select("_h", F.lit(True).alias("_candidate"))
+        if n_candidates <= BROADCAST_KEYS:
+            flags = F.broadcast(flags)
+        matters = F.coalesce(F.col("_candidate"), F.lit(False))
+        if refused:
+            matters = matters | ~F.col("ok")
+        return probe.join(flags, "_h", "left").filter(matters).select("line_number", "value")
 
     def rewrite_processed(self, marked: DataFrame, gone: DataFrame) -> None:
         """Processed = what pass 1 wrote, minus every row of the ``gone`` keys, plus their kept rows."""
@@ -407,22 +474,36 @@ def clean_file(
         check_delivery(spark, raw, path)
     f = _File(spark, raw, path, lake_dir, snapshot_id, loaded_at, slices, progress, staging)
     try:
-        lines, line_bytes, refused, repeated, in_order = f.write_pass()
-        terminated = io.ends_with_newline(spark, path, line_bytes)
+        first = f.write_pass()
+        lines, refused, repeated = first.lines, first.refused, first.repeated
+        terminated = io.ends_with_newline(spark, path, first.bytes)
         unterminated = None if terminated else lines
         # Pass 1 found the repeated keys (maybe none), or the key check finds them: in the written
         # rows, and among the repeats pass 1 left out.
-        found = [h for h in repeated.split(",") if h] if in_order and repeated is not None else None
+        found = [h for h in repeated.split(",") if h] if first.in_order and repeated is not None else None
         if found is None:
             candidates = f.candidate_keys(repeated if f.drops_repeats else None)
+        elif found and first.repeated_lines is None:
+            candidates = f.known_keys(repeated)
         else:
-            candidates = f.known_keys(repeated) if found else None
+            candidates = None  # no repeated key, or pass 1 carried all their lines
         try:
             n_candidates = candidates.count() if found is None else len(found)
             revisited = bool(refused or n_candidates)
             if revisited:
-                f.revisit(candidates if n_candidates else None, n_candidates, refused, unterminated,
-                          written_are_kept=f.drops_repeats and found is not None)
+                # The lines that matter, when pass 1 carried every one of them.
+                refused_lines = first.refused_lines if refused else None
+                repeated_lines = first.repeated_lines if n_candidates and found is not None else None
+                missing = (refused and refused_lines is None) or (n_candidates and repeated_lines is None)
+                carried = None if missing else carry.lines_frame(spark, refused_lines, repeated_lines)
+                f.revisit(
+                    candidates if n_candidates else None,
+                    n_candidates,
+                    refused,
+                    unterminated,
+                    written_are_kept=f.drops_repeats and found is not None,
+                    carried=carried,
+                )
             else:
                 f.write_empty_side_outputs()
         finally:

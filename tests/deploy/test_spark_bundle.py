@@ -131,17 +131,18 @@ def test_the_bundle_is_reproducible_byte_for_byte(tmp_path: Path) -> None:
     for name in (ENTRY_NAME, ARCHIVE_NAME, "TsvLineCheck.java", JAR_NAME, SUMS_NAME):
         assert (tmp_path / "a" / folder / name).read_bytes() == (tmp_path / "b" / folder / name).read_bytes()
     sums = (tmp_path / "a" / folder / SUMS_NAME).read_text()
-    key_order = (config.REPO_ROOT / "spark_jobs" / "jvm" / "imdbelt" / "KeyOrderCheck.java").read_bytes()
+    folder_java = config.REPO_ROOT / "spark_jobs" / "jvm" / "imdbelt"
+    sources = {p.name: p.read_bytes() for p in folder_java.glob("*.java")}
+    assert sorted(sources) == ["KeyOrderCheck.java", "LineBudget.java", "TsvLineCheck.java"]
     assert sums == (
         f"{hashlib.sha256(first.entry).hexdigest()}  clean_imdb.py\n"
         f"{hashlib.sha256(first.archive).hexdigest()}  spark_jobs.zip\n"
-        f"{hashlib.sha256(key_order).hexdigest()}  KeyOrderCheck.java\n"
-        f"{hashlib.sha256(java).hexdigest()}  TsvLineCheck.java\n"
+        + "".join(f"{hashlib.sha256(sources[n]).hexdigest()}  {n}\n" for n in sorted(sources))
     )
     assert first.version == hashlib.sha256(sums.encode()).hexdigest()[:16]
     # The jar holds the line check's classes, compiled from the listed source.
     classes = _zip_names((tmp_path / "a" / folder / JAR_NAME).read_bytes())
-    assert {"imdbelt/TsvLineCheck.class", "imdbelt/KeyOrderCheck.class"} <= set(classes)
+    assert {f"imdbelt/{name.removesuffix('.java')}.class" for name in sources} <= set(classes)
     # A changed Java source is a new version, as a changed module is.
     (roots["spark_jobs"] / "jvm" / "imdbelt" / "TsvLineCheck.java").write_bytes(java + b"\n")
     assert build_bundle(roots=roots).version not in (first.version, again.version)
@@ -178,7 +179,8 @@ def test_deploy_code_uploads_the_packaged_bundle_under_its_version(s3, s3_zones,
     assert main(["deploy", "--out", str(tmp_path)]) == 0
     assert f"uploaded to {code_uri}/{bundle.version}/" in capsys.readouterr().out
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
-    names = ("KeyOrderCheck.java", SUMS_NAME, "TsvLineCheck.java", ENTRY_NAME, JAR_NAME, ARCHIVE_NAME)
+    names = ("KeyOrderCheck.java", "LineBudget.java", SUMS_NAME, "TsvLineCheck.java", ENTRY_NAME, JAR_NAME,
+             ARCHIVE_NAME)  # fmt: skip
     assert keys == [f"{prefix}/{bundle.version}/{n}" for n in names]
     packaged = read_packaged(bundle, tmp_path)
     assert packaged.jar is not None and packaged.version == bundle.version

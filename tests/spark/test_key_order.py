@@ -44,7 +44,9 @@ def four_tasks(spark: SparkSession) -> Iterator[None]:
         spark.conf.unset(MIN_SPLIT_CONF)
 
 
-def _clean(spark: SparkSession, tmp_path: Path, raw: RawInput, rows: list[str]) -> dict:
+def _clean(spark: SparkSession, tmp_path: Path, raw: RawInput, rows: list[str | bytes]) -> dict:
+    """Clean ``rows`` over four tasks: the processed rows, the quarantine (line, reason, bytes)
+    and the dedup record equal the reference cleaner's."""
     path = write_gz(tmp_path / "raw", raw.file_name, tsv_bytes(raw, rows))
     lake = tmp_path / "lake"
     stats = clean_file(spark, raw, str(path), str(lake), "K1", datetime.now(UTC), 1.0, slices=4)
@@ -54,6 +56,12 @@ def _clean(spark: SparkSession, tmp_path: Path, raw: RawInput, rows: list[str]) 
     table = pq.read_table(folder, columns=list(raw.column_names))
     written = [tuple(tuple(v) if isinstance(v, list) else v for v in r.values()) for r in table.to_pylist()]
     assert except_all(written, expected.processed) == except_all([], [])
+    quarantine = pq.read_table(lake / "quarantine" / "K1" / raw.dataset).to_pylist()
+    refused = [(q["line_number"], q["reason"], q["raw_line"]) for q in quarantine]
+    assert except_all(refused, expected.quarantine) == except_all([], [])
+    dedup = pq.read_table(lake / "quarantine" / "K1" / "_deduplicated" / raw.dataset).to_pylist()
+    repeats = [(d["line_number"], d["first_line_number"]) for d in dedup]
+    assert except_all(repeats, expected.deduplicated) == except_all([], [])
     assert stats["rows_written"] == len(expected.processed)
     return stats
 
@@ -80,6 +88,7 @@ def test_one_repeat_in_a_sorted_file_is_found_in_pass_1(spark: SparkSession, tmp
     assert "key check" not in stats["seconds_by_step"]
     assert stats["quarantined_by_reason"] == {"duplicate_key": 1}
     assert "rewrite" not in stats["seconds_by_step"]  # pass 1 never wrote the repeat
+    assert "pass 2" not in stats["seconds_by_step"]  # nor does it read the file again
 
 
 @pytest.mark.usefixtures("four_tasks")
@@ -91,7 +100,52 @@ def test_repeats_of_a_two_column_key_are_found_in_pass_1(spark: SparkSession, tm
     stats = _clean(spark, tmp_path, TITLE_PRINCIPALS, rows)
     assert (stats["key_check"], stats["repeated_keys"]) == ("keys in order (pass 1)", 3)
     assert stats["rows_deduplicated"] + stats["rows_quarantined"] == 4
-    assert "rewrite" not in stats["seconds_by_step"]
+    assert set(stats["seconds_by_step"]) == {"pass 1", "records", "counts"}
+
+
+@pytest.mark.usefixtures("four_tasks")
+def test_refused_lines_and_repeats_are_recorded_from_pass_1(spark: SparkSession, tmp_path: Path) -> None:
+    """Pass 1 carries every line the records need: a repeat byte-identical to its key's first line
+    (the dedup record names that line), one that differs from it, a line that is not UTF-8 (its
+    bytes kept as delivered) and one cut short. The file is read once."""
+    rows: list[str | bytes] = list(PRINCIPALS)
+    rows[8] = rows[7]  # byte-identical: deduplicated, first line 9
+    rows[9] = rows[7].replace("\tactor\t", "\tself\t")  # the same key again, another row
+    rows[300] = str(rows[300]).encode().replace(b"actor", b"act\xffor")
+    rows[500] = str(rows[500]).split("\t", 3)[2]
+    stats = _clean(spark, tmp_path, TITLE_PRINCIPALS, rows)
+    assert (stats["key_check"], stats["repeated_keys"]) == ("keys in order (pass 1)", 1)
+    assert stats["rows_deduplicated"] == 1
+    assert stats["quarantined_by_reason"] == {"duplicate_key": 1, "field_count": 1, "invalid_utf8": 1}
+    assert set(stats["seconds_by_step"]) == {"pass 1", "records", "counts"}
+
+
+@pytest.mark.usefixtures("four_tasks")
+def test_lines_past_the_budget_are_read_again(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pass 1 carries at most ``CARRY_BYTES`` of refused lines (split over the tasks): past it,
+    the file is read again, with the same records."""
+    monkeypatch.setattr(clean_file_module, "CARRY_BYTES", 4 * 40)  # 40 bytes a task: one line or two
+    rows: list[str | bytes] = [f"{r}\tx" if i % 40 == 3 else r for i, r in enumerate(RATINGS)]
+    stats = _clean(spark, tmp_path, TITLE_RATINGS, rows)
+    assert stats["quarantined_by_reason"] == {"field_count": 10}
+    assert set(stats["seconds_by_step"]) == {"pass 1", "pass 2", "counts"}
+
+
+@pytest.mark.usefixtures("four_tasks")
+def test_repeats_past_the_budget_take_the_key_check(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The repeats' lines count against the same budget in ``KeyOrderCheck``: past it, the repeats
+    are unproven, and the key check, a second read and the rewrite find the same records."""
+    monkeypatch.setattr(clean_file_module, "CARRY_BYTES", 4 * 40)
+    rows = list(RATINGS)
+    for at in range(0, 400, 25):  # 16 repeats, two lines each: more than 40 bytes in every task
+        rows[at + 1] = rows[at]
+    stats = _clean(spark, tmp_path, TITLE_RATINGS, rows)
+    assert (stats["key_check"], stats["rows_deduplicated"]) == ("read back", 16)
+    assert {"pass 2", "rewrite"} <= set(stats["seconds_by_step"])
 
 
 @pytest.mark.usefixtures("four_tasks")
@@ -137,8 +191,8 @@ def test_a_repeat_comes_on_a_later_line(spark: SparkSession, lines: tuple, answe
     assert key_order.available(spark)
     rows = spark.createDataFrame([("tt1", 7.0, 1, n) for n in lines], "tconst string, averageRating double, "
                                  "numVotes int, line_number long").coalesce(1)  # fmt: skip
-    column = key_order.order(TITLE_RATINGS, F.col("line_number"), 10)
-    assert [r[0] for r in rows.select(column).collect()] == answers
+    column = key_order.order(TITLE_RATINGS, F.col("line_number"), F.lit("a line"), 10, 1000)
+    assert [r[0] for r in rows.select(key_order.answer(column)).collect()] == answers
 
 
 def test_a_key_is_cut_from_the_line_only_where_it_is_the_typed_value() -> None:

@@ -1,7 +1,9 @@
 package imdbelt;
 
 import java.util.Arrays;
-import org.apache.spark.sql.api.java.UDF4;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.api.java.UDF6;
 
 /**
  * Where is this row's natural key against the previous row's, in this task? The cleaning job's
@@ -12,19 +14,26 @@ import org.apache.spark.sql.api.java.UDF4;
  *
  * <p>IMDb sorts its dumps by key: ids by their number (shorter first, then byte order), then the
  * ordering. A delivery in another order is answered {@link #UNPROVEN} and gets the full key check;
- * so does a task with more repeats than the cap, which keeps the set of repeats pass 1 collects
- * small. One instance per task (Spark deserialises the plan for each task), used by that task's
- * thread alone. The job evaluates it once per row, in a projection below an observation, in the
- * task's order: a second call on the same row would answer REPEAT.
+ * so does a task with more repeats than the cap (by count, or by the bytes of their lines), which
+ * keeps what pass 1 collects small. One instance per task (Spark deserialises the plan for each
+ * task), used by that task's thread alone. The job evaluates it once per row, in a projection
+ * below an observation, in the task's order: a second call on the same row would answer REPEAT.
  *
  * <p>A {@link #REPEAT} also comes after the previous row in the file (a larger line number), so
  * the first row of each repeated key is its first line: the row IMDb's dedup keeps, and pass 1
  * need not write the repeats at all.
  *
+ * <p>The answer is null for {@link #AFTER} (almost every row: nothing to convert), else a row of
+ * the answer and, on a key's first REPEAT, the previous row's line number and line: that key's
+ * first row. Pass 1 collects them with the repeats' own lines, so the dedup and the quarantine
+ * are built from these lines without reading the file again.
+ *
  * <p>Arguments: the key's text column as bytes, its integer column (null for a one-column key),
- * the row's line number, and the most REPEAT answers this task may give.
+ * the row's line number, its line as bytes, the most REPEAT answers this task may give, and the
+ * most bytes of lines they may carry. The two byte arrays are kept without a copy: each comes
+ * from a cast of a string, which copies the bytes out of Spark's row into a new array per call.
  */
-public final class KeyOrderCheck implements UDF4<byte[], Long, Long, Integer, Integer> {
+public final class KeyOrderCheck implements UDF6<byte[], Long, Long, byte[], Integer, Long, Row> {
   private static final long serialVersionUID = 1L;
 
   /** The task's first row, or a key strictly after the previous row's. */
@@ -34,26 +43,50 @@ public final class KeyOrderCheck implements UDF4<byte[], Long, Long, Integer, In
   /** Before the previous row's key, a null, or a repeat past the cap: the full check decides. */
   public static final int UNPROVEN = 2;
 
+  private static final Row LATER_REPEAT = RowFactory.create(REPEAT, null, null);
+  private static final Row NOT_PROVEN = RowFactory.create(UNPROVEN, null, null);
+
   private transient boolean started;
   private transient byte[] previousText;
   private transient Long previousNumber;
   private transient long previousLine;
+  private transient byte[] previousValue;
+  private transient int previousAnswer;
   private transient int repeats;
+  private transient long carried;
 
   @Override
-  public Integer call(byte[] text, Long number, Long line, Integer maxRepeats) {
+  public Row call(byte[] text, Long number, Long line, byte[] value, Integer maxRepeats, Long maxBytes) {
     int answer = started ? compare(text, number) : AFTER;
     if (answer == REPEAT && (line == null || line <= previousLine)) {
       answer = UNPROVEN; // one task reads a file in line order: never seen, but never assumed
     }
-    if (answer == REPEAT && ++repeats > maxRepeats) {
-      answer = UNPROVEN;
+    Row result = null;
+    if (answer == REPEAT) {
+      boolean first = previousAnswer != REPEAT; // the previous row is this key's first row
+      long bytes = length(value) + (first ? length(previousValue) : 0);
+      if (++repeats > maxRepeats || carried + bytes > maxBytes) {
+        answer = UNPROVEN;
+        carried = Long.MAX_VALUE / 2; // past the cap once, past it for the rest of the task
+      } else {
+        carried += bytes;
+        result = first ? RowFactory.create(REPEAT, previousLine, previousValue) : LATER_REPEAT;
+      }
+    }
+    if (answer == UNPROVEN) {
+      result = NOT_PROVEN;
     }
     started = true;
-    previousText = text == null ? null : text.clone(); // Spark may reuse the array
+    previousText = text; // kept as is: a cast made both arrays for this call (see above)
     previousNumber = number;
     previousLine = line == null ? Long.MAX_VALUE : line;
-    return answer;
+    previousValue = value;
+    previousAnswer = answer;
+    return result;
+  }
+
+  private static long length(byte[] value) {
+    return value == null ? 0 : value.length;
   }
 
   private int compare(byte[] text, Long number) {
