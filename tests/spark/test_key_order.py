@@ -19,8 +19,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType
 
 from imdb_elt.catalog import MOVIE_METADATA, TITLE_PRINCIPALS, TITLE_RATINGS, RawInput
+from spark_jobs import carry, compiled, key_order
 from spark_jobs import clean_file as clean_file_module
-from spark_jobs import compiled, key_order
 from spark_jobs.clean_file import MIN_SPLIT_CONF, _File, clean_file
 from tests.spark.conftest import tsv_bytes, write_gz
 from tests.spark.reference_cleaner import clean as reference_clean
@@ -166,7 +166,7 @@ def test_more_repeats_than_pass_1_collects_take_the_key_check(
 
 
 @pytest.mark.usefixtures("four_tasks")
-def test_the_stateful_order_check_runs_once_per_row(spark: SparkSession, tmp_path: Path) -> None:
+def test_the_stateful_functions_run_once_per_row(spark: SparkSession, tmp_path: Path) -> None:
     """A second call on the same row would answer REPEAT: every row would look repeated."""
     from pyspark.sql import Observation
 
@@ -174,6 +174,8 @@ def test_the_stateful_order_check_runs_once_per_row(spark: SparkSession, tmp_pat
     f = _File(spark, TITLE_RATINGS, str(path), str(tmp_path / "lake"), "K", datetime.now(UTC), 4, None)
     plan = f.valid_rows(Observation(), Observation(), Observation())._jdf.queryExecution().executedPlan()
     assert plan.toString().count(f"{key_order.FUNCTION_NAME}(") == 1, plan.toString()
+    # So does the budget of refused lines: a second call would count a line twice.
+    assert plan.toString().count(f"{carry.FUNCTION_NAME}(") == 1, plan.toString()
 
 
 @pytest.mark.usefixtures("four_tasks")
