@@ -481,12 +481,7 @@ def clean_file(
         # Pass 1 found the repeated keys (maybe none), or the key check finds them: in the written
         # rows, and among the repeats pass 1 left out.
         found = [h for h in repeated.split(",") if h] if first.in_order and repeated is not None else None
-        if found is None:
-            candidates = f.candidate_keys(repeated if f.drops_repeats else None)
-        elif found and first.repeated_lines is None:
-            candidates = f.known_keys(repeated)
-        else:
-            candidates = None  # no repeated key, or pass 1 carried all their lines
+        candidates = f.candidate_keys(repeated if f.drops_repeats else None) if found is None else None
         try:
             n_candidates = candidates.count() if found is None else len(found)
             revisited = bool(refused or n_candidates)
@@ -495,6 +490,8 @@ def clean_file(
                 refused_lines = first.refused_lines if refused else None
                 repeated_lines = first.repeated_lines if n_candidates and found is not None else None
                 missing = (refused and refused_lines is None) or (n_candidates and repeated_lines is None)
+                if missing and candidates is None and n_candidates:
+                    candidates = f.known_keys(repeated)  # the second read picks the repeats' lines too
                 carried = None if missing else carry.lines_frame(spark, refused_lines, repeated_lines)
                 f.revisit(
                     candidates if n_candidates else None,

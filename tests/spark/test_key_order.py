@@ -134,6 +134,24 @@ def test_lines_past_the_budget_are_read_again(
 
 
 @pytest.mark.usefixtures("four_tasks")
+def test_repeats_found_in_pass_1_are_read_again_with_refused_lines_past_the_budget(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The repeats' lines fit their budget but a refused line does not fit its own: the second
+    read then picks the repeats' lines too, by their keys."""
+    monkeypatch.setattr(clean_file_module, "CARRY_BYTES", 4 * 40)
+    rows = list(RATINGS)
+    rows[101] = rows[100]  # one repeat: two short lines, within 40 bytes
+    rows[300] = rows[300] + "\t" + "x" * 50  # refused, longer than 40 bytes
+    stats = _clean(spark, tmp_path, TITLE_RATINGS, rows)
+    assert (stats["key_check"], stats["repeated_keys"], stats["rows_deduplicated"]) == (
+        "keys in order (pass 1)", 1, 1,
+    )  # fmt: skip
+    assert stats["quarantined_by_reason"] == {"field_count": 1}
+    assert set(stats["seconds_by_step"]) == {"pass 1", "pass 2", "counts"}
+
+
+@pytest.mark.usefixtures("four_tasks")
 def test_repeats_past_the_budget_take_the_key_check(
     spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
