@@ -254,9 +254,9 @@ class _File:
         data = self.data_lines(lines, self.files)
         annotated = parse(data, self.raw, self.staging, self.clean_line)
         refused = ~F.col("ok")
-        this_line = carry.line(F.col("line_number"), F.col("value"))
         metrics = [F.count_if(refused).alias("refused")]
         if self.carries_refused:
+            this_line = carry.line(F.col("line_number"), F.col("value"))
             # A column of a projection: the stateful budget runs once per refused row.
             carried = F.col(_CARRIED)
             annotated = annotated.withColumn(

@@ -44,6 +44,12 @@ def four_tasks(spark: SparkSession) -> Iterator[None]:
         spark.conf.unset(MIN_SPLIT_CONF)
 
 
+@pytest.fixture
+def small_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``CARRY_BYTES`` of 40 bytes a task of four: one or two short lines."""
+    monkeypatch.setattr(clean_file_module, "CARRY_BYTES", 4 * 40)
+
+
 def _clean(spark: SparkSession, tmp_path: Path, raw: RawInput, rows: list[str | bytes]) -> dict:
     """Clean ``rows`` over four tasks: the processed rows, the quarantine (line, reason, bytes)
     and the dedup record equal the reference cleaner's."""
@@ -120,26 +126,22 @@ def test_refused_lines_and_repeats_are_recorded_from_pass_1(spark: SparkSession,
     assert set(stats["seconds_by_step"]) == {"pass 1", "records", "counts"}
 
 
-@pytest.mark.usefixtures("four_tasks")
-def test_lines_past_the_budget_are_read_again(
-    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("four_tasks", "small_budget")
+def test_lines_past_the_budget_are_read_again(spark: SparkSession, tmp_path: Path) -> None:
     """Pass 1 carries at most ``CARRY_BYTES`` of refused lines (split over the tasks): past it,
     the file is read again, with the same records."""
-    monkeypatch.setattr(clean_file_module, "CARRY_BYTES", 4 * 40)  # 40 bytes a task: one line or two
     rows: list[str | bytes] = [f"{r}\tx" if i % 40 == 3 else r for i, r in enumerate(RATINGS)]
     stats = _clean(spark, tmp_path, TITLE_RATINGS, rows)
     assert stats["quarantined_by_reason"] == {"field_count": 10}
     assert set(stats["seconds_by_step"]) == {"pass 1", "pass 2", "counts"}
 
 
-@pytest.mark.usefixtures("four_tasks")
+@pytest.mark.usefixtures("four_tasks", "small_budget")
 def test_repeats_found_in_pass_1_are_read_again_with_refused_lines_past_the_budget(
-    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spark: SparkSession, tmp_path: Path
 ) -> None:
     """The repeats' lines fit their budget but a refused line does not fit its own: the second
     read then picks the repeats' lines too, by their keys."""
-    monkeypatch.setattr(clean_file_module, "CARRY_BYTES", 4 * 40)
     rows = list(RATINGS)
     rows[101] = rows[100]  # one repeat: two short lines, within 40 bytes
     rows[300] = rows[300] + "\t" + "x" * 50  # refused, longer than 40 bytes
@@ -151,13 +153,10 @@ def test_repeats_found_in_pass_1_are_read_again_with_refused_lines_past_the_budg
     assert set(stats["seconds_by_step"]) == {"pass 1", "pass 2", "counts"}
 
 
-@pytest.mark.usefixtures("four_tasks")
-def test_repeats_past_the_budget_take_the_key_check(
-    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("four_tasks", "small_budget")
+def test_repeats_past_the_budget_take_the_key_check(spark: SparkSession, tmp_path: Path) -> None:
     """The repeats' lines count against the same budget in ``KeyOrderCheck``: past it, the repeats
     are unproven, and the key check, a second read and the rewrite find the same records."""
-    monkeypatch.setattr(clean_file_module, "CARRY_BYTES", 4 * 40)
     rows = list(RATINGS)
     for at in range(0, 400, 25):  # 16 repeats, two lines each: more than 40 bytes in every task
         rows[at + 1] = rows[at]
