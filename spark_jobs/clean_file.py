@@ -53,7 +53,7 @@ from spark_jobs.transforms import (
     mark_duplicates,
     note_no_final_newline,
     number_lines,
-    parse,
+    parser,
     to_deduplicated,
     to_output,
     to_quarantine,
@@ -173,7 +173,7 @@ class _File:
         staging: str = "copy",
     ) -> None:
         self.spark, self.raw, self.path = spark, raw, path
-        self.name, self.staging = delivered_name(path), staging
+        self.name = delivered_name(path)
         self.snapshot_id, self.loaded_at = snapshot_id, loaded_at
         self.processed = layout.dataset_dir(lake_dir, snapshot_id, raw.dataset)
         self.quarantine = layout.quarantine_dir(lake_dir, snapshot_id, raw.dataset)
@@ -185,7 +185,8 @@ class _File:
         #: Wall seconds per step (the text before any ":" or "("), for the stats and profiles.
         self.step_seconds: dict[str, float] = {}
         self._step: tuple[str, float] | None = None
-        self.clean_line = line_check.clean_line(spark, raw, staging)
+        #: The parse's projections, built once for pass 1, pass 2 and the records.
+        self.parse = parser(raw, staging, line_check.clean_line(spark, raw, staging))
         #: Pass 1's partitions (when more than one): by the key's text, so one key, one task.
         self.spread = key_order.spread_by(raw)
         # Only where one task sees every row of a key does pass 1's order count prove anything.
@@ -252,7 +253,7 @@ class _File:
         observation. tests/spark/test_clean_job.py checks the plan.
         """
         data = self.data_lines(lines, self.files)
-        annotated = parse(data, self.raw, self.staging, self.clean_line)
+        annotated = self.parse(data)
         refused = ~F.col("ok")
         metrics = [F.count_if(refused).alias("refused")]
         if self.carries_refused:
@@ -365,7 +366,7 @@ class _File:
         else:
             self.step("pass 2: refused rows, repeated keys")
             chosen = self.reread(candidates, n_candidates, refused)
-        subset = parse(chosen, raw, self.staging, self.clean_line).persist(StorageLevel.MEMORY_AND_DISK)
+        subset = self.parse(chosen).persist(StorageLevel.MEMORY_AND_DISK)
         try:
             marked = mark_duplicates(subset, raw)
             if unterminated is not None:
@@ -392,7 +393,7 @@ class _File:
         raw = self.raw
         lines = self.data_lines()
         validity = ["ok"] if refused else []  # only then is the validity of every line worth computing
-        probe = parse(lines, raw, self.staging, self.clean_line)
+        probe = self.parse(lines)
         if candidates is None:
             return probe.filter(~F.col("ok")).select("line_number", "value")
         probe = probe.select("line_number", "value", *validity, key_hash(raw).alias("_h"))

@@ -231,6 +231,10 @@ def build_session(
         # Concurrent files from Python threads share the cores fairly instead of queueing.
         "spark.scheduler.mode": "FAIR",
         "spark.scheduler.allocation.file": fair_pools_file(),
+        # PySpark 4 sends each function call's Python call site to the JVM, for its error
+        # messages: five py4j round trips per call, seconds of driver time per small file (a
+        # static setting: only a session's first builder can set it).
+        "spark.python.sql.dataFrameDebugging.enabled": "false",
         **jars,
         **(extra_conf or {}),
     }
