@@ -123,3 +123,17 @@ def test_both_names_of_one_input_are_refused(spark: SparkSession, tmp_path: Path
         select_inputs(spark, str(tmp_path), ["title.ratings.tsv", "title.ratings.tsv.gz"])
     [(raw, path, _)] = select_inputs(spark, str(tmp_path), ["title.ratings.tsv"])
     assert raw is TITLE_RATINGS and path.endswith("/title.ratings.tsv")
+
+
+def test_the_longest_file_starts_first(spark: SparkSession, tmp_path: Path) -> None:
+    """On the bundled sample the Kaggle CSV, the smallest file but the one with the most steps,
+    starts first; a full-size dump outweighs those steps."""
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample"
+    for name in ("title.principals.tsv.gz", "title.ratings.tsv.gz", "movie_metadata.csv"):
+        (tmp_path / name).write_bytes((sample / name).read_bytes())
+    order = [raw.file_name for raw, _, _ in select_inputs(spark, str(tmp_path), None)]
+    assert order == ["movie_metadata.csv", "title.principals.tsv.gz", "title.ratings.tsv.gz"]
+    with (tmp_path / "title.principals.tsv.gz").open("r+b") as dump:
+        dump.truncate(2**30)  # sparse: only its size is read
+    order = [raw.file_name for raw, _, _ in select_inputs(spark, str(tmp_path), None)]
+    assert order == ["title.principals.tsv.gz", "movie_metadata.csv", "title.ratings.tsv.gz"]
