@@ -528,7 +528,7 @@ def kaggle_csv_projections(raw: RawInput, staging: str = "copy") -> list[Project
 class Parser:
     """Numbered lines → annotated rows, for one input: its projections, built once.
 
-    Building them takes thousands of py4j calls (1.5 s of driver time for the Kaggle CSV's 28
+    Building them takes thousands of py4j calls (1.1 s of driver time for the Kaggle CSV's 28
     columns); a file parsed in two or three passes reuses them. They name columns only, so any
     DataFrame of ``line_number`` and ``value`` takes them.
     """
