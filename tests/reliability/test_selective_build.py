@@ -57,8 +57,9 @@ def test_a_ratings_delivery_rebuilds_only_what_reads_ratings(baseline, selective
     for name in NOT_REACHED_BY_RATINGS:
         assert marts[name] == baseline["marts"][name], f"{name} changed without a delivery that feeds it"
     assert marts["fct_title_ratings"] != baseline["marts"]["fct_title_ratings"]
-    # Write-audit-publish still holds: what was published is what was tested.
-    assert marts == selective["audit"]
+    # Write-audit-publish still holds: what was published is what was tested. (On DuckDB the
+    # audit schema also holds the tables behind both schemas' views, <mart>__published.)
+    assert marts == {name: selective["audit"][name] for name in marts}
 
 
 @pytest.mark.timeout(3600)
