@@ -255,6 +255,29 @@ def test_failing_test_leaves_published_marts_unchanged(wh: Warehouse) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
+def test_duckdb_publishes_each_mart_without_copying_it(wh: Warehouse) -> None:
+    """The publish renames each audited table to marts_audit.<mart>__published and points a view
+    in both schemas at it: one stored table per mart. The incremental rating history is copied:
+    its next run adds to its own table in the audit schema."""
+    copied = {"fct_title_ratings"}
+    stored = set(wh.query(
+        "select schema_name, table_name from duckdb_tables() where schema_name in ('marts', 'marts_audit')"
+    ))
+    views = {(schema, name): sql for schema, name, sql in wh.query(
+        "select schema_name, view_name, sql from duckdb_views() where schema_name in ('marts', 'marts_audit')"
+    )}
+    renamed = set(MARTS) - copied
+    assert stored == ({("marts_audit", f"{mart}__published") for mart in renamed}
+                      | {(schema, mart) for mart in copied for schema in ("marts", "marts_audit")})
+    for mart in renamed:
+        for schema in ("marts", "marts_audit"):
+            assert f"marts_audit.{mart}__published;" in views[(schema, mart)].replace('"', ""), (schema, mart)
+        assert wh.table(f"marts.{mart}") == wh.table(f'marts_audit."{mart}__published"')
+    print(f"\n{len(renamed)} marts published by rename, {len(copied)} copied; {len(stored)} tables stored")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_docs_describe_the_published_marts(wh: Warehouse) -> None:
     """The site `make docs` serves: every mart at marts.<name>, its catalogue read there, lineage
     down to the exposures, every model and column described. Nothing is built."""
