@@ -290,7 +290,6 @@ $imdb_elt_publish$
 {% endmacro %}
 
 
-
 {% macro grant_statements(schema, names) %}
     {%- set role = env_var('IMDB_ANALYST_ROLE', '') | trim -%}
     {%- if role == '' or target.type not in ('postgres', 'redshift') -%}
