@@ -76,11 +76,11 @@
 
 
 {#- The marts: every table or incremental model under models/marts. -#}
-{% macro published_mart_names() %}
+{% macro published_mart_names(materializations=('table', 'incremental')) %}
     {%- set names = [] -%}
     {%- for node in graph.nodes.values() -%}
         {%- if node.resource_type == 'model' and node.package_name == project_name
-              and node.fqn[1] == 'marts' and node.config.materialized in ('table', 'incremental') -%}
+              and node.fqn[1] == 'marts' and node.config.materialized in materializations -%}
             {%- do names.append(node.alias) -%}
         {%- endif -%}
     {%- endfor -%}
@@ -127,7 +127,7 @@
     in the middle of the transaction.
     An incremental mart is copied instead: its next run adds to its table in the audit schema. -#}
 {% macro duckdb__publish_statements(pairs) %}
-    {%- set incremental = imdb_elt.incremental_mart_names() -%}
+    {%- set incremental = imdb_elt.published_mart_names(['incremental']) -%}
     {%- set statements = [] -%}
     {%- for source_relation, target_relation in pairs -%}
         {%- set name = target_relation.identifier -%}
@@ -154,18 +154,6 @@
         {%- endif -%}
     {%- endfor -%}
     {{ return(statements) }}
-{% endmacro %}
-
-{#- The incremental marts: published by copy on DuckDB. -#}
-{% macro incremental_mart_names() %}
-    {%- set names = [] -%}
-    {%- for node in graph.nodes.values() -%}
-        {%- if node.resource_type == 'model' and node.package_name == project_name
-              and node.fqn[1] == 'marts' and node.config.materialized == 'incremental' -%}
-            {%- do names.append(node.alias) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(names) }}
 {% endmacro %}
 
 {#- Redshift (which dispatch would otherwise send to postgres__): no DO blocks, no NOWAIT. -#}
