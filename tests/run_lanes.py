@@ -2,9 +2,9 @@
 
 - ``airflow``: tests/airflow and tests/browser, which share one real Airflow (scheduler, API
   server, DAG processor, triggerer) and spend much of their time waiting on the scheduler's
-  loops; with them the end-to-end tests and the standalone cluster's tests (which compare their
-  runs with the session's run on the sample, as the scheduler tests do), the bench smoke test
-  and the deploy tests, so that both lanes take about as long.
+  loops; with them every other test that reads the session's run on the sample (the end-to-end,
+  console, run-history and standalone cluster tests), so that run happens once, and the bench
+  smoke, deploy and AWS stack tests, so that both lanes take about as long.
 - ``main``: everything else (Spark, dbt, warehouses, reliability).
 
 One process ran them one after the other in about 25 minutes on two cores with the CPU half idle
@@ -31,7 +31,8 @@ from imdb_elt.config import REPO_ROOT
 #: The airflow lane's tests, in this order: the session's Airflow starts with the first test that
 #: needs it and runs until the lane ends, so the tests without it go first. The main lane runs
 #: every other test.
-AIRFLOW_LANE = ["tests/test_pipeline_e2e.py", "tests/cluster", "tests/test_bench_smoke.py", "tests/deploy",
+AIRFLOW_LANE = ["tests/test_pipeline_e2e.py", "tests/test_console.py", "tests/test_run_history.py",
+                "tests/cluster", "tests/test_bench_smoke.py", "tests/deploy", "tests/infra",
                 "tests/airflow", "tests/browser"]
 #: pytest's arguments per lane (paths relative to the repository).
 LANES: dict[str, list[str]] = {

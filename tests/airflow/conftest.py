@@ -8,6 +8,7 @@ session, and only by the tests that need it (``airflow_db``).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,14 @@ os.environ.update(
         "IMDB_ACQUIRE": "false",
     }
 )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the throw-away AIRFLOW_HOME (its logs help when something failed: then it stays)."""
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+    else:
+        print(f"\nAirflow's home, logs and metadata database kept in {AIRFLOW_HOME}")
 
 
 @pytest.fixture(scope="session")
