@@ -164,6 +164,11 @@ class RawInput:
         return tuple(c.name for c in self.columns)
 
     @property
+    def sorted_by_key(self) -> bool:
+        """IMDb's dumps come sorted by their key; the Kaggle CSV does not (and repeats ids)."""
+        return self.fmt == "imdb_tsv"
+
+    @property
     def file_names(self) -> tuple[str, ...]:
         """The names a delivery of this input may have: the catalogue's, then an IMDb dump as
         many users keep it, gunzipped (``title.ratings.tsv``). Both are read with the same checks."""

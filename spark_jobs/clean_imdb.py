@@ -99,9 +99,9 @@ def select_inputs(
 def expected_seconds(raw: RawInput, size: int) -> float:
     """About how long cleaning a file of ``size`` bytes takes: its steps' fixed cost, then its
     bytes. An IMDb dump comes sorted by key: pass 1 and the counts. The Kaggle CSV does not and
-    repeats keys: the key check, pass 2 and the rewrite as well, so on small inputs it is the
-    longest file although the smallest."""
-    steps = 2 if raw.fmt == "imdb_tsv" else 5
+    repeats keys: its labelling and three writes in memory cost about as much as five steps, so
+    on small inputs it is the longest file although the smallest."""
+    steps = 2 if raw.sorted_by_key else 5
     return steps * STEP_SECONDS + size / BYTES_PER_SECOND
 
 
