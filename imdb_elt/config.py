@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,10 @@ def _schedule(value: str) -> str | None:
     return None if value.strip().lower() == "none" else value
 
 
+def _system_scratch() -> str:
+    return str(Path(tempfile.gettempdir()) / "imdb-elt-spark")
+
+
 def _raw_dir() -> str:
     return _resolve(_env("IMDB_RAW_DIR", str(SAMPLE_DIR)))
 
@@ -109,6 +114,10 @@ class Settings:
     spark_mode: str = field(default_factory=lambda: _env("IMDB_SPARK_MODE", "local"))
     spark_master: str = field(default_factory=lambda: _env("SPARK_MASTER", "local[2]"))
     spark_driver_memory: str = field(default_factory=lambda: _env("SPARK_DRIVER_MEMORY", "2g"))
+    # Local mode: a folder per run for Spark's shuffle, spill and temporary files (spark_scratch.py).
+    spark_scratch_dir: str = field(
+        default_factory=lambda: _resolve(_env("IMDB_SPARK_SCRATCH_DIR", _system_scratch()))
+    )
     # Standalone mode: the cluster started on this machine (imdb_elt/spark_cluster.py). Each
     # worker runs one executor with all of the worker's cores and SPARK_EXECUTOR_MEMORY.
     spark_workers: int = field(default_factory=lambda: int(_env("IMDB_SPARK_WORKERS", "2")))

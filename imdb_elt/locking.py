@@ -62,7 +62,8 @@ def lock_uri(settings: Settings) -> str:
     return f"{settings.state_dir}/{LOCK_FILE}"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this id runs on this machine (a recycled id counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -76,7 +77,7 @@ def is_stale(lease: Lease, stale_seconds: float, now: float | None = None) -> bo
     now = time.time() if now is None else now
     if now - lease.heartbeat_at > stale_seconds:
         return True
-    return lease.holder == "process" and lease.host == socket.gethostname() and not _pid_alive(lease.pid)
+    return lease.holder == "process" and lease.host == socket.gethostname() and not pid_alive(lease.pid)
 
 
 # ---- the record, on local disk or S3 ------------------------------------------------------------

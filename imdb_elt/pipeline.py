@@ -204,13 +204,17 @@ def clean(settings: Settings, plan: Plan) -> None:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     plan.logs["spark"] = str(log_file)
     if settings.spark_mode == "local":
+        from imdb_elt import spark_scratch
         from imdb_elt.spark_submit import job_arguments
 
-        cmd = [sys.executable, "-m", "spark_jobs.clean_imdb", *job_arguments(settings, asdict(plan)),
-               "--master", settings.spark_master, "--driver-memory", settings.spark_driver_memory]
         plan.spark = {"mode": "local", "master": settings.spark_master}
-        # The job emits its own lineage events, under this run's (imdb_elt/lineage.py).
-        returncode, refusals = _run_job(plan, cmd, REPO_ROOT, {**os.environ, **lineage.child_env()}, log_file)
+        with spark_scratch.run_folder(settings, plan.run_id) as scratch:
+            cmd = [sys.executable, "-m", "spark_jobs.clean_imdb", *job_arguments(settings, asdict(plan)),
+                   "--master", settings.spark_master, "--driver-memory", settings.spark_driver_memory,
+                   "--scratch-dir", str(scratch)]  # fmt: skip
+            # The job emits its own lineage events, under this run's (imdb_elt/lineage.py).
+            env = {**os.environ, **lineage.child_env()}
+            returncode, refusals = _run_job(plan, cmd, REPO_ROOT, env, log_file)
     elif settings.spark_mode == "standalone":
         from imdb_elt.spark_bundle import BundleError
         from imdb_elt.spark_cluster import ClusterError

@@ -39,7 +39,13 @@ from spark_jobs.clean_file import check_delivery, clean_file, delivered_name
 from spark_jobs.errors import CleaningError, root_cause
 from spark_jobs.lineage import CleaningRun
 from spark_jobs.progress import Progress
-from spark_jobs.session import QUICK_START_MAX_BYTES, apply_output_conf, build_session, stop_session
+from spark_jobs.session import (
+    QUICK_START_MAX_BYTES,
+    apply_output_conf,
+    build_session,
+    scratch_conf,
+    stop_session,
+)
 
 log = logging.getLogger("spark_jobs.clean_imdb")
 
@@ -253,6 +259,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--master", default=None, help="Spark master (default SPARK_MASTER unless under spark-submit)"
     )
     p.add_argument("--driver-memory", default=None, help="(python -m only) default SPARK_DRIVER_MEMORY")
+    p.add_argument("--scratch-dir", default=None,
+                   help="(python -m only) Spark's local dir and the JVM's temporary folder (default: /tmp)")
     return p.parse_args(argv)
 
 
@@ -273,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     memory = None if under_submit else (args.driver_memory or settings.spark_driver_memory)
     size = local_input_bytes(args.raw_dir, files)
     quick = size is not None and size <= QUICK_START_MAX_BYTES
-    spark = build_session(master=master, driver_memory=memory, quick_start=quick)
+    scratch = {} if under_submit or not args.scratch_dir else scratch_conf(args.scratch_dir)
+    spark = build_session(master=master, driver_memory=memory, quick_start=quick, extra_conf=scratch)
     spark.sparkContext.setLogLevel("WARN")
     try:
         run_with_lineage(spark, args.raw_dir, args.lake_dir, args.snapshot_id, files, args.threshold,

@@ -178,6 +178,12 @@ def _class_sharing_options() -> str:
     return f"-XX:ArchiveClassesAtExit={partial} {_QUIET_CDS}"
 
 
+def scratch_conf(folder: str) -> dict[str, str]:
+    """Spark's scratch (shuffle and spill files, temporary folders) and the driver JVM's temporary
+    files (native libraries) in ``folder``: a local run's (imdb_elt/spark_scratch.py)."""
+    return {"spark.local.dir": folder, "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={folder}"}
+
+
 def build_session(
     master: str | None = "local[2]",
     driver_memory: str | None = "2g",

@@ -59,6 +59,11 @@ class Site:
         return self.lake.parent / "logs"
 
     @property
+    def scratch(self) -> Path:
+        """Spark's scratch folders of the site's local runs (IMDB_SPARK_SCRATCH_DIR)."""
+        return self.lake.parent / "spark-scratch"
+
+    @property
     def dbt_target(self) -> Path:
         """dbt's artifacts (DBT_TARGET_PATH): the site's own, never the repository's."""
         return self.lake.parent / "dbt_target"
@@ -72,6 +77,7 @@ class Site:
             "DBT_TARGET": "duckdb",
             "DBT_TARGET_PATH": str(self.dbt_target),
             "IMDB_LOG_DIR": str(self.logs),
+            "IMDB_SPARK_SCRATCH_DIR": str(self.scratch),
             "IMDB_LOCK_WAIT_SECONDS": "0",
             **extra,
         }

@@ -89,8 +89,10 @@ def _kill_during_spark_write(site: Site, known: set[str]) -> dict:
         d.name for d in (site.lake / "processed" / "snapshots").glob("*")
         if d.name not in known and (d / "_SPARK_DONE").exists()
     ]  # fmt: skip
+    # Spark's files of the killed job (its JVM could not remove them), per run folder.
+    scratch = {d.name: sorted(p.name for p in d.iterdir()) for d in site.scratch.iterdir()}
     return {"returncode": proc.returncode, "seen": seen, "seconds": time.perf_counter() - started,
-            "survivors": _live_members(proc.pid), "completed": completed}  # fmt: skip
+            "survivors": _live_members(proc.pid), "completed": completed, "scratch": scratch}  # fmt: skip
 
 
 def _live_members(pgid: int) -> list[str]:
@@ -125,6 +127,7 @@ def sequence(baseline, tmp_path_factory) -> dict:
     steps["recover"] = run_cli(site)
     steps["recover_report"] = site.latest_report()
     steps["after_recover"] = _state(site)
+    steps["scratch_after_recover"] = sorted(p.name for p in site.scratch.iterdir())
     print(f"(b) recovery run: exit {steps['recover'].code} in {steps['recover'].seconds:.1f} s")
 
     (site.raw / RATINGS).write_bytes(snapshot0)
@@ -150,6 +153,12 @@ def test_kill_during_spark_write_leaves_readers_on_the_previous_snapshot(sequenc
     assert after["current"] == start["current"] and after["ledger"] == start["ledger"]
     assert after["marts"] == start["marts"]
     print(f"after the kill: CURRENT {after['current']} unchanged, {len(after['marts'])} marts unchanged")
+    # The killed JVM's shuffle and temporary folders are in the run's own scratch folder.
+    [(folder, files)] = kill["scratch"].items()
+    run_id, pid = folder.rsplit(".", 1)
+    assert pid.isdigit() and all(f"/{run_id}/" in path for path in kill["seen"]), (folder, kill["seen"])
+    assert any(f.startswith("blockmgr-") for f in files), files
+    print(f"killed run's Spark scratch: {folder}: {files}")
 
 
 @pytest.mark.timeout(3600)
@@ -160,6 +169,10 @@ def test_next_run_after_a_kill_recovers(sequence):
     after, start = sequence["after_recover"], sequence["start"]
     assert after["current"] == rep["snapshot_id"] != start["current"]
     assert after["marts"]["fct_title_ratings"][0] > start["marts"]["fct_title_ratings"][0]
+    # The killed run's scratch went at the start of this run; this run's own when its job ended.
+    [killed] = sequence["kill"]["scratch"]
+    assert "removed the Spark scratch of 1 killed run(s)" in run.out and killed in run.out
+    assert sequence["scratch_after_recover"] == []
     print(f"recovered: snapshot {rep['snapshot_id']}, rating history "
           f"{start['marts']['fct_title_ratings'][0]} -> {after['marts']['fct_title_ratings'][0]} rows")
 
