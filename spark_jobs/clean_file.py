@@ -20,6 +20,9 @@
    raw lines. The identity read = written + deduplicated + quarantined is then checked, not
    assumed.
 
+A small file whose keys do not come sorted (the Kaggle CSV) takes none of steps 1-3: it is read
+once and kept, and every output is written from its labelled rows (``_File.in_memory_pass``).
+
 For a local file the header and emptiness check reads two lines in plain Python before any job.
 """
 
