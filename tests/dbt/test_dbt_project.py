@@ -168,15 +168,46 @@ def test_build_passes_with_warnings_for_dangling_references(wh: Warehouse) -> No
     assert any("fct_episodes_parent_tconst" in w for w in warned)
     assert warned["not_after_current_year_dim_titles_start_year"] == 1
     assert warned["expression_is_true_dim_people_death_year_birth_year"] == 1
-    assert all(w.startswith(("relationships_", "not_after_current_year_", "expression_is_true_"))
-               for w in warned)  # fmt: skip
+    expected_warnings = ("resolves_to_", "relationships_int_movie_directors_nconst",
+                         "not_after_current_year_", "expression_is_true_")  # fmt: skip
+    assert all(w.startswith(expected_warnings) for w in warned)
     dangling = dict(built.query("select reference, dangling_rows from marts.dangling_references"))
     assert dangling["fct_title_ratings.tconst"] == 1
     assert dangling["fct_title_principals.nconst"] == 1
     assert dangling["fct_episodes.parent_tconst"] == 1
     assert dangling["dim_title_akas.tconst"] == 0
+    # Each dangling reference warns once, with the mart's count; a clean one passes.
+    reference_tests = {r["unique_id"]: r for r in built.results["results"]
+                       if r["unique_id"].startswith("test.imdb_elt.resolves_to_")}  # fmt: skip
+    assert len(reference_tests) == len(dangling)
+    assert sorted(r["failures"] for r in reference_tests.values() if r["status"] == "warn") == sorted(
+        n for n in dangling.values() if n > 0
+    )
+    passed = sum(r["status"] == "pass" for r in reference_tests.values())
+    assert passed == sum(n == 0 for n in dangling.values())
     # The reconciliation test ran against the real counts and passed.
     assert st["test.imdb_elt.reconcile_staged_rows"] == "pass"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_reference_dangling_references_does_not_count_cannot_pass(wh: Warehouse, tmp_path: Path) -> None:
+    """resolves_to reads its count from dangling_references: on a column the mart does not check
+    it would find no row and pass silently, so it must refuse to compile instead."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    models_yml = project / "models" / "marts" / "_marts__models.yml"
+    counted = "relationships:\n              arguments: {to: ref('movies'), field: tconst}"
+    text = models_yml.read_text()
+    assert counted in text
+    models_yml.write_text(text.replace(counted, counted.replace("relationships", "resolves_to"), 1))
+    cmd = [DBT, "compile", "--select", "top_ten_movies_by_year", "--project-dir", str(project),
+           "--profiles-dir", str(REPO_ROOT), "--target-path", str(tmp_path / "target"),
+           "--log-path", str(tmp_path / "logs"), "--vars", json.dumps(BASE_VARS)]  # fmt: skip
+    proc = subprocess.run(cmd, env=wh.env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=240)
+    print(proc.stdout[-2000:])
+    assert proc.returncode != 0
+    assert "dangling_references does not count top_ten_movies_by_year.tconst -> movies.tconst" in proc.stdout
 
 
 @pytest.mark.slow

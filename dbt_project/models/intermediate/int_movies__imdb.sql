@@ -39,7 +39,7 @@ directors as (
         tconst,
         {{ dbt.listagg('director_name', "', '", 'order by director_position') }} as director
 
-    from {{ ref('int_title_directors') }}
+    from {{ ref('int_movie_directors') }}
     where director_name is not null
         and tconst in (select tconst from titles)
     group by tconst

@@ -1,19 +1,12 @@
 {#
-    How many rows of each fact point at a title or person IMDb did not publish. The
-    relationships tests on the same columns warn (IMDb's dumps really dangle); this table keeps
-    the counts queryable after every run. It describes the current state: the rating history
-    counts each title's latest rating once, so the figures do not grow with every snapshot and
-    a backfill or a long series of deliveries gives the same counts as one fresh load.
+    How many rows of each fact point at a title or person IMDb did not publish, for every
+    reference of macros/dangling_references.sql. The `resolves_to` tests on the same columns
+    warn with these counts (IMDb's dumps really dangle); this table keeps them queryable after
+    every run. It describes the current state: the rating history counts each title's latest
+    rating once, so the figures do not grow with every snapshot and a backfill or a long series
+    of deliveries gives the same counts as one fresh load.
 #}
-{%- set checks = [
-    ('current_ratings', 'fct_title_ratings', 'tconst', 'dim_titles', 'tconst'),
-    ('principals', 'fct_title_principals', 'tconst', 'dim_titles', 'tconst'),
-    ('principals', 'fct_title_principals', 'nconst', 'dim_people', 'nconst'),
-    ('episodes', 'fct_episodes', 'tconst', 'dim_titles', 'tconst'),
-    ('episodes', 'fct_episodes', 'parent_tconst', 'dim_titles', 'tconst'),
-    ('akas', 'dim_title_akas', 'tconst', 'dim_titles', 'tconst'),
-    ('title_genres', 'bridge_title_genres', 'tconst', 'dim_titles', 'tconst'),
-] -%}
+{%- set checks = imdb_elt.dangling_reference_checks() -%}
 {%- set parent_ctes = {'dim_titles': 'titles', 'dim_people': 'people'} -%}
 
 with

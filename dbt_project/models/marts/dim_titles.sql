@@ -6,23 +6,22 @@ titles as (
 
 ),
 
-genres as (
+with_genres_text as (
 
-    {{ imdb_elt.genres_text('titles', ref('int_title_genres')) }}
+    {{ imdb_elt.titles_with_genres_text('titles', ref('int_title_genres')) }}
 
 )
 
 select
-    titles.tconst,
-    titles.title_type,
-    titles.primary_title,
-    titles.original_title,
-    titles.is_adult,
-    titles.start_year,
-    titles.end_year,
-    titles.runtime_minutes,
-    genres.genres,
-    titles.snapshot_id
+    tconst,
+    title_type,
+    primary_title,
+    original_title,
+    is_adult,
+    start_year,
+    end_year,
+    runtime_minutes,
+    genres_text as genres,
+    snapshot_id
 
-from titles
-left join genres on titles.tconst = genres.tconst
+from with_genres_text

@@ -19,7 +19,7 @@ imdb_directors as (
         tconst,
         director_name
 
-    from {{ ref('int_title_directors') }}
+    from {{ ref('int_movie_directors') }}
     where director_name is not null
 
 ),
