@@ -14,7 +14,8 @@
     A null or empty array yields no rows, positions are 1-based. PostgreSQL joins a lateral
     unnest; Redshift navigates the SUPER array (PartiQL). DuckDB unnests in the select list: it
     plans a lateral unnest as a join against every outer row, which ran out of memory at SF=1
-    (12.3M titles in 2 GB), where the select-list form needs no join.
+    (12.3M titles in 2 GB), where the select-list form needs no join. `first_occurrences`
+    then keeps a repeated element once.
 #}
 
 {% macro unnest_array(relation_alias, column, element_alias, position_alias) -%}
@@ -69,6 +70,55 @@
 
 {% macro redshift__array_position(relation_alias, column, position_alias) -%}
     cast({{ position_alias }} as integer) + 1
+{%- endmacro %}
+
+
+
+{#
+    An exploded array's elements kept once each, at their first position, nulls dropped:
+
+        exploded as (
+            select t.tconst, t.genres,
+                   {{ array_element('t', 'genres', 'g') }} as genre,
+                   {{ array_position('t', 'genres', 'g_pos') }} as genre_position
+            from titles as t
+            {{ unnest_array('t', 'genres', 'g', 'g_pos') }}
+        ),
+        deduped as ({{ first_occurrences('exploded', ['tconst'], 'genres', 'genre', 'genre_position') }})
+
+    `exploded` carries the array beside its elements. DuckDB and PostgreSQL keep the rows whose
+    position is the element's first in the array (array_position): a filter in the row, no
+    aggregate, so a reader's filter on the key still reaches the unnest. Redshift has no such
+    function for SUPER: there the rows are grouped by key and element, keeping the lowest
+    position. At SF=1 (23.4M genres) DuckDB wrote int_title_genres in 8.7 s grouped, 4.3 s
+    filtered.
+#}
+{% macro first_occurrences(relation, key, array, element, position) -%}
+    {{ return(adapter.dispatch('first_occurrences', 'imdb_elt')(relation, key, array, element, position)) }}
+{%- endmacro %}
+
+{% macro default__first_occurrences(relation, key, array, element, position) -%}
+    select
+        {%- for column in key %}
+        {{ column }},
+        {%- endfor %}
+        {{ element }},
+        {{ position }}
+    from {{ relation }}
+    where {{ element }} is not null
+        and {{ position }} = array_position({{ array }}, {{ element }})
+{%- endmacro %}
+
+{% macro redshift__first_occurrences(relation, key, array, element, position) -%}
+    select
+        {%- for column in key %}
+        {{ column }},
+        {%- endfor %}
+        {{ element }},
+        min({{ position }}) as {{ position }}
+    from {{ relation }}
+    where {{ element }} is not null
+    group by {% for column in key %}{{ column }}, {% endfor %}{{ element }}
 {%- endmacro %}
 
 

@@ -176,6 +176,11 @@ def test_build_passes_with_warnings_for_dangling_references(wh: Warehouse) -> No
     assert dangling["fct_title_principals.nconst"] == 1
     assert dangling["fct_episodes.parent_tconst"] == 1
     assert dangling["dim_title_akas.tconst"] == 0
+    # Every reference is counted over all its rows (the rating history: one current row per title).
+    for reference, checked in built.query("select reference, checked_rows from marts.dangling_references"):
+        model, column = reference.split(".")
+        counted = f"count(distinct {column})" if model == "fct_title_ratings" else f"count({column})"
+        assert checked == built.query(f"select {counted} from marts.{model}")[0][0], reference
     # Each dangling reference warns once, with the mart's count; a clean one passes.
     reference_tests = {r["unique_id"]: r for r in built.results["results"]
                        if r["unique_id"].startswith("test.imdb_elt.resolves_to_")}  # fmt: skip

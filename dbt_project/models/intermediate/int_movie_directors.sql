@@ -43,6 +43,7 @@ exploded as (
 
     select
         c.tconst,
+        c.director_nconsts,
         {{ imdb_elt.array_element('c', 'director_nconsts', 'd') }} as nconst,
         {{ imdb_elt.array_position('c', 'director_nconsts', 'd_pos') }} as director_position
 
@@ -51,16 +52,10 @@ exploded as (
 
 ),
 
+-- A director credited twice on one title is kept once, at the first position.
 deduped as (
 
-    select
-        tconst,
-        nconst,
-        min(director_position) as director_position
-
-    from exploded
-    where nconst is not null
-    group by tconst, nconst
+    {{ imdb_elt.first_occurrences('exploded', ['tconst'], 'director_nconsts', 'nconst', 'director_position') }}
 
 )
 
