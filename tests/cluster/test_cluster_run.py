@@ -84,11 +84,15 @@ def test_the_cluster_run_succeeds_on_both_executors_of_the_master(cluster_run: C
     executors = spark["executors"]
     assert len(executors) == 2 and all(e["cores"] == 1 and e["tasks"] > 0 for e in executors.values())
     assert f"spark: {spark['master']} (client mode), 2 executors: " in cluster_run.run.out
-    # Every file's tasks on both executors: its lines numbered in one task, parsed in two.
+    # Every file split into tasks: its lines numbered in one task, parsed in two. Which executor
+    # takes a task depends on which is free at the time (the files run side by side), so one
+    # executor may take all of a small file's tasks: the split is asserted per file, both
+    # executors across the job.
     groups = spark["tasks_by_group"]
     files = [f"clean {st['source_file']}" for st in cluster_run.report["files"].values()]
     assert sorted(files) == sorted(g for g in groups if g), groups
-    assert all(len(groups[g]) == 2 for g in files), groups
+    assert all(sum(groups[g].values()) >= 3 for g in files), groups
+    assert set().union(*(groups[g] for g in files)) == set(executors), groups
     assert {st["output_files"] for st in cluster_run.report["files"].values()} == {2}
     # The executors ran no Python: every plan is native expressions (no Python UDF to evaluate).
     plans = [e["physicalPlanDescription"] for e in spark_events.events(Path(spark["event_log"]))
