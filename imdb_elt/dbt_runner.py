@@ -224,7 +224,8 @@ def list_nodes(settings: Settings, select: list[str], state_dir: str | None = No
     command = ["ls", "--select", " ".join(select), "--output", output,
                "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR),
                "--profile", DBT_PROFILE, "--target", settings.dbt_target,
-               "--target-path", settings.dbt_target_path, "--quiet"]
+               "--target-path", settings.dbt_target_path,
+               "--log-level", "none"]  # not --quiet: `ls` prints its list to the console despite it
     for resource_type in resource_types:
         command += ["--resource-type", resource_type]
     if state_dir:

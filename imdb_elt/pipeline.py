@@ -3,7 +3,8 @@
     detect → clean → stage → build → publish → finish
 
 ``detect`` takes the lake's run lease and makes the :class:`Plan` once: the run (and snapshot)
-id, the new deliveries, the dbt selection. Every later step takes the plan, does its work and
+id, the new deliveries, the dbt selection (which the command line makes while the Spark job
+runs: the build is the first step to need it). Every later step takes the plan, does its work and
 records what it did in it; ``finish`` writes the run report (the plan itself), prints the
 summary and gives the lease back. ``python -m imdb_elt run`` runs the steps in a loop
 (:func:`run_once`); the DAG runs each step as a task and hands the plan on through XCom. A plan
@@ -62,7 +63,8 @@ class Plan:
     ignored_files: list[str] = field(default_factory=list)  # raw-zone files the product never reads
     # dbt selection: None builds everything; else {"selectors": the dbt selectors (new sources,
     # modified code), "models": the model names they pick, "nodes": those models and sources as
-    # dbt selectors}, resolved once by `dbt ls` against the last published build's manifest.
+    # dbt selectors, "seconds": what `dbt ls` took}, resolved once by `dbt ls` against the last
+    # published build's manifest.
     selection: dict | None = None
     files: dict = field(default_factory=dict)  # Spark stats per dataset
     # Where Spark ran: mode and master; on a cluster also the executors and the tasks each ran
@@ -126,6 +128,17 @@ def _now() -> str:
 
 def detect(settings: Settings, *, orchestrator: str = "cli", rebuild: bool = False) -> Plan:
     """Take the run lease and make the plan; a run with nothing to do gives the lease back."""
+    plan, select = _detect(settings, orchestrator=orchestrator, rebuild=rebuild)
+    if select is not None:
+        select()
+    return plan
+
+
+def _detect(settings: Settings, *, orchestrator: str = "cli",
+            rebuild: bool = False) -> tuple[Plan, Callable[[], None] | None]:
+    """:func:`detect`, with the dbt selection left to the caller: a call that fills
+    ``plan.selection`` (about 3 s of dbt's start and parse), or None when there is none to make.
+    The command line makes it while the Spark job runs; it is only needed by the build."""
     plan = Plan(
         run_id=lake.new_snapshot_id(),
         orchestrator=orchestrator,
@@ -143,16 +156,17 @@ def detect(settings: Settings, *, orchestrator: str = "cli", rebuild: bool = Fal
         plan.status, plan.error = REFUSED, f"{type(exc).__name__}: {exc}"
         return plan
     try:
-        _plan_work(settings, plan)
+        select = _plan_work(settings, plan)
     except BaseException:
         locking.release(settings, plan.run_id)
         raise
     if not plan.active:
         locking.release(settings, plan.run_id)
-    return plan
+        return plan, None
+    return plan, select
 
 
-def _plan_work(settings: Settings, plan: Plan) -> None:
+def _plan_work(settings: Settings, plan: Plan) -> Callable[[], None] | None:
     zone = lake.list_deliveries(settings)
     plan.missing_inputs, plan.ignored_files = zone.missing, zone.ignored
     if zone.conflicts:  # which of the two is the delivery? Nothing is cleaned until one is gone.
@@ -161,7 +175,7 @@ def _plan_work(settings: Settings, plan: Plan) -> None:
             f"{' and '.join(names)} are both in the raw zone: one input delivered twice "
             f"(gzipped and not); remove the one that is not the delivery" for names in zone.conflicts
         )
-        return
+        return None
     new, known = lake.new_deliveries(settings, zone.deliveries)
     plan.deliveries = [asdict(d) for d in new]
     plan.new_deliveries = [d.file_name for d in new]
@@ -170,16 +184,23 @@ def _plan_work(settings: Settings, plan: Plan) -> None:
     if not new and not (plan.rebuild and current):
         plan.status = NOTHING_NEW
         plan.snapshot_id = current["snapshot_id"] if current else None
-        return
+        return None
     plan.snapshot_id = plan.run_id if new else current["snapshot_id"]  # type: ignore[index]
     previous = None if plan.rebuild else build_state.load_manifest(settings)
     selectors = build_state.selectors(previous, [d.dataset for d in new]) if previous else None
-    if selectors and previous is not None:
+    if not selectors or previous is None:
+        return None
+
+    def select() -> None:
+        started = time.perf_counter()
         with build_state.state_dir(previous) as folder:
             models = list_nodes(settings, selectors, folder, ("model",), "name")
             # Models and the new sources (whose tests, the reconciliation among them, gate the build).
             nodes = list_nodes(settings, selectors, folder, ("model", "source"), "selector")
-        plan.selection = {"selectors": selectors, "models": models, "nodes": nodes}
+        plan.selection = {"selectors": selectors, "models": models, "nodes": nodes,
+                          "seconds": round(time.perf_counter() - started, 2)}
+
+    return select
 
 
 # ---- clean -------------------------------------------------------------------------------------
@@ -189,16 +210,20 @@ def _plan_work(settings: Settings, plan: Plan) -> None:
 _JOB_LINES = (" spark_jobs.", "clean_imdb: ")
 
 
-def clean(settings: Settings, plan: Plan) -> None:
+def clean(settings: Settings, plan: Plan, while_running: Callable[[], None] | None = None) -> None:
     """Run the Spark cleaning job on the new deliveries, then record the snapshot.
 
     The job runs in its own process, as spark-submit would run it on EMR: the JVM and its
     memory go away with it, and a crash cannot take the orchestrator down. ``local``: the job
     starts its own local Spark; ``standalone``: the packaged bundle is submitted to a standalone
     cluster (imdb_elt.spark_submit), started here for the step unless one is already up.
+    ``while_running``: other work of the run (the command line's dbt selection), done once the
+    job has started.
     """
     if not plan.new:  # a rebuild of the current snapshot: nothing to clean
         plan.manifest = lake.current_manifest(settings)
+        if while_running is not None:
+            while_running()
         return
     log_file = plan.log_dir(settings) / "spark.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -214,7 +239,7 @@ def clean(settings: Settings, plan: Plan) -> None:
                    "--scratch-dir", str(scratch)]  # fmt: skip
             # The job emits its own lineage events, under this run's (imdb_elt/lineage.py).
             env = {**os.environ, **lineage.child_env()}
-            returncode, refusals = _run_job(plan, cmd, REPO_ROOT, env, log_file)
+            returncode, refusals = _run_job(plan, cmd, REPO_ROOT, env, log_file, while_running)
     elif settings.spark_mode == "standalone":
         from imdb_elt.spark_bundle import BundleError
         from imdb_elt.spark_cluster import ClusterError
@@ -224,7 +249,8 @@ def clean(settings: Settings, plan: Plan) -> None:
             with on_cluster(settings, asdict(plan), plan.log_dir(settings),
                             log=lambda text: print(text, flush=True)) as job:
                 try:
-                    returncode, refusals = _run_job(plan, job.command, job.cwd, job.env, log_file)
+                    returncode, refusals = _run_job(plan, job.command, job.cwd, job.env, log_file,
+                                                    while_running)
                 finally:
                     plan.spark = job.read_placement()
         except (BundleError, ClusterError) as exc:
@@ -243,12 +269,15 @@ def clean(settings: Settings, plan: Plan) -> None:
     record_snapshot(settings, plan)
 
 
-def _run_job(plan: Plan, cmd: list[str], cwd: Path, env: dict[str, str] | None,
-             log_file: Path) -> tuple[int, list[str]]:
+def _run_job(plan: Plan, cmd: list[str], cwd: Path, env: dict[str, str] | None, log_file: Path,
+             while_running: Callable[[], None] | None = None) -> tuple[int, list[str]]:
     """Run the job's process, its output into the log and its own lines to the console.
 
     The job stays in this process's group (a Ctrl-C or a kill of the group reaches it), is ended
     here whatever ends this function, and gets SIGTERM if this process dies without a word.
+    ``while_running`` runs in this thread once the process has started, before its output is read:
+    the job's start-up writes little, well within the pipe's buffer. In this thread rather than
+    another one, because dbt sets its variables in ``os.environ`` while it runs.
     """
     from imdb_elt.spark_cluster import die_with_parent, terminate_tree
 
@@ -260,6 +289,8 @@ def _run_job(plan: Plan, cmd: list[str], cwd: Path, env: dict[str, str] | None,
                                 text=True, errors="replace", preexec_fn=die_with_parent)
         try:
             assert proc.stdout is not None
+            if while_running is not None:
+                while_running()
             for line in proc.stdout:
                 log.write(line)
                 if any(marker in line for marker in _JOB_LINES):
@@ -420,7 +451,7 @@ STEPS: tuple[Callable[[Settings, Plan], None], ...] = (clean, stage, build, publ
 def run_once(settings: Settings, *, rebuild: bool = False) -> Plan:
     """One whole run on the command line. Never raises for a failed step: the plan says."""
     started = time.perf_counter()
-    plan = detect(settings, rebuild=rebuild)
+    plan, select = _detect(settings, rebuild=rebuild)
     plan.step_seconds["detect"] = round(time.perf_counter() - started, 2)
     step_name = None
     with run_lineage.pipeline_run(settings, plan):
@@ -433,7 +464,10 @@ def run_once(settings: Settings, *, rebuild: bool = False) -> Plan:
                     step_name = step.__name__
                     started = time.perf_counter()
                     try:
-                        step(settings, plan)
+                        if step is clean:  # dbt picks the selection while the Spark job runs
+                            clean(settings, plan, while_running=select)
+                        else:
+                            step(settings, plan)
                     finally:
                         plan.step_seconds[step_name] = round(time.perf_counter() - started, 2)
         except Exception as exc:  # the report records every failure, then the caller exits non-zero

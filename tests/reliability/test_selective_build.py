@@ -53,6 +53,9 @@ def test_a_ratings_delivery_rebuilds_only_what_reads_ratings(baseline, selective
     assert "fct_title_ratings" in rep["dbt"]["selected"]
     assert 0 < rep["dbt"]["models_ok"] < selective["rebuild_report"]["dbt"]["models_ok"]
     assert "selective build" in run.out
+    # dbt ls picked the selection while the Spark job ran, not in detect, and printed nothing.
+    assert rep["step_seconds"]["detect"] < rep["selection"]["seconds"]
+    assert not set(run.out.splitlines()) & set(rep["selection"]["models"]), excerpt(run.out)
     marts = selective["marts"]
     for name in NOT_REACHED_BY_RATINGS:
         assert marts[name] == baseline["marts"][name], f"{name} changed without a delivery that feeds it"
