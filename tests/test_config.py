@@ -148,6 +148,15 @@ def test_the_environment_dbt_gets_is_built_from_the_settings(monkeypatch: pytest
     assert "PGPASSWORD" not in env  # secrets stay in the process environment
 
 
+def test_only_redshift_production_builds_run_the_unit_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI runs every unit test on DuckDB and PostgreSQL (tests/dbt), never on Redshift."""
+    for target in ("duckdb", "postgres"):
+        monkeypatch.setenv("DBT_TARGET", target)
+        assert config.dbt_environment(config.load())["DBT_EXCLUDE_RESOURCE_TYPES"] == "unit_test"
+    monkeypatch.setenv("DBT_TARGET", "redshift")
+    assert "DBT_EXCLUDE_RESOURCE_TYPES" not in config.dbt_environment(config.load())
+
+
 def test_the_lake_layout_has_one_home(defaults: config.Settings) -> None:
     """The pipeline's and the Spark job's paths come from imdb_elt/layout.py."""
     from imdb_elt import layout
