@@ -20,7 +20,7 @@ from pyspark.sql.types import (
     StringType,
     StructField,
     StructType,
-    TimestampType,
+    TimestampNTZType,
 )
 
 from imdb_elt.catalog import LINEAGE_COLUMNS, RawInput
@@ -43,7 +43,9 @@ _SCALARS: dict[str, DataType] = {
     "int": IntegerType(),
     "bigint": LongType(),
     "boolean": BooleanType(),
-    "timestamp": TimestampType(),
+    # UTC wall time without a zone, as every warehouse column of the type: a reader converts
+    # nothing, so DuckDB answers max(_loaded_at) (dbt's freshness) from the Parquet statistics.
+    "timestamp": TimestampNTZType(),
 }
 _DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
 _ARRAY = re.compile(r"array<(.+)>")

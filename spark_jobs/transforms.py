@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -32,6 +32,7 @@ from imdb_elt.catalog import LINEAGE_COLUMNS, RawInput
 from imdb_elt.warehouse.types import ByteLimits, byte_limits
 from spark_jobs import rules as R
 from spark_jobs.rules import ColumnRule, anchored, column_rules
+from spark_jobs.schemas import spark_type
 
 #: Internal disposition of a dropped byte-identical line (counted, not quarantined).
 DEDUPLICATED = "deduplicated"
@@ -658,11 +659,15 @@ def key_hash(raw: RawInput) -> Column:
 
 def to_output(rows: DataFrame, raw: RawInput, snapshot_id: str, loaded_at: datetime) -> DataFrame:
     """Good rows → exactly the catalogue columns in order, then the lineage columns."""
-    lineage = {"_snapshot_id": F.lit(snapshot_id), "_loaded_at": F.lit(loaded_at)}
+    if loaded_at.tzinfo is None:
+        raise ValueError("loaded_at must be time-zone aware: a naive time is ambiguous")
+    # The UTC wall time as text: its cast to a zoneless timestamp needs no session time zone.
+    utc_wall_time = loaded_at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    lineage = {"_snapshot_id": F.lit(snapshot_id), "_loaded_at": F.lit(utc_wall_time)}
     assert tuple(lineage) == tuple(n for n, _ in LINEAGE_COLUMNS)
     return rows.select(
         *(F.col(c.name).cast(c.type) for c in raw.columns),
-        *(lineage[n].cast(t).alias(n) for n, t in LINEAGE_COLUMNS),
+        *(lineage[n].cast(spark_type(t)).alias(n) for n, t in LINEAGE_COLUMNS),
     )
 
 

@@ -25,7 +25,9 @@ from imdb_elt.warehouse.types import staged_columns, warehouse_type
 
 log = logging.getLogger(__name__)
 
-# Spark writes timestamps as TIMESTAMP_MICROS adjusted to UTC, which DuckDB reads as TIMESTAMPTZ.
+# The job writes `_loaded_at` as a zoneless UTC wall time (TIMESTAMP, read as is: DuckDB then
+# answers dbt's max(_loaded_at) from the Parquet statistics). Snapshots written before that hold
+# TIMESTAMP_MICROS adjusted to UTC, which DuckDB reads as TIMESTAMPTZ: converted, row by row.
 _TSTZ = "TIMESTAMP WITH TIME ZONE"
 
 

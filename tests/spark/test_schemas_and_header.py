@@ -10,7 +10,7 @@ from pyspark.sql.types import (
     IntegerType,
     LongType,
     StringType,
-    TimestampType,
+    TimestampNTZType,
 )
 
 from imdb_elt.catalog import INPUTS, MOVIE_METADATA, TITLE_BASICS, TITLE_RATINGS
@@ -24,7 +24,7 @@ from spark_jobs.schemas import QUARANTINE_SCHEMA, output_schema, spark_type
 def test_output_schema_is_catalogue_then_lineage(raw) -> None:
     schema = output_schema(raw)
     assert schema.names == [*raw.column_names, "_snapshot_id", "_loaded_at"]
-    assert schema["_loaded_at"].dataType == TimestampType()
+    assert schema["_loaded_at"].dataType == TimestampNTZType()  # UTC wall time, as the warehouses
     for col in raw.columns:
         assert schema[col.name].dataType == spark_type(col.type)
 
@@ -38,7 +38,7 @@ def test_spark_types() -> None:
     assert spark_type("int") == IntegerType()
     assert spark_type("string") == StringType()
     assert spark_type("boolean") == BooleanType()
-    assert spark_type("timestamp") == TimestampType()
+    assert spark_type("timestamp") == TimestampNTZType()
     assert {c.type for raw in INPUTS for c in raw.columns} <= {
         "decimal(3,1)", "decimal(5,2)", "array<string>", "bigint", "int", "string", "boolean", "timestamp"}
     with pytest.raises(ValueError, match="map<"):

@@ -390,16 +390,21 @@ def test_exact_repeats_of_refused_lines(spark: SparkSession) -> None:
 
 
 def test_output_and_quarantine_layout(spark: SparkSession) -> None:
-    from datetime import datetime
+    from datetime import datetime, timedelta, timezone
 
     from spark_jobs.schemas import QUARANTINE_SCHEMA
 
     parsed = parse(lines(spark, ["tt0000001\t7.0\t10", b"tt\xff\t1\t1\r"]), TITLE_RATINGS)
-    out = to_output(parsed.filter("reason is null"), TITLE_RATINGS, "S1", datetime(2026, 1, 1))
+    one_am_in_paris = datetime(2026, 1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
+    out = to_output(parsed.filter("reason is null"), TITLE_RATINGS, "S1", one_am_in_paris)
     # Written from the catalogue's documented types, not taken from output_schema (the code under test).
     assert out.schema.simpleString() == (
-        "struct<tconst:string,averageRating:decimal(3,1),numVotes:bigint,_snapshot_id:string,_loaded_at:timestamp>"
+        "struct<tconst:string,averageRating:decimal(3,1),numVotes:bigint,_snapshot_id:string,"
+        "_loaded_at:timestamp_ntz>"
     )
+    assert out.collect()[0]["_loaded_at"] == datetime(2026, 1, 1, 0, 0)  # the UTC wall time
+    with pytest.raises(ValueError, match="aware"):
+        to_output(parsed, TITLE_RATINGS, "S1", datetime(2026, 1, 1))
     q = to_quarantine(parsed.filter("reason is not null"), "title.ratings.tsv.gz")
     assert q.schema.simpleString() == QUARANTINE_SCHEMA.simpleString()
     row = q.collect()[0]

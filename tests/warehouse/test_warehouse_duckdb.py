@@ -9,13 +9,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from imdb_elt import config
 from imdb_elt.catalog import INPUTS
 from imdb_elt.warehouse import stage_snapshot, types
 from imdb_elt.warehouse.duckdb_loader import stage_duckdb
-from tests.warehouse import expected_columns
+from tests.warehouse import expected_columns, parquet_fixtures
 from tests.warehouse.parquet_fixtures import EDGE_ROWS, generated_rows, write_dataset, write_snapshot
 
 
@@ -91,6 +92,29 @@ def test_loaded_at_is_utc_whatever_the_session_time_zone(staged: tuple[Path, dic
         value = con.execute("SELECT DISTINCT _loaded_at FROM raw.title_ratings").fetchall()
     finally:
         con.close()
+    assert value == [(dt.datetime(2026, 3, 1, 12, 30, 45, 123456),)]
+
+
+def test_the_jobs_zoneless_loaded_at_is_read_as_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job writes `_loaded_at` as the UTC wall time without a zone (spark_jobs/schemas.py):
+    the view converts nothing, so a freshness query reads the Parquet statistics, and the value
+    is the one a snapshot written before (UTC-adjusted) gives."""
+    monkeypatch.setitem(parquet_fixtures._ARROW, "timestamp", pa.timestamp("us"))
+    lake = tmp_path / "lake"
+    folder = parquet_fixtures.write_dataset(
+        lake / "S" / "title_ratings", "title_ratings", EDGE_ROWS["title_ratings"], "S",
+        loaded_at=parquet_fixtures.LOADED_AT.replace(tzinfo=None),
+    )  # fmt: skip
+    db = tmp_path / "imdb.duckdb"
+    stage_duckdb(str(db), "raw", {"title_ratings": str(folder)})
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'America/New_York'")
+        [(view,)] = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'title_ratings'").fetchall()
+        value = con.execute("SELECT max(_loaded_at) FROM raw.title_ratings").fetchall()
+    finally:
+        con.close()
+    assert "timezone(" not in view.lower() and "_loaded_at" in view
     assert value == [(dt.datetime(2026, 3, 1, 12, 30, 45, 123456),)]
 
 
