@@ -154,7 +154,7 @@ def _detect(settings: Settings, *, orchestrator: str = "cli",
         locking.acquire(settings, plan.run_id, holder=holder)
     except locking.RunLockedError as exc:
         plan.status, plan.error = REFUSED, f"{type(exc).__name__}: {exc}"
-        return plan
+        return plan, None
     try:
         select = _plan_work(settings, plan)
     except BaseException:
@@ -192,6 +192,8 @@ def _plan_work(settings: Settings, plan: Plan) -> Callable[[], None] | None:
         return None
 
     def select() -> None:
+        if plan.selection is not None:  # made already
+            return
         started = time.perf_counter()
         with build_state.state_dir(previous) as folder:
             models = list_nodes(settings, selectors, folder, ("model",), "name")
@@ -467,6 +469,8 @@ def run_once(settings: Settings, *, rebuild: bool = False) -> Plan:
                         if step is clean:  # dbt picks the selection while the Spark job runs
                             clean(settings, plan, while_running=select)
                         else:
+                            if select is not None:  # a no-op once made; else made before the build
+                                select()
                             step(settings, plan)
                     finally:
                         plan.step_seconds[step_name] = round(time.perf_counter() - started, 2)
