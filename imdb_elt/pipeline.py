@@ -222,10 +222,8 @@ def clean(settings: Settings, plan: Plan, while_running: Callable[[], None] | No
     ``while_running``: other work of the run (the command line's dbt selection), done once the
     job has started.
     """
-    if not plan.new:  # a rebuild of the current snapshot: nothing to clean
+    if not plan.new:  # a rebuild of the current snapshot: nothing to clean (and no selection)
         plan.manifest = lake.current_manifest(settings)
-        if while_running is not None:
-            while_running()
         return
     log_file = plan.log_dir(settings) / "spark.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
