@@ -6,7 +6,8 @@ Spark start-up alone (and, with a new environment, the writing of the JVM's clas
 archive), the Spark cleaning job, the packaged job by spark-submit in local[2] and on standalone
 clusters of 1 worker x 2 cores and 2 workers x 1 core, a DuckDB conversion to typed Parquet (the floor),
 imdb-sqlite 2.1.0 (what users reach for), the whole pipeline on a fresh lake, the same run again
-with nothing new, and a run after a snapshot in which 1% of the ratings changed. Once, before the
+with nothing new, and runs after a snapshot in which 1% of the ratings changed (these two: the
+median of 3). Once, before the
 scale factors: `make run` on the bundled sample (fresh lake, median of 3).
 Writes bench_results/bench.json, bench.csv and scale_curve.png; prints the table, the Airflow DAG
 parse time and a PASS/MISS line per target.

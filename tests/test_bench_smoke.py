@@ -89,6 +89,13 @@ def test_bench_writes_table_json_csv_and_plot(bench_run: tuple[Path, subprocess.
     # Only title.ratings changes between snapshots: the changed run cleans far fewer rows.
     assert 0 < steps["pipeline 1% changed"]["rows"] < steps["pipeline full load"]["rows"]
     assert steps["pipeline no new data"]["rows"] == 0
+    # The short runs are medians of three, each run named in the note; every 1%-changed run found
+    # its title.ratings new (the changed file and the original in turns), or its step is not ok.
+    for name in ("pipeline no new data", "pipeline 1% changed"):
+        runs = steps[name]["note"].removeprefix("runs ").split(" s (median shown)")[0].split(", ")
+        median = sorted(map(float, runs))[1]
+        assert len(runs) == 3 and median == pytest.approx(steps[name]["seconds"], abs=0.01), steps[name]
+    assert "1 new files" in steps["pipeline 1% changed"]["note"]
     assert {t["status"] for t in doc["targets"]} <= {"PASS", "MISS", "NOT MEASURED"}
     assert doc["machine"]["cores"] >= 1
 
