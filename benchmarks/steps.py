@@ -337,10 +337,15 @@ def _report_note(rep: dict) -> str:
 SHORT_RUNS = 3
 
 
+def _median_run(measured: list[tuple[Measurement, dict]], digits: int = 2) -> tuple[Measurement, dict, str]:
+    """The median of ``measured`` runs (by wall time), and a note naming every run's seconds."""
+    m, rep = sorted(measured, key=lambda mr: mr[0].seconds)[len(measured) // 2]
+    return m, rep, f"runs {', '.join(f'{x.seconds:.{digits}f}' for x, _ in measured)} s (median shown)"
+
+
 def _median(sf: float, step: str, measured: list[tuple[Measurement, dict]], status: str) -> StepResult:
     """The median run of ``measured``, its note naming every run; ok when each ended in ``status``."""
-    m, rep = sorted(measured, key=lambda mr: mr[0].seconds)[len(measured) // 2]
-    runs = f"runs {', '.join(f'{x.seconds:.2f}' for x, _ in measured)} s (median shown)"
+    m, rep, runs = _median_run(measured)
     res = _result(sf, step, _report_rows(rep), m, f"{runs}; {_report_note(rep)}")
     res.ok = all(x.ok and r.get("status") == status for x, r in measured)
     return res
@@ -402,14 +407,13 @@ def sample_run(work: Path, runs: int = SAMPLE_RUNS) -> StepResult:
 
     ws = PipelineWorkspace(work / "sample", dbt_target=work / "sample_dbt_target")
     measured: list[tuple[Measurement, dict]] = []
-    for i in range(SHORT_RUNS):
+    for i in range(runs):
         ws.reset(SAMPLE_DIR)
         measured.append(run_pipeline(ws, f"sample_run_{i + 1}.log"))
-    ordered = sorted(measured, key=lambda mr: mr[0].seconds)
-    m, rep = ordered[len(ordered) // 2]
+    m, rep, runs_note = _median_run(measured, digits=1)
     steps = rep.get("step_seconds") or {}
     outside = m.seconds - sum(steps.values())
-    parts = [f"runs {', '.join(f'{x.seconds:.1f}' for x, _ in measured)} s (median shown)"]
+    parts = [runs_note]
     if steps:
         parts.append(
             ", ".join(f"{k} {v:.1f}" for k, v in steps.items()) + f", outside the steps {outside:.1f} s"

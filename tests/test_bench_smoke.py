@@ -20,7 +20,7 @@ import pytest
 
 from benchmarks import marts_checksum, measure, targets
 from benchmarks.run import CSV_COLUMNS
-from benchmarks.steps import DBT_STEP, SAMPLE_SF, SAMPLE_STEP, StepResult
+from benchmarks.steps import DBT_STEP, SAMPLE_SF, SAMPLE_STEP, StepResult, _median_run
 from imdb_elt.config import REPO_ROOT
 
 SMOKE_SF = 0.00005  # ~10k rows in all: a few hundred to a few thousand per file
@@ -112,6 +112,14 @@ def test_bench_writes_table_json_csv_and_plot(bench_run: tuple[Path, subprocess.
 
     # Generated inputs are cached by scale and seed for the next run.
     assert (out / "data" / f"sf{SMOKE_SF:g}-seed42" / "_rows.json").exists()
+
+
+def test_median_run_is_the_middle_run_by_wall_time_and_the_note_names_every_run() -> None:
+    walls = (3.0, 1.0, 2.46)
+    runs = [(measure.Measurement([], 0, seconds, 0, ""), {"run": i}) for i, seconds in enumerate(walls)]
+    m, rep, note = _median_run(runs, digits=1)
+    assert (m.seconds, rep) == (2.46, {"run": 2})
+    assert note == "runs 3.0, 1.0, 2.5 s (median shown)"
 
 
 def _warehouse(path: Path, ratings: list[tuple], titles: list[tuple]) -> Path:
