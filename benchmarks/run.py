@@ -6,13 +6,15 @@ Spark start-up alone (and, with a new environment, the writing of the JVM's clas
 archive), the Spark cleaning job, the packaged job by spark-submit in local[2] and on standalone
 clusters of 1 worker x 2 cores and 2 workers x 1 core, a DuckDB conversion to typed Parquet (the floor),
 imdb-sqlite 2.1.0 (what users reach for), the whole pipeline on a fresh lake, the same run again
-with nothing new, and runs after a snapshot in which 1% of the ratings changed (these two: the
-median of 3). Once, before the
-scale factors: `make run` on the bundled sample (fresh lake, median of 3).
+with nothing new, and runs after a snapshot in which 1% of the ratings changed. A step whose
+first run ends within 5 minutes (``--short-seconds``) runs 3 times and shows the median; the
+placements run once. Once, before the scale factors: `make run` on the bundled sample (fresh
+lake, median of 3).
 Writes bench_results/bench.json, bench.csv and scale_curve.png; prints the table, the Airflow DAG
 parse time and a PASS/MISS line per target.
 
     python -m benchmarks.run --sf 0.01,0.1 [--seed 42] [--out-dir bench_results] [--skip imdb-sqlite]
+                             [--short-seconds 300]
 """
 
 from __future__ import annotations
@@ -56,7 +58,10 @@ def machine_info() -> dict:
     }
 
 
-def bench_scale(sf: float, seed: int, data_root: Path, work_root: Path, skip: set[str]) -> list[StepResult]:
+def bench_scale(
+    sf: float, seed: int, data_root: Path, work_root: Path, skip: set[str],
+    short_seconds: float = steps.SHORT_STEP_SECONDS,
+) -> list[StepResult]:
     print(f"\n== SF={sf:g} (seed {seed}) ==", flush=True)
     started = time.perf_counter()
     raw_dir, rows = inputs.ensure_inputs(data_root, sf, seed)
@@ -74,19 +79,19 @@ def bench_scale(sf: float, seed: int, data_root: Path, work_root: Path, skip: se
               f"{'ok' if result.ok else 'FAILED'}", flush=True)
 
     if "spark-startup" not in skip:
-        for result in steps.spark_startup(sf, work):
+        for result in steps.spark_startup(sf, work, short_seconds):
             record(result)
     if "spark" not in skip:
-        record(steps.spark_clean(sf, raw_dir, work, rows))
+        record(steps.spark_clean(sf, raw_dir, work, rows, short_seconds))
     if "placements" not in skip:
         for result in steps.spark_placements(sf, raw_dir, work, rows):
             record(result)
     if "duckdb" not in skip:
-        record(steps.duckdb_reference(sf, raw_dir, work, rows))
+        record(steps.duckdb_reference(sf, raw_dir, work, rows, short_seconds))
     if "imdb-sqlite" not in skip:
-        record(steps.imdb_sqlite(sf, raw_dir, work, rows))
+        record(steps.imdb_sqlite(sf, raw_dir, work, rows, short_seconds))
     if "pipeline" not in skip:
-        for result in steps.pipeline_steps(sf, raw_dir, changed_dir, work, rows):
+        for result in steps.pipeline_steps(sf, raw_dir, changed_dir, work, rows, short_seconds):
             record(result)
     add_ratios(results)
     return results
@@ -163,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", default="",
                         help=f"comma-separated steps to leave out: {','.join(STEP_NAMES)}")
     parser.add_argument("--no-dag-parse", action="store_true", help="do not time the Airflow DAG parse")
+    parser.add_argument("--short-seconds", type=float, default=steps.SHORT_STEP_SECONDS,
+                        help=f"a step whose first run ends sooner runs {steps.SHORT_RUNS} times and "
+                             "shows the median (default: 5 minutes)")
     args = parser.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     unknown = skip - set(STEP_NAMES)
@@ -187,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     for sf in args.sf:
-        results.extend(bench_scale(sf, args.seed, data_root, work_root, skip))
+        results.extend(bench_scale(sf, args.seed, data_root, work_root, skip, args.short_seconds))
 
     dag = None if args.no_dag_parse else dag_parse.measure()
     verdicts = targets.evaluate(results, args.sf)
