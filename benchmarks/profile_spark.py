@@ -242,10 +242,9 @@ def ladder(p: Profiler, raw_dir: Path, file_name: str, rows: int) -> list[Rung]:
     """The file read four ways: each rung adds one part of the job's work to the one before."""
     from pyspark.sql import functions as F
 
+    from benchmarks.reference_spark import naive_frame
     from spark_jobs import io
     from spark_jobs.clean_file import _File, clean_file
-    from spark_jobs.rules import column_rules
-    from spark_jobs.transforms import _field, number_lines, typed_value
 
     raw = BY_FILE_NAME[file_name]
     path = str(raw_dir / file_name)
@@ -257,16 +256,7 @@ def ladder(p: Profiler, raw_dir: Path, file_name: str, rows: int) -> list[Rung]:
         io.read_lines(spark, path).agg(F.sum(F.octet_length("value"))).collect()
 
     def naive() -> None:
-        fields = F.split(F.col("value"), "\t", -1)
-        raw_fields = [
-            F.when(F.get(fields, i) == F.lit("\\N"), F.lit(None)).otherwise(F.get(fields, i)).alias(_field(n))
-            for i, n in enumerate(raw.header)
-        ]
-        lines = number_lines(io.read_lines(spark, path)).filter(F.col("line_number") > 1)
-        typed = lines.select(*raw_fields).select(
-            *(typed_value(r, F.col(_field(r.name))).alias(r.name) for r in column_rules(raw))
-        )
-        io.write_parquet(typed, str(lake / "naive"))
+        io.write_parquet(naive_frame(spark, raw, path), str(lake / "naive"))
 
     def first_pass() -> None:
         _File(spark, raw, path, str(lake), "pass1", loaded_at, 4, None).write_pass()

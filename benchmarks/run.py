@@ -34,7 +34,9 @@ from benchmarks.steps import StepResult
 from imdb_elt.config import REPO_ROOT
 
 REFERENCES = ((steps.DUCKDB_STEP, "ratio_duckdb"), (steps.IMDB_SQLITE_STEP, "ratio_imdb_sqlite"))
-STEP_NAMES = ("sample", "spark-startup", "spark", "placements", "duckdb", "imdb-sqlite", "pipeline")
+STEP_NAMES = (
+    "sample", "spark-startup", "spark", "spark-naive", "placements", "duckdb", "imdb-sqlite", "pipeline",
+)
 CSV_COLUMNS = (
     "sf", "step", "rows", "seconds", "rows_per_second", "peak_rss_mib",
     "ratio_duckdb", "ratio_imdb_sqlite", "ok", "note",
@@ -83,6 +85,8 @@ def bench_scale(
             record(result)
     if "spark" not in skip:
         record(steps.spark_clean(sf, raw_dir, work, rows, short_seconds))
+    if "spark-naive" not in skip:
+        record(steps.spark_naive_reference(sf, raw_dir, work, rows, short_seconds))
     if "placements" not in skip:
         for result in steps.spark_placements(sf, raw_dir, work, rows):
             record(result)

@@ -32,6 +32,7 @@ IMDB_SQLITE_FILES: tuple[str, ...] = (
 )
 SPARK_SNAPSHOT_ID = "20000101T000000000000Z"
 DUCKDB_STEP = "duckdb reference"
+SPARK_NAIVE_STEP = "spark naive reference"
 #: dbt build with every test inside the full load, timed by the run report (not a process of its own).
 DBT_STEP = "dbt build (in full load)"
 IMDB_SQLITE_STEP = "imdb-sqlite 2.1.0"
@@ -265,6 +266,40 @@ def duckdb_reference(
     note = f"typed zstd Parquet, JSON parsed, all threads; {SKIPS}"
     return _median_result(sf, DUCKDB_STEP, inputs.total_rows(rows, files),
                           runs_while_short(run_once, short_seconds), note)
+
+
+def spark_naive_reference(
+    sf: float, raw_dir: Path, work: Path, rows: dict[str, int], short_seconds: float = SHORT_STEP_SECONDS
+) -> StepResult:
+    """The same conversion as DuckDB's in the job's Spark session, with no check
+    (``benchmarks.reference_spark``): the engine's floor under the job."""
+    out = work / "spark_naive_parquet"
+    cmd = [_python(), "-m", "benchmarks.reference_spark", "--raw-dir", str(raw_dir), "--out-dir", str(out)]
+
+    def run_once(i: int) -> Run:
+        shutil.rmtree(out, ignore_errors=True)
+        m = run_measured(cmd, env=_project_env(), cwd=REPO_ROOT, log_file=work / f"spark_naive_{i}.log")
+        shutil.rmtree(out, ignore_errors=True)
+        return m, _last_json_line(m.output_tail) if m.ok else {}
+
+    measured = runs_while_short(run_once, short_seconds)
+    files = [n for n in inputs.TSV_FILE_NAMES if (raw_dir / n).exists()]
+    note = f"local[2], the job's session and typing, no checks; {SKIPS}"
+    cpu = _median_run(measured)[1].get("jvm_cpu_seconds")
+    if cpu:
+        note += f"; JVM CPU {cpu:.1f} s (median run)"
+    return _median_result(sf, SPARK_NAIVE_STEP, inputs.total_rows(rows, files), measured, note)
+
+
+def _last_json_line(output: str) -> dict:
+    """The JSON document a reference prints as its last line of output ({} if there is none)."""
+    for line in reversed(output.splitlines()):
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                return {}
+    return {}
 
 
 #: imdb-sqlite declares these keys PRIMARY KEY and stops at the first repeat (IMDb repeats some name rows).

@@ -14,6 +14,7 @@ from benchmarks.steps import (
     IMDB_SQLITE_STEP,
     SAMPLE_SF,
     SAMPLE_STEP,
+    SPARK_NAIVE_STEP,
     SPARK_PLACEMENTS,
     StepResult,
 )
@@ -41,7 +42,7 @@ MEMORY_LIMIT_MIB = 4 * 1024  # peak RSS of any of the project's steps (process t
 NO_NEW_DATA_SECONDS_LIMIT = 5.0
 SAMPLE_SECONDS_LIMIT = 30.0  # `make run` on the bundled sample, warm environment, fresh lake
 #: Other tools, measured for comparison: their memory is theirs (DuckDB takes 80% of RAM by default).
-REFERENCE_STEPS = (DUCKDB_STEP, IMDB_SQLITE_STEP)
+REFERENCE_STEPS = (DUCKDB_STEP, IMDB_SQLITE_STEP, SPARK_NAIVE_STEP)
 #: Rows/s at a larger scale may drop this much below the smaller scale's and still count as linear
 #: (timings on a shared 2-core machine jitter by about that much).
 LINEAR_TOLERANCE = 0.9

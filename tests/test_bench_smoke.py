@@ -49,7 +49,7 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subproces
         "IMDB_QUARANTINE_THRESHOLD": "0.2",
     }
     proc = subprocess.run(
-        # Spark alone is left out: the pipeline runs the same job (twice), which is the budget; so
+        # The job alone is left out: the pipeline runs the same job (twice), which is the budget; so
         # are the placements (three more Spark runs; tests/cluster runs the same submission) and
         # the bundled sample's three runs (the sample site runs the same command).
         [
@@ -90,15 +90,18 @@ def test_bench_writes_table_json_csv_and_plot(bench_run: tuple[Path, subprocess.
     doc = json.loads((out / "bench.json").read_text())
     steps = {r["step"]: r for r in doc["results"]}
     assert set(steps) == {
-        "duckdb reference", "imdb-sqlite 2.1.0",
+        "duckdb reference", "spark naive reference", "imdb-sqlite 2.1.0",
         "pipeline full load", DBT_STEP, "pipeline no new data", "pipeline 1% changed",
     }
     assert all(r["ok"] for r in doc["results"]), [r for r in doc["results"] if not r["ok"]]
-    for name in ("duckdb reference", "imdb-sqlite 2.1.0", "pipeline full load"):
+    for name in ("duckdb reference", "spark naive reference", "imdb-sqlite 2.1.0", "pipeline full load"):
         r = steps[name]
         assert r["rows"] > 1000 and r["seconds"] > 0 and r["rows_per_second"] > 0, r
         assert r["peak_rss_mib"] > 10, r  # the tree was sampled, not just the parent's first instant
         assert r["ratio_duckdb"] > 0 and r["ratio_imdb_sqlite"] > 0, r
+    # Both floors convert the same seven files; the Spark one reports its JVM's CPU.
+    assert steps["spark naive reference"]["rows"] == steps["duckdb reference"]["rows"]
+    assert "JVM CPU" in steps["spark naive reference"]["note"]
     # The Spark JVM and dbt are in the sampled tree: far above DuckDB's single process.
     assert steps["pipeline full load"]["peak_rss_mib"] > 2 * steps["duckdb reference"]["peak_rss_mib"]
     # Only title.ratings changes between snapshots: the changed run cleans far fewer rows.
