@@ -512,5 +512,6 @@ def sample_run(work: Path, runs: int = SAMPLE_RUNS) -> StepResult:
         parts.append(f"dbt build {rep['dbt'].get('seconds', 0):.1f} s")
     ok = all(x.ok for x, _ in measured) and rep.get("status") == "success"
     res = _result(SAMPLE_SF, SAMPLE_STEP, _report_rows(rep), m, "; ".join(parts))
+    res.peak_rss_mib = round(max(x.peak_rss_mib for x, _ in measured), 1)  # as every repeated step
     res.ok = ok
     return res

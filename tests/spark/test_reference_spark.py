@@ -39,7 +39,8 @@ def test_naive_reference_types_every_line_as_the_job_does(spark: SparkSession, t
             data_lines = sum(1 for _ in fh) - 1
         columns = [c.name for c in raw.columns]
         naive = spark.read.parquet(str(tmp_path / "naive" / raw.dataset))
-        job = spark.read.parquet(layout.dataset_dir(str(tmp_path / "lake"), "S", raw.dataset)).select(*columns)
+        processed = layout.dataset_dir(str(tmp_path / "lake"), "S", raw.dataset)
+        job = spark.read.parquet(processed).select(*columns)
         assert naive.columns == columns
         assert dict(naive.dtypes) == dict(job.dtypes), name
         assert stats[name]["rows"] == naive.count() == data_lines, name
