@@ -254,14 +254,7 @@ def duckdb_reference(
     sf: float, raw_dir: Path, work: Path, rows: dict[str, int], short_seconds: float = SHORT_STEP_SECONDS
 ) -> StepResult:
     out = work / "duckdb_parquet"
-    cmd = [_python(), "-m", "benchmarks.reference_duckdb", "--raw-dir", str(raw_dir), "--out-dir", str(out)]
-
-    def run_once(i: int) -> Run:
-        shutil.rmtree(out, ignore_errors=True)
-        m = run_measured(cmd, env=_project_env(), cwd=REPO_ROOT, log_file=work / f"duckdb_{i}.log")
-        shutil.rmtree(out, ignore_errors=True)
-        return m, {}
-
+    run_once = _reference_runs("benchmarks.reference_duckdb", raw_dir, out, work, "duckdb")
     files = [n for n in inputs.TSV_FILE_NAMES if (raw_dir / n).exists()]
     note = f"typed zstd Parquet, JSON parsed, all threads; {SKIPS}"
     return _median_result(sf, DUCKDB_STEP, inputs.total_rows(rows, files),
@@ -274,14 +267,7 @@ def spark_naive_reference(
     """The same conversion as DuckDB's in the job's Spark session, with no check
     (``benchmarks.reference_spark``): the engine's floor under the job."""
     out = work / "spark_naive_parquet"
-    cmd = [_python(), "-m", "benchmarks.reference_spark", "--raw-dir", str(raw_dir), "--out-dir", str(out)]
-
-    def run_once(i: int) -> Run:
-        shutil.rmtree(out, ignore_errors=True)
-        m = run_measured(cmd, env=_project_env(), cwd=REPO_ROOT, log_file=work / f"spark_naive_{i}.log")
-        shutil.rmtree(out, ignore_errors=True)
-        return m, _last_json_line(m.output_tail) if m.ok else {}
-
+    run_once = _reference_runs("benchmarks.reference_spark", raw_dir, out, work, "spark_naive")
     measured = runs_while_short(run_once, short_seconds)
     files = [n for n in inputs.TSV_FILE_NAMES if (raw_dir / n).exists()]
     note = f"local[2], the job's session and typing, no checks; {SKIPS}"
@@ -289,6 +275,20 @@ def spark_naive_reference(
     if cpu:
         note += f"; JVM CPU {cpu:.1f} s (median run)"
     return _median_result(sf, SPARK_NAIVE_STEP, inputs.total_rows(rows, files), measured, note)
+
+
+def _reference_runs(module: str, raw_dir: Path, out: Path, work: Path, log_name: str) -> Callable[[int], Run]:
+    """One run of a reference converter (``python -m <module> --raw-dir --out-dir``) into a fresh
+    ``out``, removed after; its report is the JSON document it prints last."""
+    cmd = [_python(), "-m", module, "--raw-dir", str(raw_dir), "--out-dir", str(out)]
+
+    def run_once(i: int) -> Run:
+        shutil.rmtree(out, ignore_errors=True)
+        m = run_measured(cmd, env=_project_env(), cwd=REPO_ROOT, log_file=work / f"{log_name}_{i}.log")
+        shutil.rmtree(out, ignore_errors=True)
+        return m, _last_json_line(m.output_tail) if m.ok else {}
+
+    return run_once
 
 
 def _last_json_line(output: str) -> dict:
