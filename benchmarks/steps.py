@@ -101,6 +101,11 @@ def _median_result(sf: float, step: str, rows: int, measured: list[Run], note: s
     return res
 
 
+def _present_tsvs(raw_dir: Path) -> list[str]:
+    """The catalogue's IMDb TSVs in ``raw_dir``, in catalogue order: what the Spark and DuckDB steps read."""
+    return [n for n in inputs.TSV_FILE_NAMES if (raw_dir / n).exists()]
+
+
 def _python() -> str:
     return sys.executable
 
@@ -160,7 +165,7 @@ def spark_clean(
     """The project's cleaning job alone on the seven TSVs, as the pipeline starts it, each run
     into a fresh lake."""
     lake = work / "spark_lake"
-    files = [n for n in inputs.TSV_FILE_NAMES if (raw_dir / n).exists()]
+    files = _present_tsvs(raw_dir)
     cmd = [
         _python(), "-m", "spark_jobs.clean_imdb", "--raw-dir", str(raw_dir), "--lake-dir", str(lake),
         "--snapshot-id", SPARK_SNAPSHOT_ID, "--files", ",".join(files), "--master", "local[2]",
@@ -208,7 +213,7 @@ def spark_placements(sf: float, raw_dir: Path, work: Path, rows: dict[str, int])
 
     bundle = spark_bundle.build_bundle(with_jar=True)
     code = spark_bundle.write_bundle(bundle, work / "dist")
-    files = [n for n in inputs.TSV_FILE_NAMES if (raw_dir / n).exists()]
+    files = _present_tsvs(raw_dir)
     total = inputs.total_rows(rows, files)
     plan = {"run_id": SPARK_SNAPSHOT_ID, "new_deliveries": files,
             "deliveries": [{"size": (raw_dir / n).stat().st_size} for n in files]}
@@ -255,7 +260,7 @@ def duckdb_reference(
 ) -> StepResult:
     out = work / "duckdb_parquet"
     run_once = _reference_runs("benchmarks.reference_duckdb", raw_dir, out, work, "duckdb")
-    files = [n for n in inputs.TSV_FILE_NAMES if (raw_dir / n).exists()]
+    files = _present_tsvs(raw_dir)
     note = f"typed zstd Parquet, JSON parsed, all threads; {SKIPS}"
     return _median_result(sf, DUCKDB_STEP, inputs.total_rows(rows, files),
                           runs_while_short(run_once, short_seconds), note)
@@ -269,7 +274,7 @@ def spark_naive_reference(
     out = work / "spark_naive_parquet"
     run_once = _reference_runs("benchmarks.reference_spark", raw_dir, out, work, "spark_naive")
     measured = runs_while_short(run_once, short_seconds)
-    files = [n for n in inputs.TSV_FILE_NAMES if (raw_dir / n).exists()]
+    files = _present_tsvs(raw_dir)
     note = f"local[2], the job's session and typing, no checks; {SKIPS}"
     cpu = _median_run(measured)[1].get("jvm_cpu_seconds")
     if cpu:
