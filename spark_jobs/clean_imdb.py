@@ -266,7 +266,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)  # one line per closed socket otherwise
     args = parse_args(argv)
     settings = config.load()
     files = [f.strip() for f in args.files.split(",") if f.strip()] if args.files else None

@@ -202,6 +202,9 @@ def build_session(
     effect when this call starts the JVM (python -m); under spark-submit pass
     ``--driver-memory`` to spark-submit instead.
     """
+    # py4j logs each closed socket at INFO, also from finalizers at interpreter exit, when the
+    # stream a handler holds may be closed already ("--- Logging error ---").
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
